@@ -1,0 +1,194 @@
+/** The CLI's subcommands: each parses its own arguments and returns an exit code. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ExitCode, UsageError, errorMessage } from '../errors.js';
+import { succeeded } from '../exec/index.js';
+import type { Io } from './main.js';
+import type { Context } from './context.js';
+
+export interface CliCommand {
+  help: string;
+  /** Whether the command needs the loaded config, inventory and catalog. */
+  needsContext: boolean;
+  run(args: string[], context: Context | null, io: Io): Promise<number>;
+}
+
+export const GLOBAL_HELP = `badgateway: triage nginx 502/504s in front of PHP-FPM
+
+Usage: badgateway [--config FILE] COMMAND [ARGS]
+
+Commands:
+  hosts                       list the inventory (names, addresses, groups)
+  run HOST COMMAND_ID [k=v]   run one read-only catalog command on a host
+  commands                    list the command catalog
+  start                       start the bot
+  help [COMMAND]              show help for a command
+
+Options:
+  -c, --config FILE   config file (default: $BADGATEWAY_CONFIG or ./badgateway.yaml)
+  -h, --help          show help
+
+Exit codes: 0 ok, 1 the host or command failed, 2 bad usage or bad config.
+`;
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${usage}`);
+  }
+}
+
+function need(context: Context | null): Context {
+  if (!context) throw new Error('internal: command needs its context');
+  return context;
+}
+
+const hosts: CliCommand = {
+  needsContext: true,
+  help: `Usage: badgateway hosts [--json]
+
+Lists the inventory from badgateway.yaml: name, address, port, user, transport and groups.
+`,
+  async run(args, context, io) {
+    const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 'badgateway hosts [--json]');
+    if (positionals.length > 0) throw new UsageError('hosts takes no arguments. Usage: badgateway hosts [--json]');
+    const { inventory, config } = need(context);
+    const rows = inventory.hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      port: h.ssh.port,
+      user: h.ssh.user,
+      transport: h.transport,
+      groups: h.groups,
+    }));
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify({ config: config.file, hosts: rows }, null, 2)}\n`);
+      return ExitCode.ok;
+    }
+    if (rows.length === 0) {
+      io.stdout.write(
+        `No hosts in the inventory (${config.file ?? 'no badgateway.yaml found'}). Copy badgateway.example.yaml to badgateway.yaml and add your hosts.\n`,
+      );
+      return ExitCode.ok;
+    }
+    io.stdout.write(
+      table(
+        ['HOST', 'ADDRESS', 'USER', 'TRANSPORT', 'GROUPS'],
+        rows.map((r) => [r.name, `${r.address}:${r.port}`, r.user, r.transport, r.groups.map((g) => `@${g}`).join(' ')]),
+      ),
+    );
+    return ExitCode.ok;
+  },
+};
+
+const commands: CliCommand = {
+  needsContext: true,
+  help: `Usage: badgateway commands
+
+Lists the command catalog (commands/*.yaml): every remote command badgateway may run.
+`,
+  async run(args, context, io) {
+    if (args.length > 0) throw new UsageError('commands takes no arguments.');
+    const rows = need(context).catalog.list().map((c) => [c.id, c.mutating ? 'mutating' : 'read-only', c.description]);
+    io.stdout.write(table(['ID', 'KIND', 'DESCRIPTION'], rows));
+    return ExitCode.ok;
+  },
+};
+
+const RUN_USAGE = 'badgateway run HOST COMMAND_ID [name=value ...] [--json]';
+
+const run: CliCommand = {
+  needsContext: true,
+  help: `Usage: ${RUN_USAGE}
+
+Runs one read-only command from the catalog on one inventory host over SSH and prints its output.
+Parameters are name=value pairs declared by the command (see \`badgateway commands\`).
+Mutating commands (php-fpm reload, restart) only run through an approval.
+`,
+  async run(args, context, io) {
+    const { values, positionals } = parse(args, { json: { type: 'boolean' } }, RUN_USAGE);
+    const [target, commandId, ...pairs] = positionals;
+    if (!target || !commandId) throw new UsageError(`run needs a host and a command id. Usage: ${RUN_USAGE}`);
+    const ctx = need(context);
+    const found = ctx.inventory.resolve(target);
+    if (found.length !== 1) {
+      throw new UsageError(`run takes exactly one host; "${target}" names ${found.length}.`);
+    }
+    const host = found[0]!;
+    const params = parsePairs(pairs);
+    const catalogCommand = ctx.catalog.require(commandId);
+    if (catalogCommand.mutating) {
+      throw new UsageError(`${commandId} changes the host; it runs only through an approval, not from \`badgateway run\`.`);
+    }
+    const rendered = ctx.catalog.render(commandId, host, params);
+    const executor = ctx.executor();
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      const result = await executor.run(host, rendered, { signal: controller.signal });
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify({ ...result, stdout: result.stdout.toString('utf8') })}\n`);
+      } else {
+        io.stdout.write(result.stdout);
+        if (result.stderr) io.stderr.write(result.stderr);
+      }
+      if (succeeded(result)) return ExitCode.ok;
+      io.stderr.write(`badgateway: ${host.name}: ${describeFailure(result)}\n`);
+      return ExitCode.failed;
+    } finally {
+      process.off('SIGINT', onSigint);
+      await executor.close();
+    }
+  },
+};
+
+function describeFailure(result: { commandId: string; code: number | null; signal: string | null; timedOut: boolean; truncated: boolean; durationMs: number; stdoutBytes: number }): string {
+  if (result.timedOut) return `${result.commandId} did not finish within its timeout and was stopped after ${result.durationMs} ms.`;
+  if (result.truncated) return `${result.commandId} printed more than its output cap (${result.stdoutBytes} bytes kept); the rest was dropped.`;
+  if (result.signal) return `${result.commandId} was killed by signal ${result.signal}.`;
+  return `${result.commandId} exited with code ${result.code}.`;
+}
+
+function parsePairs(pairs: string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Za-z][A-Za-z0-9]*)=(.*)$/s.exec(pair);
+    if (!match) throw new UsageError(`"${pair.slice(0, 40)}" is not a name=value parameter. Usage: ${RUN_USAGE}`);
+    params[match[1]!] = match[2]!;
+  }
+  return params;
+}
+
+const start: CliCommand = {
+  needsContext: true,
+  help: `Usage: badgateway start
+
+Starts the bot with the config in use. The Slack front end and the local console are not built yet:
+for now it validates the config and the command catalog, prints what it loaded, and exits.
+`,
+  async run(args, context, io) {
+    if (args.length > 0) throw new UsageError('start takes no arguments.');
+    const { config, inventory, catalog, logger } = need(context);
+    logger.info({ config: config.file, hosts: inventory.hosts.length, commands: catalog.list().length }, 'config loaded');
+    io.stdout.write(
+      [
+        `badgateway: config ${config.file ?? '(none found: built-in empty inventory)'}`,
+        `  ${inventory.hosts.length} host(s), ${catalog.list().length} catalog command(s) from ${config.catalogDir}`,
+        '  Add hosts: copy badgateway.example.yaml to badgateway.yaml and edit it.',
+        '  Try: badgateway hosts | badgateway run HOST host.uptime',
+        '  The Slack app and the local console arrive with the Slack issue; nothing more to start yet.',
+        '',
+      ].join('\n'),
+    );
+    return ExitCode.ok;
+  },
+};
+
+export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, start };
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}

@@ -1,0 +1,35 @@
+/** Everything a CLI command needs, built once from the validated config. */
+import { loadCatalog, type Catalog } from '../catalog/index.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { SshExecutor, type Executor } from '../exec/index.js';
+import { Inventory } from '../inventory/index.js';
+import { createLogger, type Logger } from '../log/index.js';
+
+export interface Context {
+  config: Config;
+  inventory: Inventory;
+  catalog: Catalog;
+  logger: Logger;
+  executor(): Executor;
+}
+
+export function createContext(options: { configPath?: string; logger?: Logger }): Context {
+  const config = loadConfig(options.configPath !== undefined ? { path: options.configPath } : {});
+  const logger = options.logger ?? createLogger();
+  const catalog = loadCatalog(config.catalogDir);
+  let executor: Executor | undefined;
+  return {
+    config,
+    inventory: new Inventory(config.hosts),
+    catalog,
+    logger,
+    executor() {
+      executor ??= new SshExecutor({
+        logger,
+        channelsPerHost: config.fanout.channelsPerHost,
+        idleTimeoutMs: config.fanout.idleTimeoutMs,
+      });
+      return executor;
+    },
+  };
+}

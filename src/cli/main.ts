@@ -1,0 +1,64 @@
+/**
+ * The `badgateway` command line. Exit codes: 0 ok, 1 the host or command failed, 2 bad usage or
+ * bad config. Errors are one line on stderr, written for the person at the terminal.
+ */
+import { BadgatewayError, ExitCode, UsageError, errorMessage } from '../errors.js';
+import { COMMANDS, GLOBAL_HELP } from './commands.js';
+import { createContext } from './context.js';
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Global options come before or after the command name; everything else belongs to the command. */
+function splitGlobal(argv: string[]): { config?: string; help: boolean; name?: string; rest: string[] } {
+  let config: string | undefined;
+  let help = false;
+  let name: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config' || arg === '-c') {
+      config = argv[++i];
+      if (config === undefined) throw new UsageError('--config needs a file path.');
+    } else if (arg.startsWith('--config=')) {
+      config = arg.slice('--config='.length);
+    } else if (arg === '--help' || arg === '-h') {
+      help = true;
+    } else if (name === undefined && !arg.startsWith('-')) {
+      name = arg;
+    } else {
+      rest.push(arg);
+    }
+  }
+  return { ...(config !== undefined ? { config } : {}), help, ...(name !== undefined ? { name } : {}), rest };
+}
+
+export async function main(argv: string[], io: Io = process): Promise<number> {
+  const { config, help, name, rest } = splitGlobal(argv);
+  if (name === undefined || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    io.stdout.write((topic && COMMANDS[topic]?.help) || GLOBAL_HELP);
+    return name !== undefined || help ? ExitCode.ok : ExitCode.usage;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name.slice(0, 40)}". Run \`badgateway --help\` for the list.`);
+  if (help) {
+    io.stdout.write(command.help);
+    return ExitCode.ok;
+  }
+  const context = command.needsContext ? createContext(config !== undefined ? { configPath: config } : {}) : null;
+  return command.run(rest, context, io);
+}
+
+/** Runs `main` as a process: one line on stderr for any error, and the exit code it implies. */
+export async function runAsProcess(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
+    const message = errorMessage(err).replace(/\s*\n\s*/g, ' ');
+    process.stderr.write(`badgateway: ${message}\n`);
+    process.exitCode = err instanceof BadgatewayError && err.kind === 'usage' ? ExitCode.usage : ExitCode.failed;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Loads badgateway.yaml into typed, defaulted objects. A bad file fails here, at start, with every
+ * problem listed by its path in the file; nothing later has to re-validate.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { configSchema, type RawConfig, type Schedule, type SlackSettings, type Sources } from './schema.js';
+
+export interface SshSettings {
+  user: string;
+  port: number;
+  privateKey?: string;
+  /** Read from the environment variable named by `passphraseEnv`; never logged. */
+  passphrase?: string;
+  /** Path of the ssh-agent socket, when agent auth is on. */
+  agent?: string;
+  knownHosts: string;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+export interface Host {
+  name: string;
+  /** What to connect to; the inventory name when no address is given. */
+  address: string;
+  transport: 'ssh' | 'local';
+  groups: string[];
+  ssh: SshSettings;
+  sources: Sources;
+}
+
+export interface Config {
+  /** The file this came from, or null for the built-in default. */
+  file: string | null;
+  hosts: Host[];
+  fanout: { concurrency: number; channelsPerHost: number; idleTimeoutMs: number };
+  slack: Required<Pick<SlackSettings, 'channels' | 'approvers' | 'allowSelfApproval'>> & SlackSettings;
+  schedules: Schedule[];
+  /** Folder of the command catalog (commands/*.yaml). */
+  catalogDir: string;
+  dryRun: boolean;
+}
+
+export const DEFAULT_CONFIG_FILE = 'badgateway.yaml';
+
+/** The package root, so `commands/` is found whatever the working directory. */
+const PACKAGE_ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..', '..');
+
+export function defaultCatalogDir(): string {
+  return resolve(PACKAGE_ROOT, 'commands');
+}
+
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.') || '(top level)';
+  const message = issue.message.replace(/^Invalid input: /, '');
+  if (issue.code === 'unrecognized_keys') {
+    return `${path === '(top level)' ? '' : `${path}: `}unknown setting ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  return `${path}: ${message}`;
+}
+
+/** Parses YAML text; syntax errors are reported with their line, like schema errors with their path. */
+export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const data: unknown = doc.toJS() ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(file, ['(top level): expected a mapping of settings']);
+  }
+  const parsed = configSchema.safeParse(data);
+  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map(formatIssue));
+  return buildConfig(parsed.data, file, dirname(resolve(file)), env);
+}
+
+function buildConfig(raw: RawConfig, file: string | null, baseDir: string, env: NodeJS.ProcessEnv): Config {
+  const problems: string[] = [];
+  const defaults = raw.ssh ?? {};
+  const hosts: Host[] = [];
+  for (const [name, entry] of Object.entries(raw.hosts ?? {})) {
+    const merged = { ...defaults, ...stripUndefined(entry) };
+    let passphrase: string | undefined;
+    if (merged.passphraseEnv) {
+      passphrase = env[merged.passphraseEnv];
+      if (passphrase === undefined) {
+        problems.push(`hosts.${name}.passphraseEnv: environment variable ${merged.passphraseEnv} is not set`);
+      }
+    }
+    const agent = merged.agent === true ? env.SSH_AUTH_SOCK : merged.agent === false ? undefined : merged.agent;
+    if (merged.agent === true && !agent) {
+      problems.push(`hosts.${name}.agent: agent auth is on but SSH_AUTH_SOCK is not set`);
+    }
+    hosts.push({
+      name,
+      address: entry.address ?? name,
+      transport: entry.transport ?? 'ssh',
+      groups: entry.groups ?? [],
+      ssh: {
+        user: merged.user ?? userInfo().username,
+        port: merged.port ?? 22,
+        ...(merged.privateKey ? { privateKey: resolve(baseDir, expandHome(merged.privateKey)) } : {}),
+        ...(passphrase !== undefined ? { passphrase } : {}),
+        ...(agent ? { agent } : {}),
+        knownHosts: resolve(baseDir, expandHome(merged.knownHosts ?? '~/.ssh/known_hosts')),
+        connectTimeoutMs: merged.connectTimeout ?? 10_000,
+        commandTimeoutMs: merged.commandTimeout ?? 30_000,
+      },
+      sources: { ...raw.sources, ...stripUndefined(entry.sources ?? {}) },
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(file ?? 'built-in config', problems);
+  const catalog = raw.catalog ? resolve(baseDir, expandHome(raw.catalog)) : defaultCatalogDir();
+  return {
+    file,
+    hosts,
+    fanout: {
+      concurrency: defaults.concurrency ?? 8,
+      channelsPerHost: defaults.channelsPerHost ?? 8,
+      idleTimeoutMs: defaults.idleTimeout ?? 60_000,
+    },
+    slack: { channels: [], approvers: [], allowSelfApproval: false, ...raw.slack },
+    schedules: raw.schedules ?? [],
+    catalogDir: isAbsolute(catalog) ? catalog : resolve(catalog),
+    dryRun: raw.dryRun ?? false,
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export interface LoadOptions {
+  /** `--config`; else BADGATEWAY_CONFIG; else ./badgateway.yaml. */
+  path?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Loads the config file. When no path was asked for and ./badgateway.yaml does not exist, returns
+ * an empty built-in config so that `hosts`, `analyze` and `--help` still work on a fresh clone.
+ */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const explicit = options.path ?? env.BADGATEWAY_CONFIG;
+  const file = resolve(explicit ?? DEFAULT_CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && explicit === undefined) return buildConfig({}, null, process.cwd(), env);
+    const reason = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code);
+    throw new ConfigError(file, [`cannot read it: ${reason}`]);
+  }
+  return parseConfigText(text, file, env);
+}

@@ -1,0 +1,123 @@
+/**
+ * The shape of badgateway.yaml, validated once at start. Everything downstream gets typed,
+ * defaulted objects and never re-checks user input.
+ */
+import { z } from 'zod';
+import cron from 'node-cron';
+import { parseDuration } from './units.js';
+
+/** Inventory names are also Slack arguments: keep them to characters no shell treats specially. */
+export const HOST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const GROUP_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const USER_RE = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
+// A host address is a DNS name, an IPv4 address or an IPv6 literal; nothing a shell could expand.
+const ADDRESS_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*|\[?[0-9A-Fa-f:.]+\]?)$/;
+
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 10s, 5m or 500ms, got "${value}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const port = z.number().int().min(1).max(65535);
+
+/** Paths end up as arguments of remote commands: absolute, printable, single line. */
+const remotePath = z
+  .string()
+  .regex(/^\/[^\0\n\r]*$/, 'expected an absolute path (starting with /) on one line');
+
+const localPath = z.string().min(1).regex(/^[^\0\n\r]+$/, 'expected a path on one line');
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name');
+
+/** SSH settings: fleet-wide under `ssh:`, and any of them again on a host to override. */
+const sshFields = {
+  user: z.string().regex(USER_RE, 'expected a Unix user name').optional(),
+  port: port.optional(),
+  privateKey: localPath.optional(),
+  passphraseEnv: envName.optional(),
+  agent: z.union([z.boolean(), localPath]).optional(),
+  knownHosts: localPath.optional(),
+  connectTimeout: duration.optional(),
+  commandTimeout: duration.optional(),
+};
+
+export const sshDefaultsSchema = z.strictObject({
+  ...sshFields,
+  idleTimeout: duration.optional(),
+  concurrency: z.number().int().min(1).max(256).optional(),
+  channelsPerHost: z.number().int().min(1).max(9).optional(),
+});
+
+/** Where a host keeps its evidence; discovery fills what is not given. */
+export const sourcesSchema = z.strictObject({
+  accessLog: remotePath.optional(),
+  logFormat: z.string().min(1).optional(),
+  errorLog: remotePath.optional(),
+  fpmService: z
+    .string()
+    .regex(/^[A-Za-z0-9@._-]+$/, 'expected a service name like php8.2-fpm')
+    .optional(),
+  fpmLog: remotePath.optional(),
+  slowLog: remotePath.optional(),
+  fpmStatusUrl: z.url({ protocol: /^https?$/ }).optional(),
+});
+
+export const hostSchema = z.strictObject({
+  address: z.string().regex(ADDRESS_RE, 'expected a host name or IP address').optional(),
+  transport: z.enum(['ssh', 'local']).optional(),
+  groups: z.array(z.string().regex(GROUP_NAME_RE, 'expected a group name of letters, digits, . _ -')).optional(),
+  ...sshFields,
+  sources: sourcesSchema.optional(),
+});
+
+const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user ID like U012ABCDEF');
+
+export const slackSchema = z.strictObject({
+  channels: z.array(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a Slack channel ID like C012ABCDEF')).optional(),
+  approvers: z.array(slackUser).optional(),
+  approverGroup: z.string().regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group ID like S012ABCDEF').optional(),
+  allowSelfApproval: z.boolean().optional(),
+  escalationGroup: z.string().regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group ID').optional(),
+});
+
+const timezone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an IANA time zone like Europe/Berlin' },
+);
+
+export const scheduleSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a name of letters, digits, . _ -'),
+  cron: z.string().refine((expr) => cron.validate(expr), { message: 'expected a cron expression like "0 8 * * *"' }),
+  timezone: timezone.optional(),
+  channel: z.string().optional(),
+  targets: z.array(z.string()).min(1),
+  window: duration.optional(),
+});
+
+export const configSchema = z.strictObject({
+  ssh: sshDefaultsSchema.optional(),
+  sources: sourcesSchema.optional(),
+  hosts: z
+    .record(z.string().regex(HOST_NAME_RE, 'host names are letters, digits, . _ - (max 63)'), hostSchema)
+    .optional(),
+  slack: slackSchema.optional(),
+  schedules: z.array(scheduleSchema).optional(),
+  catalog: localPath.optional(),
+  dryRun: z.boolean().optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type Sources = z.infer<typeof sourcesSchema>;
+export type SlackSettings = z.infer<typeof slackSchema>;
+export type Schedule = z.infer<typeof scheduleSchema>;

@@ -1,0 +1,316 @@
+/**
+ * Runs catalog commands over SSH (ssh2). One connection per host, reused by every command of a
+ * triage as multiplexed channels (below OpenSSH's 10 sessions per connection), closed when idle.
+ * Host keys are pinned against known_hosts; an unknown or changed key refuses the connection.
+ */
+import { readFileSync } from 'node:fs';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { RenderedCommand } from '../catalog/index.js';
+import type { Host } from '../config/index.js';
+import { ExecError, HostKeyError, UsageError, errorMessage } from '../errors.js';
+import type { Logger } from '../log/index.js';
+import {
+  entriesFor,
+  fingerprint,
+  hostKeyAlgorithms,
+  keyTypeOf,
+  knownHostsName,
+  readKnownHosts,
+  verifyHostKey,
+} from './known-hosts.js';
+import { remoteCommandLine } from './remote-command.js';
+import { Semaphore } from './semaphore.js';
+import { STDERR_CAP_BYTES, type ExecOptions, type ExecResult, type Executor } from './types.js';
+
+export interface SshExecutorOptions {
+  logger: Logger;
+  /** Channels open at once on one connection; OpenSSH refuses the 11th by default. */
+  channelsPerHost?: number;
+  idleTimeoutMs?: number;
+}
+
+interface Connection {
+  client: Client;
+  ready: Promise<void>;
+  channels: Semaphore;
+  active: number;
+  idleTimer?: NodeJS.Timeout;
+  closed: boolean;
+}
+
+export class SshExecutor implements Executor {
+  private readonly connections = new Map<string, Connection>();
+  private readonly logger: Logger;
+  private readonly channelsPerHost: number;
+  private readonly idleTimeoutMs: number;
+
+  constructor(options: SshExecutorOptions) {
+    this.logger = options.logger;
+    this.channelsPerHost = Math.min(options.channelsPerHost ?? 8, 9);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  }
+
+  async run(host: Host, command: RenderedCommand, options: ExecOptions = {}): Promise<ExecResult> {
+    if (command.mutating && !options.approvalId) {
+      throw new UsageError(`${command.id} changes the host and runs only after an approval.`);
+    }
+    if (options.signal?.aborted) throw new ExecError(host.name, `${command.id} was cancelled before it started.`);
+    const connection = this.connection(host);
+    connection.active++;
+    clearTimeout(connection.idleTimer);
+    try {
+      await connection.ready;
+      return await connection.channels.use(() => this.exec(host, connection.client, command, options));
+    } finally {
+      connection.active--;
+      this.scheduleIdleClose(host.name, connection);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const [name, connection] of this.connections) this.drop(name, connection);
+  }
+
+  private connection(host: Host): Connection {
+    const existing = this.connections.get(host.name);
+    if (existing && !existing.closed) return existing;
+    const client = new Client();
+    const connection: Connection = {
+      client,
+      channels: new Semaphore(this.channelsPerHost),
+      active: 0,
+      closed: false,
+      ready: this.connect(host, client),
+    };
+    connection.ready.catch(() => this.drop(host.name, connection));
+    client.on('close', () => this.drop(host.name, connection));
+    this.connections.set(host.name, connection);
+    return connection;
+  }
+
+  private connect(host: Host, client: Client): Promise<void> {
+    const { ssh } = host;
+    const where = `${ssh.user}@${host.address}:${ssh.port}`;
+    const knownHosts = readKnownHosts(ssh.knownHosts);
+    const names = [knownHostsName(host.address, ssh.port)];
+    if (host.name !== host.address) names.push(knownHostsName(host.name, ssh.port));
+    const pinned = knownHosts ? entriesFor(knownHosts, names) : [];
+    let keyProblem: HostKeyError | undefined;
+
+    const hostVerifier = (blob: Buffer): boolean => {
+      const print = fingerprint(blob);
+      const type = keyTypeOf(blob);
+      if (!knownHosts) {
+        keyProblem = new HostKeyError(
+          host.name,
+          `host key not pinned: known_hosts file ${ssh.knownHosts} cannot be read. The host offered ${type} ${print}; ` +
+            `check it with the host's owner, then add it (ssh-keyscan -p ${ssh.port} ${host.address} >> ${ssh.knownHosts}).`,
+          print,
+        );
+        return false;
+      }
+      const verdict = verifyHostKey(knownHosts, names, blob);
+      if (verdict.status === 'match') return true;
+      if (verdict.status === 'revoked') {
+        keyProblem = new HostKeyError(host.name, `host key ${type} ${print} is marked @revoked in ${ssh.knownHosts} (line ${verdict.entry.line}); refusing to connect.`, print);
+      } else if (verdict.status === 'mismatch') {
+        const lines = verdict.entries.map((e) => e.line).join(', ');
+        keyProblem = new HostKeyError(
+          host.name,
+          `HOST KEY CHANGED: ${where} offered ${type} ${print}, which does not match the key pinned in ${ssh.knownHosts} (line ${lines}). ` +
+            'Refusing to connect: this is a man-in-the-middle or a rebuilt host; confirm with its owner before updating known_hosts.',
+          print,
+        );
+      } else {
+        keyProblem = new HostKeyError(
+          host.name,
+          `host key not pinned: ${where} offered ${type} ${print}, which is not in ${ssh.knownHosts}. ` +
+            `Check the fingerprint with the host's owner, then add it (ssh-keyscan -p ${ssh.port} ${host.address} >> ${ssh.knownHosts}).`,
+          print,
+        );
+      }
+      return false;
+    };
+
+    const config: ConnectConfig = {
+      host: host.address,
+      port: ssh.port,
+      username: ssh.user,
+      readyTimeout: ssh.connectTimeoutMs,
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
+      hostVerifier,
+    };
+    const algorithms = hostKeyAlgorithms(pinned);
+    if (algorithms.length > 0) config.algorithms = { serverHostKey: algorithms as never };
+    if (ssh.agent) config.agent = ssh.agent;
+    if (ssh.privateKey) {
+      try {
+        config.privateKey = readFileSync(ssh.privateKey);
+      } catch (err) {
+        return Promise.reject(new ExecError(host.name, `cannot read the SSH private key ${ssh.privateKey}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`));
+      }
+      if (ssh.passphrase !== undefined) config.passphrase = ssh.passphrase;
+    }
+    if (!config.privateKey && !config.agent) {
+      return Promise.reject(new ExecError(host.name, 'no SSH credentials: set ssh.privateKey or ssh.agent in badgateway.yaml.'));
+    }
+
+    return new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      client.once('ready', () => {
+        this.logger.debug({ host: host.name, ms: Date.now() - started }, 'ssh connected');
+        resolve();
+      });
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
+        const failure = keyProblem ?? new ExecError(host.name, describeConnectError(err, where, ssh.connectTimeoutMs), { cause: err });
+        this.logger.warn({ host: host.name, err: failure.message }, 'ssh connection failed');
+        reject(failure);
+      });
+      try {
+        client.connect(config);
+      } catch (err) {
+        reject(new ExecError(host.name, `cannot connect to ${where}: ${errorMessage(err)}`));
+      }
+    });
+  }
+
+  private exec(host: Host, client: Client, command: RenderedCommand, options: ExecOptions): Promise<ExecResult> {
+    const started = Date.now();
+    const line = remoteCommandLine(command);
+    this.logger.info({ host: host.name, command: command.id, argv: command.argv }, 'remote command');
+    return new Promise<ExecResult>((resolve, reject) => {
+      client.exec(line, (err, channel) => {
+        if (err) {
+          reject(new ExecError(host.name, `cannot open a channel for ${command.id}: ${errorMessage(err)}`));
+          return;
+        }
+        collect(host.name, command, channel, options, started).then(resolve, reject);
+      });
+    });
+  }
+
+  private scheduleIdleClose(name: string, connection: Connection): void {
+    if (connection.active > 0 || connection.closed) return;
+    connection.idleTimer = setTimeout(() => this.drop(name, connection), this.idleTimeoutMs);
+    connection.idleTimer.unref();
+  }
+
+  private drop(name: string, connection: Connection): void {
+    clearTimeout(connection.idleTimer);
+    if (this.connections.get(name) === connection) this.connections.delete(name);
+    if (!connection.closed) {
+      connection.closed = true;
+      connection.client.end();
+    }
+  }
+}
+
+/** How long a stopped command may take to die on the host before the channel is closed regardless. */
+const STOP_GRACE_MS = 3000;
+
+/** Reads one channel to its end, enforcing the command's timeout and output cap. */
+function collect(
+  hostName: string,
+  command: RenderedCommand,
+  channel: ClientChannel,
+  options: ExecOptions,
+  started: number,
+): Promise<ExecResult> {
+  return new Promise<ExecResult>((resolve, reject) => {
+    const stdoutChunks: Buffer[] = [];
+    const stderrChunks: Buffer[] = [];
+    let stdoutBytes = 0;
+    let stderrBytes = 0;
+    let truncated = false;
+    let timedOut = false;
+    let cancelled = false;
+    let exitCode: number | null = null;
+    let exitSignal: string | null = null;
+    let exited = false;
+
+    let forceClose: NodeJS.Timeout | undefined;
+    const stop = () => {
+      // EOF on stdin tells the host-side wrapper to kill the command (see remote-command.ts).
+      channel.end();
+      // If the host never answers, stop waiting for it.
+      forceClose ??= setTimeout(() => channel.close(), STOP_GRACE_MS);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, command.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    channel.on('data', (chunk: Buffer) => {
+      if (truncated) return;
+      const room = command.maxOutputBytes - stdoutBytes;
+      const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      stdoutBytes += piece.length;
+      if (options.onStdout) options.onStdout(piece);
+      else stdoutChunks.push(piece);
+      if (chunk.length > room) {
+        truncated = true;
+        stop();
+      }
+    });
+    channel.stderr.on('data', (chunk: Buffer) => {
+      if (stderrBytes >= STDERR_CAP_BYTES) return;
+      stderrChunks.push(chunk.subarray(0, STDERR_CAP_BYTES - stderrBytes));
+      stderrBytes += chunk.length;
+    });
+    channel.on('exit', (code: number | null, signal?: string) => {
+      exited = true;
+      exitCode = code ?? null;
+      exitSignal = signal ?? null;
+    });
+    channel.on('close', () => {
+      clearTimeout(timer);
+      clearTimeout(forceClose);
+      options.signal?.removeEventListener('abort', onAbort);
+      const durationMs = Date.now() - started;
+      if (cancelled) {
+        reject(new ExecError(hostName, `${command.id} was cancelled after ${durationMs} ms.`));
+        return;
+      }
+      if (!exited && !timedOut && !truncated) {
+        reject(new ExecError(hostName, `the connection was lost while ${command.id} was running (after ${durationMs} ms).`));
+        return;
+      }
+      resolve({
+        host: hostName,
+        commandId: command.id,
+        code: timedOut || truncated ? null : exitCode,
+        signal: exitSignal,
+        stdout: Buffer.concat(stdoutChunks),
+        stderr: Buffer.concat(stderrChunks).toString('utf8'),
+        stdoutBytes,
+        truncated,
+        timedOut,
+        durationMs,
+      });
+    });
+  });
+}
+
+function describeConnectError(err: Error & { level?: string; code?: string }, where: string, timeoutMs: number): string {
+  const message = err.message;
+  if (err.code === 'ECONNREFUSED') return `connection refused by ${where}: is sshd running and the port right?`;
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `cannot resolve the address of ${where}.`;
+  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return `${where} is unreachable (no route to host).`;
+  if (err.code === 'ETIMEDOUT' || /Timed out while waiting for handshake/.test(message)) {
+    return `no SSH answer from ${where} within ${Math.round(timeoutMs / 1000)} s: host down or filtered.`;
+  }
+  if (err.code === 'ECONNRESET') return `${where} reset the connection during the SSH handshake.`;
+  if (err.level === 'client-authentication' || /authentication methods failed/.test(message)) {
+    return `authentication failed for ${where}: the key or agent identity is not accepted.`;
+  }
+  if (/passphrase/i.test(message) || /Cannot parse privateKey/i.test(message)) {
+    return `the SSH private key cannot be used (${message.split('\n')[0]}): check the file and its passphrase.`;
+  }
+  return `cannot connect to ${where}: ${message.split('\n')[0]}`;
+}

@@ -1,0 +1,42 @@
+/** What every executor (ssh, local) returns and accepts. */
+import type { Host } from '../config/index.js';
+import type { RenderedCommand } from '../catalog/index.js';
+
+export interface ExecResult {
+  host: string;
+  commandId: string;
+  /** Exit code, or null when the command was killed by a signal or cut off. */
+  code: number | null;
+  signal: string | null;
+  /** Empty when the caller streamed stdout through `onStdout`. */
+  stdout: Buffer;
+  stderr: string;
+  /** Bytes of stdout received (streamed or buffered), up to the cap. */
+  stdoutBytes: number;
+  /** Output reached the command's cap and the rest was dropped (the command was stopped). */
+  truncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  /** Cancels the remote command (Ctrl-C, a Slack user aborting). */
+  signal?: AbortSignal;
+  /** Receive stdout as it arrives instead of buffering it (for log streams). */
+  onStdout?: (chunk: Buffer) => void;
+  /** Required for mutating commands: the id of the approval that allowed it. */
+  approvalId?: string;
+}
+
+export interface Executor {
+  run(host: Host, command: RenderedCommand, options?: ExecOptions): Promise<ExecResult>;
+  /** Closes every connection; in-flight commands are cancelled. */
+  close(): Promise<void>;
+}
+
+/** Keeps stderr from flooding memory; it is for messages, not data. */
+export const STDERR_CAP_BYTES = 64 * 1024;
+
+export function succeeded(result: ExecResult): boolean {
+  return result.code === 0 && !result.timedOut && !result.truncated;
+}

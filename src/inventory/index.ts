@@ -1,0 +1,115 @@
+/**
+ * @module inventory: turns what a responder typed (`web-03`, `@web`, `web-*`, `web-01,web-02`)
+ * into inventory hosts. Only inventory names ever reach the executors; anything else is refused
+ * here, before any connection is made.
+ */
+import type { Host } from '../config/index.js';
+import { UsageError } from '../errors.js';
+
+const TARGET_RE = /^[@A-Za-z0-9._*?,-]+$/;
+const MAX_TARGET_LENGTH = 256;
+
+export class Inventory {
+  readonly hosts: readonly Host[];
+  private readonly byName: Map<string, Host>;
+
+  constructor(hosts: readonly Host[]) {
+    this.hosts = [...hosts].sort((a, b) => a.name.localeCompare(b.name));
+    this.byName = new Map(this.hosts.map((h) => [h.name, h]));
+  }
+
+  get(name: string): Host | undefined {
+    return this.byName.get(name);
+  }
+
+  groups(): Map<string, Host[]> {
+    const groups = new Map<string, Host[]>();
+    for (const host of this.hosts) {
+      for (const group of host.groups) {
+        const members = groups.get(group) ?? [];
+        members.push(host);
+        groups.set(group, members);
+      }
+    }
+    return groups;
+  }
+
+  /** Resolves a target to hosts (deduplicated, in inventory order) or throws a UsageError that says why. */
+  resolve(target: string): Host[] {
+    const text = target.trim();
+    if (text === '') throw new UsageError('No target given: name a host (web-03), a group (@web) or a glob (web-*).');
+    if (text.length > MAX_TARGET_LENGTH || !TARGET_RE.test(text)) {
+      throw new UsageError(
+        `"${printable(text)}" is not a host name, group or glob: use letters, digits, . _ - and * ? for globs, @ for groups.`,
+      );
+    }
+    const found = new Map<string, Host>();
+    for (const part of text.split(',')) {
+      for (const host of this.resolveOne(part)) found.set(host.name, host);
+    }
+    return this.hosts.filter((h) => found.has(h.name));
+  }
+
+  private resolveOne(part: string): Host[] {
+    if (part === '') throw new UsageError('Empty entry in the host list: separate names with single commas.');
+    if (part.startsWith('@')) {
+      const group = part.slice(1);
+      const members = this.groups().get(group);
+      if (!members) {
+        throw new UsageError(`No group "${group}" in the inventory.${suggest(group, [...this.groups().keys()], '@')}`);
+      }
+      return members;
+    }
+    if (/[*?]/.test(part)) {
+      const re = globToRegExp(part);
+      const matched = this.hosts.filter((h) => re.test(h.name));
+      if (matched.length === 0) throw new UsageError(`No host matches "${part}".`);
+      return matched;
+    }
+    const host = this.byName.get(part);
+    if (!host) {
+      throw new UsageError(
+        `Unknown host "${part}".${suggest(part, this.hosts.map((h) => h.name), '')} Run \`hosts\` to list the inventory.`,
+      );
+    }
+    return [host];
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+function printable(text: string): string {
+  const cleaned = text.replace(/[^\x20-\x7e]/g, '?');
+  return cleaned.length > 60 ? `${cleaned.slice(0, 57)}...` : cleaned;
+}
+
+/** " Did you mean web-03?" when a name is within a small edit distance of a known one. */
+function suggest(input: string, candidates: string[], prefix: string): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(input.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  const limit = Math.max(2, Math.floor(input.length / 3));
+  return best !== undefined && bestDistance <= limit ? ` Did you mean ${prefix}${best}?` : '';
+}
+
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
