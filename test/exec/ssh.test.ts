@@ -166,7 +166,7 @@ describe('SshExecutor against a real sshd', () => {
   });
 
   it('kills a command that hangs at its timeout, leaving no process behind', async () => {
-    const marker = 4000 + Math.floor(Math.random() * 5000);
+    const marker = 1000 + Math.floor(Math.random() * 3000);
     const executor = new SshExecutor({ logger });
     try {
       const started = Date.now();
@@ -213,7 +213,7 @@ describe('SshExecutor against a real sshd', () => {
   it('cancels a running command when its AbortSignal fires', async () => {
     const executor = new SshExecutor({ logger });
     const controller = new AbortController();
-    const marker = 10_000 + Math.floor(Math.random() * 5000);
+    const marker = 5000 + Math.floor(Math.random() * 4000);
     const command = { ...catalog.render('test.sleep', host(), { seconds: marker }), timeoutMs: 20_000 };
     try {
       setTimeout(() => controller.abort(), 300);
