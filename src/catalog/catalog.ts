@@ -237,9 +237,9 @@ export function loadCatalog(dir: string): Catalog {
 /** Parses one catalog file into commands, or `file: path: reason` problem strings. */
 export function parseCatalogFile(text: string, file: string): Array<CatalogCommand | string> {
   const label = file.split('/').pop() ?? file;
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    return doc.errors.map((e) => `${label}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
+    return doc.errors.map((e) => `${label}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const data: unknown = doc.toJS();
   if (!Array.isArray(data)) return [`${label}: expected a list of commands`];

@@ -13,9 +13,9 @@ export interface Context {
   executor(): Executor;
 }
 
-export function createContext(options: { configPath?: string; logger?: Logger }): Context {
+export function createContext(options: { configPath?: string; logger?: Logger; logLevel?: string }): Context {
   const config = loadConfig(options.configPath !== undefined ? { path: options.configPath } : {});
-  const logger = options.logger ?? createLogger();
+  const logger = options.logger ?? createLogger(options.logLevel ? { level: options.logLevel } : {});
   const catalog = loadCatalog(config.catalogDir);
   let executor: Executor | undefined;
   return {

@@ -48,7 +48,11 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     io.stdout.write(command.help);
     return ExitCode.ok;
   }
-  const context = command.needsContext ? createContext(config !== undefined ? { configPath: config } : {}) : null;
+  // One-shot commands keep stderr for their own one-line errors; the bot (`start`) logs at info.
+  const logLevel = process.env.LOG_LEVEL || (name === 'start' ? 'info' : 'silent');
+  const context = command.needsContext
+    ? createContext({ logLevel, ...(config !== undefined ? { configPath: config } : {}) })
+    : null;
   return command.run(rest, context, io);
 }
 

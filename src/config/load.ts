@@ -69,11 +69,11 @@ function formatIssue(issue: z.core.$ZodIssue): string {
 
 /** Parses YAML text; syntax errors are reported with their line, like schema errors with their path. */
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`),
     );
   }
   const data: unknown = doc.toJS() ?? {};

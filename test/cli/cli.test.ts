@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+
+const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, BADGATEWAY_CONFIG: '', LOG_LEVEL: '', ...env },
+    cwd: REPO_ROOT,
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let sshd: TestSshd;
+let configFile: string;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  configFile = writeConfig({
+    ssh: { user: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHosts, connectTimeout: '2s' },
+    sources: { accessLog: '/etc/hostname' },
+    catalog: testCatalogDir(),
+    hosts: {
+      'web-lab': { address: '127.0.0.1', port: sshd.port, groups: ['web'] },
+      'web-unpinned': { address: 'localhost', port: sshd.port, groups: ['web'] },
+    },
+  });
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+describe('badgateway CLI', () => {
+  it('lists the inventory', () => {
+    const { code, stdout } = cli(['hosts', '--config', configFile]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^HOST\s+ADDRESS/);
+    expect(stdout).toMatch(new RegExp(`web-lab\\s+127\\.0\\.0\\.1:${sshd.port}\\s+${sshd.user}\\s+ssh\\s+@web`));
+  });
+
+  it('runs a catalog command on a pinned host over real SSH', () => {
+    const { code, stdout } = cli(['run', 'web-lab', 'log.tail', 'source=accessLog', 'lines=5', '--config', configFile]);
+    expect(code).toBe(0);
+    expect(stdout.length).toBeGreaterThan(0);
+    expect(stdout.trim()).toBe(spawnSync('tail', ['-n', '5', '/etc/hostname'], { encoding: 'utf8' }).stdout.trim());
+  });
+
+  it('refuses a host whose key is not pinned, with exit 1 and one line', () => {
+    const { code, stdout, stderr } = cli(['run', 'web-unpinned', 'host.uname', '--config', configFile]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^badgateway: web-unpinned: host key not pinned: .*SHA256:/);
+  });
+
+  it('exits 1 with the exit code when the remote command fails', () => {
+    const { code, stderr } = cli(['run', 'web-lab', 'test.fail', '--config', configFile]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('something broke');
+    expect(stderr).toContain('badgateway: web-lab: test.fail exited with code 3.');
+  });
+
+  it.each([
+    [['run', 'web-03;id', 'host.uname'], /is not a host name, group or glob/],
+    [['run', 'web-lb', 'host.uname'], /Unknown host "web-lb"\. Did you mean web-lab\?/],
+    [['run', '@web', 'host.uname'], /run takes exactly one host; "@web" names 2/],
+    [['run', 'web-lab', 'rm.rf'], /"rm\.rf" is not in the command catalog/],
+    [['run', 'web-lab', 'fpm.reload'], /changes the host; it runs only through an approval/],
+    [['run', 'web-lab', 'log.tail', 'source=accessLog', 'lines=$(id)'], /lines must be a whole number/],
+    [['run', 'web-lab'], /run needs a host and a command id/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['hosts', '--bogus'], /Unknown option '--bogus'/],
+  ])('bad usage %j exits 2 with one clear line and runs nothing', (args, message) => {
+    const { code, stdout, stderr } = cli([...args, '--config', configFile]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+  });
+
+  it('a bad config exits 2 with every problem on one line', () => {
+    const bad = writeConfig('hosts:\n  web-03:\n    port: twenty\n    adress: x\nssh:\n  connectTimeout: soon\n');
+    const { code, stderr } = cli(['hosts', '--config', bad]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('hosts.web-03.port: expected number, received string');
+    expect(stderr).toContain('hosts.web-03: unknown setting "adress"');
+    expect(stderr).toContain('ssh.connectTimeout: expected a duration');
+  });
+
+  it('a missing --config file exits 2', () => {
+    const { code, stderr } = cli(['hosts', '--config', '/nonexistent/b.yaml']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('/nonexistent/b.yaml is invalid: cannot read it: file not found');
+  });
+
+  it('prints help for each command', () => {
+    for (const command of ['hosts', 'run', 'start', 'commands']) {
+      const { code, stdout } = cli([command, '--help']);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(new RegExp(`^Usage: badgateway ${command}`));
+    }
+    const { code, stdout } = cli(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Exit codes: 0 ok, 1 the host or command failed, 2 bad usage or bad config.');
+  });
+});
