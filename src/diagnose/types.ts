@@ -1,0 +1,56 @@
+/** The diagnosis contract: cause ids are stable and part of the JSON output. */
+
+export const CAUSE_IDS = [
+  'fastcgi_read_timeout',
+  'upstream_connect_timeout',
+  'request_terminate_timeout',
+  'worker_crash',
+  'fpm_down',
+  'pool_exhausted',
+  'socket_permission',
+  'header_too_big',
+  'upstream_down',
+  'invalid_upstream_response',
+  'healthy',
+] as const;
+
+export type CauseId = (typeof CAUSE_IDS)[number];
+
+/** Which evidence source a fact came from. */
+export type SourceName = 'access.log' | 'error.log' | 'fpm.log' | 'slow.log' | 'fpm-status' | 'nginx-config' | 'fpm-config';
+
+export interface EvidenceItem {
+  source: SourceName;
+  text: string;
+  /** Raw lines backing the fact (already scrubbed of secrets by the renderers). */
+  samples?: string[];
+}
+
+export interface Remedy {
+  /** What to do, in one or two sentences. */
+  text: string;
+  setting?: string;
+  current?: string;
+  suggested?: string;
+}
+
+export interface Cause {
+  id: CauseId;
+  /** 0..1: how sure the rules are, from how many sources agree and how much of the failure it explains. */
+  confidence: number;
+  summary: string;
+  evidence: EvidenceItem[];
+  /** Sources that support this cause. */
+  sources: SourceName[];
+  remedy: Remedy;
+  /** Evidence that would settle it when a source was missing. */
+  toConfirm?: string[];
+}
+
+export interface Diagnosis {
+  /** Ranked, highest confidence first. */
+  causes: Cause[];
+  /** 502/504 in the access log and whether the causes account for them. */
+  failures: { count502: number; count504: number; explained: boolean };
+  notes: string[];
+}

@@ -1,0 +1,4 @@
+<?php
+// Normal fast request.
+header('Content-Type: text/plain');
+echo "ok\n";
