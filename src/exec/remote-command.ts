@@ -21,8 +21,9 @@ const WRAPPER = [
   'exit "$s"',
 ].join('\n');
 
-export function remoteCommandLine(command: RenderedCommand): string {
+/** `sudo: true` commands go through `sudo -n` (never prompts), except for a root login, which needs none. */
+export function remoteCommandLine(command: RenderedCommand, loginUser: string): string {
   const seconds = String(Math.max(1, Math.ceil(command.timeoutMs / 1000)));
-  const argv = command.sudo ? ['sudo', '-n', '--', ...command.argv] : command.argv;
+  const argv = command.sudo && loginUser !== 'root' ? ['sudo', '-n', '--', ...command.argv] : command.argv;
   return shellJoin(['sh', '-c', WRAPPER, 'badgateway', seconds, ...argv]);
 }

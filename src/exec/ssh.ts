@@ -177,7 +177,7 @@ export class SshExecutor implements Executor {
 
   private exec(host: Host, client: Client, command: RenderedCommand, options: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
-    const line = remoteCommandLine(command);
+    const line = remoteCommandLine(command, host.ssh.user);
     this.logger.info({ host: host.name, command: command.id, argv: command.argv }, 'remote command');
     return new Promise<ExecResult>((resolve, reject) => {
       client.exec(line, (err, channel) => {
