@@ -4,6 +4,7 @@ import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import { succeeded } from '../exec/index.js';
 import type { Io } from './main.js';
 import type { Context } from './context.js';
+import { analyze } from './analyze.js';
 
 export interface CliCommand {
   help: string;
@@ -20,6 +21,7 @@ Commands:
   hosts                       list the inventory (names, addresses, groups)
   run HOST COMMAND_ID [k=v]   run one read-only catalog command on a host
   commands                    list the command catalog
+  analyze [FILES] [--json]    diagnose 502/504s from log files, status snapshots and configs
   start                       start the bot
   help [COMMAND]              show help for a command
 
@@ -185,7 +187,7 @@ for now it validates the config and the command catalog, prints what it loaded, 
   },
 };
 
-export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, start };
+export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, analyze, start };
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

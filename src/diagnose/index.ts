@@ -21,6 +21,9 @@ export function diagnose(evidence: Evidence): Diagnosis {
     notes.push(unexplainedNote(facts));
   }
   if (!evidence.access) notes.push('No access log was read: 502/504 counts and rates are unknown.');
+  else if (evidence.access.parsed === 0 && evidence.access.unparsed > 0) {
+    notes.push(`None of the ${evidence.access.unparsed} access-log lines matched the log_format in use: give the format from nginx.conf (or nginx -T output).`);
+  }
   if (!evidence.errors) notes.push('No error log was read: the cause of 502/504s cannot be named from nginx\'s side.');
   return {
     causes,
@@ -36,12 +39,16 @@ function healthy(facts: Facts): Cause {
   if (access) evidence.push({ source: 'access.log', text: `${access.requests} requests, no 502/504 (5xx rate ${(access.rate5xx * 100).toFixed(1)}%)` });
   if (facts.evidence.errors) evidence.push({ source: 'error.log', text: 'no upstream failures in the error log' });
   if (slow) evidence.push({ source: 'slow.log', text: slow });
+  const fatals = facts.count(['php_fatal']);
+  if (fatals) {
+    evidence.push({ source: 'error.log', text: `${plural(fatals, 'PHP fatal error')} (users get 500, an application bug rather than a gateway problem)`, samples: facts.signatures(['php_fatal']).flatMap((s) => s.samples).slice(0, 1) });
+  }
   const confidence = access && access.requests > 0 ? (facts.evidence.errors ? 0.95 : 0.85) : facts.evidence.errors ? 0.6 : 0.3;
   return {
     id: 'healthy',
     confidence,
     summary: access
-      ? `No 502/504 to explain in ${plural(access.requests, 'request')}${slow ? '; some requests are slow' : ''}.`
+      ? `No 502/504 to explain in ${plural(access.requests, 'request')}${fatals ? `; ${plural(fatals, 'PHP fatal error')} gave 500s` : ''}${slow ? '; some requests are slow' : ''}.`
       : 'No upstream failures in the evidence read.',
     evidence,
     sources: [...new Set(evidence.map((e) => e.source))],

@@ -23,11 +23,14 @@ function cause(partial: Omit<Cause, 'sources' | 'confidence'> & { confidence: nu
 }
 
 /** Access-log corroboration: the statuses users actually got. */
-function accessItem(f: Facts, status: 502 | 504, extra = ''): EvidenceItem[] {
-  const count = status === 502 ? f.count502 : f.count504;
-  if (!f.evidence.access || count === 0) return [];
-  const rate = (f.evidence.access.rate5xx * 100).toFixed(1);
-  return [{ source: 'access.log', text: `${count} × ${status} of ${f.evidence.access.requests} requests (5xx rate ${rate}%)${extra}` }];
+function accessItem(f: Facts, status: 502 | 504 | 'both', extra = ''): EvidenceItem[] {
+  const access = f.evidence.access;
+  const parts: string[] = [];
+  if (status !== 504 && f.count502) parts.push(`${f.count502} × 502`);
+  if (status !== 502 && f.count504) parts.push(`${f.count504} × 504`);
+  if (!access || parts.length === 0) return [];
+  const rate = (access.rate5xx * 100).toFixed(1);
+  return [{ source: 'access.log', text: `${parts.join(', ')} of ${access.requests} requests (5xx rate ${rate}%)${extra}` }];
 }
 
 const RESET_KINDS = ['reset_by_peer', 'premature_close', 'broken_pipe'] as const;
@@ -218,7 +221,7 @@ export const poolExhausted: Rule = (f) => {
   }
   const timeouts = f.count(['timeout_read_header']);
   if (timeouts) evidence.push({ source: 'error.log', text: `${timeouts} × read timeouts, consistent with requests waiting for a free worker` });
-  evidence.push(...accessItem(f, 502), ...accessItem(f, 504));
+  evidence.push(...accessItem(f, 'both'));
   const peak = f.evidence.access?.peakConcurrency ?? null;
   if (peak !== null) evidence.push({ source: 'access.log', text: `peak concurrency at the upstream about ${Math.round(peak)}` });
   const slow = f.slowSummary();

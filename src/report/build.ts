@@ -1,0 +1,65 @@
+/** Evidence + diagnosis → Report: shared by `analyze` (local files) and `triage` (over SSH). */
+import { configFindings, type Finding } from '../analyze/config/index.js';
+import type { Evidence } from '../analyze/evidence.js';
+import type { Window } from '../analyze/window.js';
+import { formatDuration } from '../config/index.js';
+import { diagnose } from '../diagnose/index.js';
+import type { Report, SourceKey, SourceStatus } from './types.js';
+
+export interface BuildReportInput {
+  evidence: Evidence;
+  sources: SourceStatus[];
+  logFormat: Report['logFormat'];
+  window: Window;
+  /** The --since asked for, in ms, when the window was given that way. */
+  since: number | null;
+  host?: string;
+  /** Extra findings from the collectors (e.g. somaxconn read from the host). */
+  somaxconn?: number;
+}
+
+const SOURCE_ORDER: SourceKey[] = ['access', 'error', 'fpmLog', 'slowLog', 'fpmStatus', 'nginxConfig', 'fpmConfig'];
+
+export function buildReport(input: BuildReportInput): Report {
+  const { evidence } = input;
+  const sources = [...input.sources].sort((a, b) => SOURCE_ORDER.indexOf(a.source) - SOURCE_ORDER.indexOf(b.source));
+  return {
+    host: input.host ?? null,
+    generatedAt: Date.now(),
+    window: {
+      from: input.window.from ?? null,
+      to: input.window.to ?? null,
+      since: input.since !== null ? formatDuration(input.since) : null,
+    },
+    sources,
+    logFormat: input.logFormat,
+    access: evidence.access ?? null,
+    errors: evidence.errors ?? null,
+    fpm: {
+      status: evidence.fpmStatus ?? null,
+      statusError: evidence.fpmStatusError ?? null,
+      log: evidence.fpmLog ?? null,
+      slow: evidence.slowLog ?? null,
+    },
+    findings: findingsOf(evidence, input.somaxconn),
+    joins: evidence.joins ?? [],
+    diagnosis: diagnose(evidence),
+  };
+}
+
+function findingsOf(evidence: Evidence, somaxconn: number | undefined): Finding[] {
+  const { nginxConfig: nginx, fpmConfig: fpm, access } = evidence;
+  if (!nginx && !fpm) return [];
+  return configFindings({
+    ...(nginx ? { nginx } : {}),
+    ...(fpm ? { fpm } : {}),
+    observed: {
+      ...(access?.peakConcurrency != null ? { peakConcurrency: access.peakConcurrency } : {}),
+      ...(access?.upstreamResponseTime.p99 != null ? { p99UpstreamSeconds: access.upstreamResponseTime.p99 } : {}),
+      ...(access?.slowestUpstreamSeconds != null ? { maxUpstreamSeconds: access.slowestUpstreamSeconds } : {}),
+      ...(evidence.errors ? { tooBigHeaderCount: evidence.errors.signatures.find((s) => s.kind === 'too_big_header')?.count ?? 0 } : {}),
+      ...(evidence.fpmLog ? { maxChildrenReached: evidence.fpmLog.events.max_children_reached ?? 0 } : {}),
+      ...(somaxconn !== undefined ? { somaxconn } : {}),
+    },
+  });
+}

@@ -1,0 +1,7 @@
+/** `--json`: the Report as one JSON object (the analyzers' output is the contract). */
+import { scrubDeep } from './scrub.js';
+import type { Report } from './types.js';
+
+export function renderJson(report: Report): string {
+  return JSON.stringify(scrubDeep(report));
+}

@@ -1,0 +1,135 @@
+/**
+ * The terminal report: the verdict first (cause, confidence, evidence, fix), then the compact
+ * sections a responder scans next. Every string is scrubbed of credentials before it is printed.
+ */
+import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
+import type { Cause } from '../diagnose/index.js';
+import { scrubDeep } from './scrub.js';
+import type { Report } from './types.js';
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+export function sparkline(values: readonly number[]): string {
+  const max = Math.max(0, ...values);
+  if (max === 0) return values.map(() => SPARK[0]).join('');
+  return values.map((v) => SPARK[Math.min(SPARK.length - 1, Math.round((v / max) * (SPARK.length - 1)))]).join('');
+}
+
+function time(ms: number | null): string {
+  if (ms === null) return '?';
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+}
+
+function secs(v: number | null): string {
+  return v === null ? '-' : v >= 10 ? `${v.toFixed(0)}s` : `${v.toFixed(3)}s`;
+}
+
+function latency(label: string, s: LatencySummary): string {
+  if (s.count === 0) return `  ${label}: no values`;
+  return `  ${label}: p50 ${secs(s.p50)}  p95 ${secs(s.p95)}  p99 ${secs(s.p99)}  max ${secs(s.max)}  (${s.count})`;
+}
+
+function percent(rate: number): string {
+  return `${(rate * 100).toFixed(rate > 0 && rate < 0.001 ? 3 : 1)}%`;
+}
+
+function verdict(cause: Cause, lines: string[]): void {
+  lines.push(`VERDICT: ${cause.id} (confidence ${cause.confidence.toFixed(2)})`);
+  lines.push(`  ${cause.summary}`);
+  for (const item of cause.evidence.slice(0, 6)) {
+    lines.push(`  - [${item.source}] ${item.text}`);
+    for (const sample of item.samples?.slice(0, 1) ?? []) lines.push(`      ${truncate(sample.split('\n')[0]!, 220)}`);
+  }
+  lines.push(`  FIX: ${cause.remedy.text}`);
+  if (cause.remedy.setting && (cause.remedy.current || cause.remedy.suggested)) {
+    lines.push(`       ${cause.remedy.setting}: ${cause.remedy.current ?? '?'} -> ${cause.remedy.suggested ?? 'see above'}`);
+  }
+  for (const confirm of cause.toConfirm ?? []) lines.push(`  TO CONFIRM: ${confirm}`);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function timelineLine(timeline: readonly TimelineBucket[]): string {
+  const recent = timeline.slice(-60);
+  return `  per minute (${recent.length} min): requests ${sparkline(recent.map((b) => b.requests))}  502/504 ${sparkline(recent.map((b) => b.count502 + b.count504))}`;
+}
+
+export function renderText(unscrubbed: Report): string {
+  const report = scrubDeep(unscrubbed);
+  const lines: string[] = [];
+  const { diagnosis } = report;
+  if (report.host) lines.push(`Host: ${report.host}`);
+  const [top, ...others] = diagnosis.causes;
+  if (top) verdict(top, lines);
+  else lines.push('VERDICT: no cause named');
+  for (const note of diagnosis.notes) lines.push(`  NOTE: ${note}`);
+  if (others.length) {
+    lines.push('', 'Other candidates:');
+    for (const c of others) lines.push(`  ${c.id} (${c.confidence.toFixed(2)}): ${c.summary}`);
+  }
+
+  const window = report.window;
+  lines.push('', `Window: ${window.from === null && window.to === null ? 'whole files' : `${time(window.from)} .. ${time(window.to)}`}${window.since ? ` (last ${window.since})` : ''}`);
+
+  const access = report.access;
+  if (access) {
+    lines.push(`Access log: ${access.requests} requests, 502 × ${access.count502}, 504 × ${access.count504}, 5xx ${access.count5xx} (${percent(access.rate5xx)})${access.unparsed ? `; ${access.unparsed} lines unparsed` : ''}`);
+    lines.push(latency('request time ', access.requestTime));
+    lines.push(latency('upstream time', access.upstreamResponseTime));
+    const b = access.errorTimeBuckets;
+    if (access.count5xx) lines.push(`  5xx by request time: <1s ${b.lt1}, 1-5s ${b.s1to5}, 5-10s ${b.s5to10}, 10-30s ${b.s10to30}, >30s ${b.gt30}`);
+    if (access.timeline.length) lines.push(timelineLine(access.timeline));
+    if (access.worstMinute) lines.push(`  worst minute: ${time(access.worstMinute.minute)} (502 × ${access.worstMinute.count502}, 504 × ${access.worstMinute.count504})`);
+    if (access.peakConcurrency !== null) lines.push(`  peak concurrency at the upstream: ~${access.peakConcurrency.toFixed(1)}`);
+    const upstreams = access.upstreams.slice(0, 5);
+    if (upstreams.length) {
+      lines.push('  upstreams:');
+      for (const u of upstreams) lines.push(`    ${truncate(u.addr, 50).padEnd(50)} ${String(u.requests).padStart(7)} req ${String(u.errors).padStart(6)} err  p95 ${secs(u.responseTime.p95)}`);
+    }
+    if (access.topFailingUris.length) {
+      lines.push('  top failing URIs:');
+      for (const u of access.topFailingUris.slice(0, 5)) lines.push(`    ${truncate(u.uri, 60).padEnd(60)} 5xx ${u.count5xx} (502 ${u.count502}, 504 ${u.count504})`);
+    }
+  }
+
+  const errors = report.errors;
+  if (errors) {
+    lines.push(`Error log: ${errors.inWindow} entries in the window${errors.unparsed ? `, ${errors.unparsed} lines unparsed` : ''}`);
+    for (const s of errors.signatures.slice(0, 8)) {
+      lines.push(`  ${s.kind.padEnd(26)} ${String(s.count).padStart(6)}  ${s.status ?? '-'}  ${time(s.firstSeen)} .. ${time(s.lastSeen)}  ${s.upstreams[0] ?? ''}`);
+    }
+  }
+
+  const fpm = report.fpm;
+  if (fpm.status) {
+    const s = fpm.status;
+    lines.push(`PHP-FPM pool ${s.pool ?? '?'} (${s.processManager ?? '?'}): ${s.activeProcesses ?? '?'} active / ${s.totalProcesses ?? '?'} total, ${s.idleProcesses ?? '?'} idle, listen queue ${s.listenQueue ?? '?'}${s.listenQueueMeaningful === false ? ' (unix socket: always 0)' : ''}, max children reached ${s.maxChildrenReached ?? '?'}, slow requests ${s.slowRequests ?? '?'}`);
+  } else if (fpm.statusError) {
+    lines.push(`PHP-FPM status: not available (${fpm.statusError})`);
+  }
+  if (fpm.log) {
+    const events = Object.entries(fpm.log.events)
+      .filter(([kind]) => !['tracing', 'child_started', 'other'].includes(kind))
+      .map(([kind, n]) => `${kind} × ${n}`);
+    lines.push(`FPM log: ${events.length ? events.join(', ') : 'no events in the window'}`);
+  }
+  if (fpm.slow && fpm.slow.inWindow > 0) {
+    lines.push(`Slow log: ${fpm.slow.inWindow} entries`);
+    for (const s of fpm.slow.byScript.slice(0, 3)) lines.push(`  ${s.script} × ${s.count}`);
+    for (const f of (fpm.slow.byUserFrame.length ? fpm.slow.byUserFrame : fpm.slow.byTopFrame).slice(0, 3)) lines.push(`  at ${f.frame} × ${f.count}`);
+  }
+
+  if (report.findings.length) {
+    lines.push('Config findings:');
+    for (const f of report.findings.slice(0, 8)) lines.push(`  [${f.severity}] ${f.summary}`);
+  }
+
+  lines.push('Sources:');
+  for (const s of report.sources) {
+    lines.push(`  ${s.source.padEnd(12)} ${s.status}${s.path ? `  ${s.path}` : ''}${s.detail && s.status === 'read' ? `  (${s.detail})` : s.detail ? `: ${s.detail}` : ''}`);
+  }
+  if (report.logFormat) lines.push(`  log_format (${report.logFormat.from}): ${truncate(report.logFormat.spec, 160)}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,33 @@
+/** The Report: everything one analysis or triage found, as plain data for every renderer. */
+import type { AccessStats } from '../analyze/access/index.js';
+import type { Finding } from '../analyze/config/index.js';
+import type { ErrorLogStats } from '../analyze/errorlog/index.js';
+import type { ConnectionJoin } from '../analyze/evidence.js';
+import type { FpmLogStats, FpmStatus, SlowLogStats } from '../analyze/fpm/index.js';
+import type { Diagnosis } from '../diagnose/index.js';
+
+export type SourceKey = 'access' | 'error' | 'fpmLog' | 'slowLog' | 'fpmStatus' | 'nginxConfig' | 'fpmConfig';
+
+export interface SourceStatus {
+  source: SourceKey;
+  path: string | null;
+  status: 'read' | 'not given' | 'missing' | 'empty' | 'unreadable' | 'invalid';
+  detail?: string;
+  /** Bytes read from disk or the wire. */
+  bytes?: number;
+}
+
+export interface Report {
+  host: string | null;
+  generatedAt: number;
+  window: { from: number | null; to: number | null; since: string | null };
+  sources: SourceStatus[];
+  /** The log_format used for the access log and where it came from. */
+  logFormat: { spec: string; from: 'option' | 'nginx-config' | 'default' } | null;
+  access: AccessStats | null;
+  errors: ErrorLogStats | null;
+  fpm: { status: FpmStatus | null; statusError: string | null; log: FpmLogStats | null; slow: SlowLogStats | null };
+  findings: Finding[];
+  joins: ConnectionJoin[];
+  diagnosis: Diagnosis;
+}

@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/config.js';
+
+const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
+const LAB = join(REPO_ROOT, 'test', 'fixtures', 'lab');
+
+function cli(args: string[]) {
+  const result = spawnSync(process.execPath, [BIN, 'analyze', ...args], { encoding: 'utf8', cwd: REPO_ROOT, timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function scenarioArgs(name: string): string[] {
+  const dir = join(LAB, name);
+  return [
+    '--access', join(dir, 'access.log'),
+    '--error', join(dir, 'error.log'),
+    '--fpm-log', join(dir, 'fpm.log'),
+    '--slow-log', join(dir, 'slow.log'),
+    '--fpm-status', join(dir, 'fpm-status.txt'),
+    '--nginx-conf', join(dir, 'nginx-T.txt'),
+    '--fpm-conf', join(dir, 'fpm-tt.txt'),
+  ];
+}
+
+describe('badgateway analyze', () => {
+  it('prints one JSON object with the contract keys and the ranked causes', () => {
+    const { code, stdout } = cli([...scenarioArgs('request_terminate_timeout'), '--json']);
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const report = JSON.parse(stdout);
+    expect(Object.keys(report)).toEqual(expect.arrayContaining(['window', 'access', 'errors', 'fpm', 'findings', 'diagnosis']));
+    expect(report.diagnosis.causes[0].id).toBe('request_terminate_timeout');
+    expect(report.access.count502).toBeGreaterThan(0);
+    expect(report.logFormat.from).toBe('nginx-config');
+  });
+
+  it('leads the terminal report with the verdict, evidence and the fix', () => {
+    const { code, stdout } = cli(scenarioArgs('socket_permission'));
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toMatch(/^VERDICT: socket_permission \(confidence 0\.\d\d\)$/);
+    expect(stdout).toMatch(/FIX: Let nginx's user \(\S+\) open the socket/);
+    expect(stdout).toMatch(/Sources:\n\s+access\s+read/);
+  });
+
+  it('reads gzip-compressed logs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-gz-'));
+    const gz = join(dir, 'access.log.1.gz');
+    writeFileSync(gz, gzipSync(readFileSync(join(LAB, 'header_too_big', 'access.log'))));
+    const plain = JSON.parse(cli(['--access', join(LAB, 'header_too_big', 'access.log'), '--nginx-conf', join(LAB, 'header_too_big', 'nginx-T.txt'), '--json']).stdout);
+    const zipped = JSON.parse(cli(['--access', gz, '--nginx-conf', join(LAB, 'header_too_big', 'nginx-T.txt'), '--json']).stdout);
+    expect(zipped.access.requests).toBe(plain.access.requests);
+    expect(zipped.access.count502).toBe(plain.access.count502);
+    expect(zipped.access.requests).toBeGreaterThan(0);
+  });
+
+  it('--since counts back from the newest entry in the files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-since-'));
+    const file = join(dir, 'access.log');
+    const line = (ts: string, status: number) =>
+      `127.0.0.1 - - [${ts}] "GET /x.php HTTP/1.1" ${status} 5 "-" "curl" rt=0.010 uct="0.000" uht="0.010" urt="0.010" uaddr="unix:/run/php.sock" ustatus="${status}"`;
+    writeFileSync(
+      file,
+      [line('25/Nov/2026:09:00:00 +0000', 502), line('25/Nov/2026:09:40:00 +0000', 502), line('25/Nov/2026:09:58:00 +0000', 200), line('25/Nov/2026:10:00:00 +0000', 200)].join('\n') + '\n',
+    );
+    const all = JSON.parse(cli(['--access', file, '--log-format', 'upstream', '--json']).stdout);
+    const recent = JSON.parse(cli(['--access', file, '--log-format', 'upstream', '--since', '15m', '--json']).stdout);
+    expect(all.access.requests).toBe(4);
+    expect(recent.access.requests).toBe(2);
+    expect(recent.access.count502).toBe(0);
+    expect(recent.window.from).toBe(Date.parse('2026-11-25T09:45:00Z'));
+    const range = JSON.parse(cli(['--access', file, '--log-format', 'upstream', '--from', '2026-11-25T09:35:00Z', '--to', '2026-11-25T09:55:00Z', '--json']).stdout);
+    expect(range.access.requests).toBe(1);
+    expect(range.access.count502).toBe(1);
+  });
+
+  it('reports missing, empty and unreadable inputs instead of crashing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-missing-'));
+    writeFileSync(join(dir, 'empty.log'), '');
+    writeFileSync(join(dir, 'garbage.log'), Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a, 0x80, 0x81, 0x0a]));
+    const { code, stdout } = cli(['--access', join(dir, 'garbage.log'), '--error', join(dir, 'nope.log'), '--fpm-log', join(dir, 'empty.log'), '--slow-log', dir, '--json']);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    const status = Object.fromEntries(report.sources.map((s: { source: string; status: string }) => [s.source, s.status]));
+    expect(status).toMatchObject({ access: 'read', error: 'missing', fpmLog: 'empty', slowLog: 'unreadable' });
+    expect(report.access.unparsed).toBe(2);
+    expect(report.access.requests).toBe(0);
+  });
+
+  it('scrubs tokens, cookies and Authorization values from the lines it shows', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-scrub-'));
+    const error = join(dir, 'error.log');
+    writeFileSync(
+      error,
+      '2026/11/25 10:00:01 [error] 12#12: *7 connect() to unix:/run/php/fpm.sock failed (13: Permission denied) while connecting to upstream, client: 10.0.0.9, server: shop, request: "GET /cart?id=3&access_token=SECRETTOKEN123&session=abcdef HTTP/1.1", upstream: "fastcgi://unix:/run/php/fpm.sock:", host: "shop", referrer: "https://shop/?api_key=KEY999"\n',
+    );
+    const { stdout } = cli(['--error', error]);
+    const json = cli(['--error', error, '--json']).stdout;
+    for (const out of [stdout, json]) {
+      expect(out).toContain('socket_permission');
+      expect(out).not.toContain('SECRETTOKEN123');
+      expect(out).not.toContain('abcdef');
+      expect(out).not.toContain('KEY999');
+    }
+    expect(stdout).toContain('access_token=[redacted]');
+  });
+
+  it.each([
+    [['--since', 'yesterday', '--access', '/dev/null'], /--since "yesterday" is not a duration/],
+    [['--since', '15m', '--from', '2026-11-25T00:00:00Z', '--access', '/dev/null'], /either --since or --from\/--to/],
+    [['--from', 'noon', '--to', 'later', '--access', '/dev/null'], /--from "noon" is not a time/],
+    [['--access', '/dev/null', '--log-format', "escape=bogus '$remote_addr'"], /is not a log_format nginx would accept/],
+    [[], /analyze needs at least one input file/],
+    [['--bogus'], /Unknown option '--bogus'/],
+  ])('bad usage %j exits 2 with one line', (args, message) => {
+    const { code, stdout, stderr } = cli(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+  });
+});

@@ -1,0 +1,31 @@
+/** Runs the analyze use case over a folder of evidence laid out like test/fixtures/lab/<scenario>/. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeFiles, type AnalyzeFilesInput } from '../../src/triage/analyze-files.js';
+import type { Report } from '../../src/report/index.js';
+
+export const EVIDENCE_FILES = {
+  access: 'access.log',
+  error: 'error.log',
+  fpmLog: 'fpm.log',
+  slowLog: 'slow.log',
+  fpmStatus: 'fpm-status.txt',
+  nginxConf: 'nginx-T.txt',
+  fpmConf: 'fpm-tt.txt',
+} as const;
+
+export type EvidenceName = keyof typeof EVIDENCE_FILES;
+
+export function analyzeFolder(dir: string, leaveOut: EvidenceName[] = []): Promise<Report> {
+  const input: AnalyzeFilesInput = { window: { kind: 'all' } };
+  for (const [name, file] of Object.entries(EVIDENCE_FILES) as Array<[EvidenceName, string]>) {
+    const path = join(dir, file);
+    if (!leaveOut.includes(name) && existsSync(path)) input[name] = path;
+  }
+  return analyzeFiles(input);
+}
+
+/** The lab's `php_fatal` scenario yields 500s: the bot must call it healthy as far as 502/504 go. */
+export function expectedTopCause(expected: string): string {
+  return expected === 'php_fatal' ? 'healthy' : expected;
+}
