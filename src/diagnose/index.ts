@@ -12,7 +12,6 @@ export { CAUSE_IDS } from './types.js';
 export function diagnose(evidence: Evidence): Diagnosis {
   const facts = new Facts(evidence);
   const causes = RULES.map((rule) => rule(facts)).filter((c): c is Cause => c !== null);
-  causes.sort((a, b) => b.confidence - a.confidence);
   const notes: string[] = [];
   const needsExplaining = facts.failures > 0 || facts.errorFailures > 0;
   if (!needsExplaining) {
@@ -20,6 +19,7 @@ export function diagnose(evidence: Evidence): Diagnosis {
   } else if (causes.length === 0) {
     notes.push(unexplainedNote(facts));
   }
+  causes.sort((a, b) => b.confidence - a.confidence);
   if (!evidence.access) notes.push('No access log was read: 502/504 counts and rates are unknown.');
   else if (evidence.access.parsed === 0 && evidence.access.unparsed > 0) {
     notes.push(`None of the ${evidence.access.unparsed} access-log lines matched the log_format in use: give the format from nginx.conf (or nginx -T output).`);

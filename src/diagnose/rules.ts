@@ -196,12 +196,12 @@ export const poolExhausted: Rule = (f) => {
   const reached = f.fpmEvents('max_children_reached');
   const status = f.evidence.fpmStatus;
   const max = f.maxChildren;
+  // The status request itself occupies a worker, so "no idle worker" alone proves nothing on a small pool.
   const saturated =
     status !== undefined &&
     ((max !== undefined && (status.activeProcesses ?? 0) >= max) ||
-      (status.idleProcesses === 0 && (status.activeProcesses ?? 0) > 0) ||
       (status.listenQueueMeaningful !== false && (status.listenQueue ?? 0) > 0));
-  if (eagainCount === 0 && reached === 0 && !saturated) return null;
+  if (eagainCount === 0 && reached === 0 && !(saturated && f.failures + f.errorFailures > 0)) return null;
   const evidence: EvidenceItem[] = [];
   let confidence = 0.45;
   if (eagainCount) {
