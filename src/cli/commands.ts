@@ -5,6 +5,7 @@ import { succeeded } from '../exec/index.js';
 import type { Io } from './main.js';
 import type { Context } from './context.js';
 import { analyze } from './analyze.js';
+import { triage } from './triage.js';
 
 export interface CliCommand {
   help: string;
@@ -20,6 +21,7 @@ Usage: badgateway [--config FILE] COMMAND [ARGS]
 Commands:
   hosts                       list the inventory (names, addresses, groups)
   run HOST COMMAND_ID [k=v]   run one read-only catalog command on a host
+  triage TARGET [--since D]   triage 502/504s on hosts over SSH (name, @group, glob)
   commands                    list the command catalog
   analyze [FILES] [--json]    diagnose 502/504s from log files, status snapshots and configs
   start                       start the bot
@@ -187,7 +189,7 @@ for now it validates the config and the command catalog, prints what it loaded, 
   },
 };
 
-export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, analyze, start };
+export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, triage, analyze, start };
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -127,7 +127,7 @@ function buildConfig(raw: RawConfig, file: string | null, baseDir: string, env: 
     hosts,
     fanout: {
       concurrency: defaults.concurrency ?? 8,
-      channelsPerHost: defaults.channelsPerHost ?? 8,
+      channelsPerHost: defaults.channelsPerHost ?? 6,
       idleTimeoutMs: defaults.idleTimeout ?? 60_000,
     },
     slack: { channels: [], approvers: [], allowSelfApproval: false, ...raw.slack },

@@ -46,7 +46,7 @@ export class SshExecutor implements Executor {
 
   constructor(options: SshExecutorOptions) {
     this.logger = options.logger;
-    this.channelsPerHost = Math.min(options.channelsPerHost ?? 8, 9);
+    this.channelsPerHost = Math.min(options.channelsPerHost ?? 6, 9);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   }
 
@@ -175,19 +175,49 @@ export class SshExecutor implements Executor {
     });
   }
 
-  private exec(host: Host, client: Client, command: RenderedCommand, options: ExecOptions): Promise<ExecResult> {
+  private async exec(host: Host, client: Client, command: RenderedCommand, options: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
     const line = remoteCommandLine(command, host.ssh.user);
     this.logger.info({ host: host.name, command: command.id, argv: command.argv }, 'remote command');
-    return new Promise<ExecResult>((resolve, reject) => {
-      client.exec(line, (err, channel) => {
-        if (err) {
-          reject(new ExecError(host.name, `cannot open a channel for ${command.id}: ${errorMessage(err)}`));
-          return;
+    const result = await this.openChannel(host, client, command, line, (channel) => collect(host.name, command, channel, options, started));
+    this.logger.info(
+      { host: host.name, command: command.id, code: result.code, ms: result.durationMs, bytes: result.stdoutBytes, timedOut: result.timedOut },
+      'remote command done',
+    );
+    return result;
+  }
+
+  /**
+   * Opens a session channel. sshd frees a finished session a moment after its channel closes, so under
+   * load a new channel can briefly exceed MaxSessions ("open failed"): retry that with a short backoff.
+   */
+  private async openChannel<T>(
+    host: Host,
+    client: Client,
+    command: RenderedCommand,
+    line: string,
+    // Called synchronously on open: an event such as 'exit' may follow in the same packet batch.
+    onOpen: (channel: ClientChannel) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let opened: Promise<T> | undefined;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          client.exec(line, (err, channel) => {
+            if (err) return reject(err);
+            opened = onOpen(channel);
+            resolve();
+          });
+        });
+        return await opened!;
+      } catch (err) {
+        if (opened || attempt >= CHANNEL_OPEN_ATTEMPTS || !/open failed/i.test(errorMessage(err))) {
+          if (opened) throw err;
+          throw new ExecError(host.name, `cannot open a channel for ${command.id}: ${errorMessage(err)}`);
         }
-        collect(host.name, command, channel, options, started).then(resolve, reject);
-      });
-    });
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
   }
 
   private scheduleIdleClose(name: string, connection: Connection): void {
@@ -205,6 +235,8 @@ export class SshExecutor implements Executor {
     }
   }
 }
+
+const CHANNEL_OPEN_ATTEMPTS = 5;
 
 /** How long a stopped command may take to die on the host before the channel is closed regardless. */
 const STOP_GRACE_MS = 3000;
@@ -268,7 +300,13 @@ function collect(
       exitCode = code ?? null;
       exitSignal = signal ?? null;
     });
-    channel.on('close', () => {
+    // ssh2 repeats the exit status as arguments of 'close'; take it from there if 'exit' was missed.
+    channel.on('close', (code?: number | null, signal?: string) => {
+      if (!exited && (typeof code === 'number' || typeof signal === 'string')) {
+        exited = true;
+        exitCode = typeof code === 'number' ? code : null;
+        exitSignal = signal ?? null;
+      }
       clearTimeout(timer);
       clearTimeout(forceClose);
       options.signal?.removeEventListener('abort', onAbort);

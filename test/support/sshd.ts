@@ -72,6 +72,7 @@ export async function startSshd(): Promise<TestSshd> {
   const clientPublicKey = keygen(join(dir, 'client_ed25519'));
   keygen(join(dir, 'stranger_ed25519'));
   writeFileSync(join(dir, 'authorized_keys'), `${clientPublicKey}\n`, { mode: 0o600 });
+  mkdirSync(join(dir, 'home'));
   writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostPublicKey}\n`);
   writeFileSync(
     join(dir, 'sshd_config'),
@@ -88,6 +89,11 @@ export async function startSshd(): Promise<TestSshd> {
       'PubkeyAuthentication yes',
       'PermitRootLogin prohibit-password',
       'MaxSessions 10',
+      // Fan-out tests and benchmarks open many connections at once; the default drops some early.
+      'MaxStartups 200:30:400',
+      // This machine's root ~/.bashrc (pyenv init) costs ~100 ms per command, which a production host would
+      // not have; a home of its own keeps the test server's sessions lean so timings measure badgateway.
+      `SetEnv HOME=${join(dir, 'home')}`,
       'LogLevel VERBOSE',
       '',
     ].join('\n'),
@@ -95,7 +101,7 @@ export async function startSshd(): Promise<TestSshd> {
   // Debian's sshd refuses to start without its privilege separation directory.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   let log = '';
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config'), ...(process.env.BADGATEWAY_SSHD_LOG ? ['-E', process.env.BADGATEWAY_SSHD_LOG] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.on('data', (d: Buffer) => {
     log = (log + d.toString()).slice(-20_000);
   });

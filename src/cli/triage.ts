@@ -1,0 +1,81 @@
+/** `badgateway triage TARGET [--since 15m] [--json]`: the full triage over SSH, from a terminal. */
+import { parseArgs } from 'node:util';
+import { createServices } from '../app/services.js';
+import { parseDuration } from '../config/index.js';
+import { ExitCode, UsageError, errorMessage } from '../errors.js';
+import { renderFleetText } from '../report/fleet.js';
+import { scrubDeep } from '../report/scrub.js';
+import type { TriageProgress } from '../triage/types.js';
+import type { CliCommand } from './commands.js';
+
+const USAGE = 'badgateway triage TARGET [--since 15m] [--json]';
+const DEFAULT_SINCE = '15m';
+
+export const triage: CliCommand = {
+  needsContext: true,
+  help: `Usage: ${USAGE}
+
+Triages 502/504s on one or more hosts over SSH: discovers each host's nginx and PHP-FPM setup, reads
+only the time window of its logs, the FPM status and host vitals, and says what is wrong and what to do.
+
+  TARGET        a host (web-03), a group (@web), a glob (web-*) or a comma-separated list
+  --since DUR   how far back to look (default ${DEFAULT_SINCE}; e.g. 5m, 2h)
+  --json        one JSON object: per host the analyzers' output, timings and sources read
+
+Ctrl-C cancels the remote commands. Exit code 1 when any host could not be triaged.
+`,
+  async run(args, context, io) {
+    const { values, positionals } = parseOptions(args);
+    if (positionals.length !== 1) throw new UsageError(`triage needs one target. Usage: ${USAGE}`);
+    const sinceText = typeof values.since === 'string' ? values.since : DEFAULT_SINCE;
+    const sinceMs = parseDuration(sinceText);
+    if (sinceMs === null || sinceMs <= 0) throw new UsageError(`--since "${sinceText.slice(0, 40)}" is not a duration: use e.g. 15m, 2h, 90s.`);
+    if (!context) throw new Error('internal: triage needs its context');
+    // Resolve before connecting anywhere: a bad target is the caller's mistake, exit 2.
+    context.inventory.resolve(positionals[0]!);
+
+    const services = createServices(context.config, context.logger);
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    const progress = progressLine(io.stderr);
+    try {
+      const result = await services.triage({ target: positionals[0]!, sinceMs, signal: controller.signal, onProgress: progress.update });
+      progress.clear();
+      io.stdout.write(values.json ? `${JSON.stringify(scrubDeep(result))}\n` : renderFleetText(result, { colour: Boolean((io.stdout as { isTTY?: boolean }).isTTY) }));
+      return result.hosts.some((h) => h.error) ? ExitCode.failed : ExitCode.ok;
+    } finally {
+      process.off('SIGINT', onSigint);
+      await services.close();
+    }
+  },
+};
+
+function parseOptions(args: string[]) {
+  try {
+    return parseArgs({ args, allowPositionals: true, strict: true, options: { since: { type: 'string' }, json: { type: 'boolean' } } });
+  } catch (err) {
+    throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
+  }
+}
+
+/** A single progress line on stderr while hosts run (only on a terminal, so logs and pipes stay clean). */
+function progressLine(stderr: NodeJS.WritableStream) {
+  const tty = Boolean((stderr as { isTTY?: boolean }).isTTY);
+  let total = 0;
+  let done = 0;
+  const write = (text: string) => {
+    if (tty) stderr.write(`\r\x1b[K${text}`);
+  };
+  return {
+    update(event: TriageProgress) {
+      if (event.type === 'started') total = event.hosts.length;
+      if (event.type === 'host-done') done++;
+      if (event.type === 'phase') write(`triage: ${done}/${total} hosts done; ${event.host}: ${event.phase}…`);
+      if (event.type === 'host-done') write(`triage: ${done}/${total} hosts done`);
+    },
+    clear() {
+      write('');
+    },
+  };
+}

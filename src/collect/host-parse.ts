@@ -1,0 +1,458 @@
+/**
+ * Pure parsers for what the host-side catalog commands print: the process table (`ps`), listening
+ * sockets (`ss -lnxt`), /proc files (loadavg, uptime, meminfo, limits), the kernel's OOM lines, and the
+ * `badgateway: KEY VALUE` fact lines the discovery scripts write on stderr. Text in, plain data out,
+ * never throw: the callers run them on whatever a host answered.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// ps
+
+/** One row of `ps -eo pid,ppid,user:32,stat,etimes,wchan:32,args` (columns found from the header). */
+export interface ProcessRow {
+  pid: number;
+  ppid: number | null;
+  user: string | null;
+  /** `ps -o stat`: first letter R running, S sleeping, D uninterruptible, Z zombie, T stopped. */
+  stat: string | null;
+  /** Seconds since the process started. */
+  ageSeconds: number | null;
+  /** Kernel function the process sleeps in (`-` when running, or unknown). */
+  wchan: string | null;
+  /** The command line, or the title the process set (nginx/FPM masters and workers). */
+  args: string;
+}
+
+const PS_COLUMNS: Record<string, keyof ProcessRow> = {
+  PID: 'pid',
+  PPID: 'ppid',
+  USER: 'user',
+  UID: 'user',
+  STAT: 'stat',
+  S: 'stat',
+  ELAPSED: 'ageSeconds',
+  WCHAN: 'wchan',
+  COMMAND: 'args',
+  CMD: 'args',
+  ARGS: 'args',
+};
+
+/**
+ * Parses `ps -o …` output with a header line. Every column but the last is one word; the last (args)
+ * is the rest of the line. Without a header, `pid args` is assumed.
+ */
+export function parsePs(text: string): ProcessRow[] {
+  const lines = (typeof text === 'string' ? text : '').split('\n').filter((l) => l.trim() !== '');
+  if (lines.length === 0) return [];
+  let columns: Array<keyof ProcessRow | null>;
+  let body = lines;
+  const header = lines[0]!.trim().split(/\s+/);
+  if (header[0] === 'PID' || header.includes('PID')) {
+    columns = header.map((h) => PS_COLUMNS[h] ?? null);
+    body = lines.slice(1);
+  } else {
+    columns = ['pid', 'args'];
+  }
+  const rows: ProcessRow[] = [];
+  for (const line of body) {
+    const words: string[] = [];
+    let rest = line.trimStart();
+    for (let i = 0; i < columns.length - 1; i++) {
+      const m = /^(\S+)\s*/.exec(rest);
+      if (!m) break;
+      words.push(m[1]!);
+      rest = rest.slice(m[0].length);
+    }
+    words.push(rest.trimEnd());
+    const row: ProcessRow = { pid: NaN, ppid: null, user: null, stat: null, ageSeconds: null, wchan: null, args: '' };
+    columns.forEach((column, i) => {
+      const value = words[i];
+      if (column === null || value === undefined) return;
+      switch (column) {
+        case 'pid':
+          row.pid = /^\d+$/.test(value) ? Number(value) : NaN;
+          break;
+        case 'ppid':
+        case 'ageSeconds':
+          row[column] = /^\d+$/.test(value) ? Number(value) : null;
+          break;
+        case 'args':
+          row.args = value;
+          break;
+        default:
+          row[column] = value === '' ? null : value;
+      }
+    });
+    if (Number.isFinite(row.pid)) rows.push(row);
+  }
+  return rows;
+}
+
+/** A running nginx master, from its title `nginx: master process /usr/sbin/nginx -p PREFIX -c CONF …`. */
+export interface NginxMasterProcess {
+  pid: number;
+  title: string;
+  /** The program as started (`/usr/sbin/nginx`, or `nginx` when started from PATH). */
+  program?: string;
+  prefix?: string;
+  conf?: string;
+  /** `-e FILE`: the error log used before (and unless) the config sets one. */
+  errorLog?: string;
+}
+
+/** Splits the nginx master's title back into its options (paths with spaces cannot be told apart). */
+export function parseNginxMasterTitle(pid: number, title: string): NginxMasterProcess | null {
+  const m = /^nginx: master process(?:\s+(.*))?$/.exec(title.trim());
+  if (!m) return null;
+  const master: NginxMasterProcess = { pid, title: title.trim() };
+  const words = (m[1] ?? '').split(/\s+/).filter((w) => w !== '');
+  if (words[0] !== undefined && !words[0].startsWith('-')) master.program = words.shift()!;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const option = /^-([pce])(.*)$/.exec(word);
+    if (option) {
+      const value = option[2] !== '' ? option[2]! : words[++i];
+      if (value === undefined) continue;
+      if (option[1] === 'p') master.prefix = value;
+      else if (option[1] === 'c') master.conf = value;
+      else master.errorLog = value;
+    } else if (word === '-g') {
+      // `-g "daemon off;"`: the directives run to the next option; nothing of it is needed here.
+      while (words[i + 1] !== undefined && !words[i + 1]!.startsWith('-')) i++;
+    }
+  }
+  return master;
+}
+
+export function nginxMasters(rows: readonly ProcessRow[]): NginxMasterProcess[] {
+  return rows.flatMap((r) => parseNginxMasterTitle(r.pid, r.args) ?? []);
+}
+
+/** A running PHP-FPM master, from its title `php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)`. */
+export interface FpmMasterProcess {
+  pid: number;
+  title: string;
+  conf?: string;
+}
+
+export function parseFpmMasterTitle(pid: number, title: string): FpmMasterProcess | null {
+  const m = /^php-fpm: master process(?:\s+\((.*)\))?\s*$/.exec(title.trim());
+  if (!m) return null;
+  return { pid, title: title.trim(), ...(m[1] ? { conf: m[1] } : {}) };
+}
+
+export function fpmMasters(rows: readonly ProcessRow[]): FpmMasterProcess[] {
+  return rows.flatMap((r) => parseFpmMasterTitle(r.pid, r.args) ?? []);
+}
+
+/**
+ * Kernel functions an idle FPM worker sleeps in: blocked in accept() on the pool's socket
+ * (unix: skb_wait_for_more_packets / unix_accept; tcp: inet_csk_accept). Anything else while sleeping
+ * (nanosleep, poll on a database socket, a lock) means the worker is inside a request.
+ */
+const IDLE_WCHAN = /accept|skb_wait_for_more_packets|wait_for_more_packets/;
+
+export interface FpmWorker {
+  pid: number;
+  pool: string;
+  state: string | null;
+  ageSeconds: number | null;
+  wchan: string | null;
+  /** undefined when ps could not tell (no wait channel shown). */
+  busy?: boolean;
+}
+
+/** The workers of one pool (`php-fpm: pool NAME`), of one master when its pid is known. */
+export function fpmWorkers(rows: readonly ProcessRow[], options: { masterPid?: number; pool?: string } = {}): FpmWorker[] {
+  const workers: FpmWorker[] = [];
+  for (const row of rows) {
+    const m = /^php-fpm: pool (\S+)\s*$/.exec(row.args.trim());
+    if (!m) continue;
+    if (options.pool !== undefined && m[1] !== options.pool) continue;
+    if (options.masterPid !== undefined && row.ppid !== options.masterPid) continue;
+    const worker: FpmWorker = { pid: row.pid, pool: m[1]!, state: row.stat, ageSeconds: row.ageSeconds, wchan: row.wchan };
+    const busy = workerBusy(row);
+    if (busy !== undefined) worker.busy = busy;
+    workers.push(worker);
+  }
+  return workers;
+}
+
+function workerBusy(row: ProcessRow): boolean | undefined {
+  const state = row.stat?.[0];
+  if (state === 'R' || state === 'D') return true;
+  if (state === 'Z') return false;
+  const wchan = row.wchan;
+  if (wchan === null || wchan === '-' || wchan === '0' || wchan === '?') return undefined;
+  return !IDLE_WCHAN.test(wchan);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ss
+
+export interface ListenSocket {
+  /** `u_str`, `tcp`, … (`unix`/`tcp` when ss printed no Netid column). */
+  netid: string;
+  state: string;
+  /** On a listening socket: connections waiting to be accepted. */
+  recvQ: number;
+  /** On a listening socket: the backlog limit (what listen() got, capped by somaxconn). */
+  sendQ: number;
+  /** Socket path (unix) or `address:port` (tcp). */
+  local: string;
+}
+
+/** Parses `ss -lnxt` (or `ss -lnx` / `ss -lnt`). Unix paths may contain spaces; the inode columns are not kept. */
+export function parseSs(text: string): ListenSocket[] {
+  const lines = (typeof text === 'string' ? text : '').split('\n').filter((l) => l.trim() !== '');
+  const sockets: ListenSocket[] = [];
+  let hasNetid = true;
+  let defaultNetid = 'tcp';
+  for (const line of lines) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] === 'Netid') {
+      hasNetid = true;
+      continue;
+    }
+    if (words[0] === 'State') {
+      hasNetid = false;
+      continue;
+    }
+    const netid = hasNetid ? words.shift()! : defaultNetid;
+    const [state, recv, send, ...rest] = words;
+    if (state === undefined || !/^\d+$/.test(recv ?? '') || !/^\d+$/.test(send ?? '')) continue;
+    let local: string | undefined;
+    const unix = netid.startsWith('u_') || netid === 'unix' || (!hasNetid && rest.length >= 4 && /^\d+$/.test(rest[rest.length - 3]!));
+    if (unix) {
+      // `PATH INODE PEER PEER_INODE` (peer `*`): the path is everything before the last three words.
+      local = rest.length > 3 ? rest.slice(0, -3).join(' ') : rest[0];
+      if (!hasNetid) defaultNetid = 'unix';
+    } else {
+      local = rest[0];
+    }
+    if (local === undefined) continue;
+    sockets.push({ netid: unix && !hasNetid ? 'unix' : netid, state, recvQ: Number(recv), sendQ: Number(send), local });
+  }
+  return sockets;
+}
+
+const ANY_ADDRESS = new Set(['', '*', '0.0.0.0', '::', '[::]']);
+
+function splitHostPort(address: string): { host: string; port: number } | undefined {
+  const v6 = /^\[([^\]]*)\]:(\d+)$/.exec(address);
+  if (v6) return { host: v6[1]!, port: Number(v6[2]) };
+  const m = /^(.*):(\d+)$/.exec(address);
+  if (m) return { host: m[1]!.replace(/%\S+$/, ''), port: Number(m[2]) };
+  if (/^\d+$/.test(address)) return { host: '', port: Number(address) };
+  return undefined;
+}
+
+function sameHost(a: string, b: string): boolean {
+  const norm = (h: string) => h.replace(/^\[|\]$/g, '').replace(/^::ffff:/, '');
+  const x = norm(a);
+  const y = norm(b);
+  if (x === y) return true;
+  if (ANY_ADDRESS.has(x) || ANY_ADDRESS.has(y)) return true;
+  const loop = (h: string) => h === 'localhost' || h.startsWith('127.') || h === '::1';
+  return loop(x) && loop(y);
+}
+
+/** The listening socket of an FPM `listen` value (`/run/php.sock`, `127.0.0.1:9000`, `9000`, `[::]:9000`). */
+export function findListenSocket(sockets: readonly ListenSocket[], listen: string): ListenSocket | undefined {
+  const l = listen.trim().replace(/^unix:/, '');
+  const listening = sockets.filter((s) => s.state === 'LISTEN' || s.state === 'UNCONN');
+  if (l.startsWith('/') || l.startsWith('@')) {
+    const path = l.replace(/\/+/g, '/');
+    return listening.find((s) => s.local.replace(/\/+/g, '/') === path);
+  }
+  const want = splitHostPort(l);
+  if (!want) return undefined;
+  const candidates = listening.filter((s) => {
+    if (s.local.startsWith('/') || s.local.startsWith('@')) return false;
+    const got = splitHostPort(s.local);
+    return got !== undefined && got.port === want.port && sameHost(got.host, want.host);
+  });
+  // An exact address beats a wildcard one (FPM on 127.0.0.1:9000 next to something on *:9000 elsewhere).
+  const exact = candidates.find((s) => splitHostPort(s.local)!.host === want.host);
+  return exact ?? candidates[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc
+
+export interface LoadAverage {
+  one: number;
+  five: number;
+  fifteen: number;
+  /** Runnable scheduling entities right now / all of them (4th field of /proc/loadavg). */
+  running: number | null;
+  total: number | null;
+}
+
+export function parseLoadavg(text: string): LoadAverage | null {
+  const m = /(?:^|\n)\s*(\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)(?: (\d+)\/(\d+))?/.exec(text ?? '');
+  if (!m) return null;
+  return {
+    one: Number(m[1]),
+    five: Number(m[2]),
+    fifteen: Number(m[3]),
+    running: m[4] !== undefined ? Number(m[4]) : null,
+    total: m[5] !== undefined ? Number(m[5]) : null,
+  };
+}
+
+/** `cat /proc/uptime /proc/loadavg` prints both: uptime is the line with exactly two numbers. */
+export function parseUptime(text: string): number | null {
+  for (const line of (text ?? '').split('\n')) {
+    const m = /^\s*(\d+(?:\.\d+)?) (\d+(?:\.\d+)?)\s*$/.exec(line);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+export interface Meminfo {
+  totalBytes: number | null;
+  availableBytes: number | null;
+  swapTotalBytes: number | null;
+  swapFreeBytes: number | null;
+}
+
+export function parseMeminfo(text: string): Meminfo {
+  const values = new Map<string, number>();
+  for (const line of (text ?? '').split('\n')) {
+    const m = /^([A-Za-z_()0-9]+):\s+(\d+)(?:\s+kB)?\s*$/.exec(line);
+    if (m) values.set(m[1]!, Number(m[2]) * (/kB\s*$/.test(line) ? 1024 : 1));
+  }
+  const get = (k: string) => values.get(k) ?? null;
+  return {
+    totalBytes: get('MemTotal'),
+    availableBytes: get('MemAvailable'),
+    swapTotalBytes: get('SwapTotal'),
+    swapFreeBytes: get('SwapFree'),
+  };
+}
+
+export interface OpenFileLimit {
+  process: 'nginx' | 'php-fpm';
+  pid: number;
+  title: string;
+  /** 'unlimited' as the kernel prints it; null when the limits file could not be read. */
+  soft: number | 'unlimited' | null;
+  hard: number | 'unlimited' | null;
+}
+
+/** Parses the `host.open-file-limits` report: `== PID TITLE` then the `Max open files` line of /proc/PID/limits. */
+export function parseOpenFileLimits(text: string): OpenFileLimit[] {
+  const out: OpenFileLimit[] = [];
+  let current: OpenFileLimit | undefined;
+  const value = (v: string): number | 'unlimited' => (v === 'unlimited' ? 'unlimited' : Number(v));
+  for (const line of (text ?? '').split('\n')) {
+    const head = /^== (\d+) (.*)$/.exec(line);
+    if (head) {
+      const title = head[2]!.trim();
+      current = {
+        process: title.startsWith('nginx') ? 'nginx' : 'php-fpm',
+        pid: Number(head[1]),
+        title,
+        soft: null,
+        hard: null,
+      };
+      out.push(current);
+      continue;
+    }
+    const limit = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(line);
+    if (limit && current) {
+      current.soft = value(limit[1]!);
+      current.hard = value(limit[2]!);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// kernel log
+
+export interface OomKill {
+  /** Seconds before the report was taken; null when the kernel log has no timestamps. */
+  secondsAgo: number | null;
+  pid: number | null;
+  process: string | null;
+  /** `Memory cgroup out of memory` (a container/cgroup limit) vs the whole host running out. */
+  cgroup: boolean;
+  line: string;
+}
+
+/**
+ * Parses the `host.oom-kills` report: `uptime SECONDS`, then dmesg lines `[  1795.300827] …`.
+ * One kill is one `Killed process PID (NAME)` line; `oom-kill:…task=NAME,pid=PID` lines fill in kills
+ * whose `Killed process` line was rate-limited away.
+ */
+export function parseOomReport(text: string): OomKill[] {
+  let uptime: number | null = null;
+  const kills = new Map<string, OomKill>();
+  const lines = (text ?? '').split('\n');
+  for (const line of lines) {
+    const up = /^uptime (\d+(?:\.\d+)?)\s*$/.exec(line);
+    if (up) uptime = Number(up[1]);
+  }
+  const stampOf = (line: string): number | null => {
+    const m = /^\[\s*(\d+(?:\.\d+)?)\]/.exec(line);
+    return m ? Number(m[1]) : null;
+  };
+  const add = (line: string, pid: number | null, name: string | null, cgroup: boolean) => {
+    const stamp = stampOf(line);
+    const key = pid !== null ? `pid:${pid}` : `line:${line}`;
+    const existing = kills.get(key);
+    const secondsAgo = stamp !== null && uptime !== null ? Math.max(0, Math.round((uptime - stamp) * 10) / 10) : null;
+    if (existing) {
+      existing.cgroup ||= cgroup;
+      if (/Killed process/.test(line)) existing.line = line.trim();
+      return;
+    }
+    kills.set(key, { secondsAgo, pid, process: name, cgroup, line: line.trim() });
+  };
+  for (const line of lines) {
+    const killed = /(Memory cgroup )?[Oo]ut of memory.*?: Killed process (\d+) \(([^)]*)\)|Killed process (\d+) \(([^)]*)\)/.exec(line);
+    if (killed) {
+      const pid = Number(killed[2] ?? killed[4]);
+      add(line, pid, killed[3] ?? killed[5] ?? null, killed[1] !== undefined);
+      continue;
+    }
+    const oom = /oom-kill:.*?\btask=([^,]*),pid=(\d+)/.exec(line);
+    if (oom) add(line, Number(oom[2]), oom[1]!, /CONSTRAINT_MEMCG/.test(line));
+  }
+  return [...kills.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// fact lines of the discovery scripts
+
+/** `badgateway: KEY VALUE` lines (stderr of nginx.config / fpm.config), values by key in order. */
+export function parseFacts(stderr: string): Map<string, string[]> {
+  const facts = new Map<string, string[]>();
+  for (const line of (stderr ?? '').split('\n')) {
+    const m = /^badgateway: ([a-z-]+)(?: (.*))?$/.exec(line.trimEnd());
+    if (!m) continue;
+    const list = facts.get(m[1]!) ?? [];
+    list.push(m[2] ?? '');
+    facts.set(m[1]!, list);
+  }
+  return facts;
+}
+
+/** Non-fact stderr lines: what the command (or sudo) itself complained about. */
+export function complaintLines(stderr: string): string[] {
+  return (stderr ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('badgateway: '));
+}
+
+/** The systemd unit a process runs in, from /proc/PID/cgroup lines (`0::/system.slice/php8.2-fpm.service`). */
+export function systemdUnit(cgroupLines: readonly string[]): string | undefined {
+  for (const line of cgroupLines) {
+    const m = /\/([A-Za-z0-9@._-]+)\.service(?:\/|$)/.exec(line.trim());
+    if (m) return m[1];
+  }
+  return undefined;
+}

@@ -1,0 +1,47 @@
+/** Rendering of a triage across hosts: the worst-first table, then each host's report. */
+import type { TriageResult } from '../triage/types.js';
+import { renderText } from './text.js';
+import { scrubDeep } from './scrub.js';
+
+export function renderFleetTable(result: TriageResult): string {
+  const header = ['HOST', 'REQUESTS', '5XX RATE', '502', '504', 'TOP CAUSE'];
+  const rows = result.rows.map((r) => [
+    r.host,
+    r.requests === null ? '-' : String(r.requests),
+    r.rate5xx === null ? '-' : `${(r.rate5xx * 100).toFixed(1)}%`,
+    r.count502 === null ? '-' : String(r.count502),
+    r.count504 === null ? '-' : String(r.count504),
+    r.error ? `ERROR: ${r.error}` : r.topCause ? `${r.topCause} (${r.confidence?.toFixed(2)})` : 'no cause named',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === header.length - 1 ? 0 : row[i]!.length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export interface FleetTextOptions {
+  /** ANSI colour for the verdict lines (a TTY). */
+  colour?: boolean;
+}
+
+export function renderFleetText(unscrubbed: TriageResult, options: FleetTextOptions = {}): string {
+  const result = scrubDeep(unscrubbed);
+  const parts: string[] = [];
+  const since = `last ${result.window.since}`;
+  if (result.hosts.length > 1) {
+    parts.push(`Triage of ${result.target} (${result.hosts.length} hosts, ${since}, ${(result.durationMs / 1000).toFixed(1)} s)`, renderFleetTable(result), '');
+  }
+  for (const host of result.hosts) {
+    if (result.hosts.length > 1) parts.push(`==== ${host.host} ====`);
+    if (host.report) parts.push(colourise(renderText(host.report), options.colour ?? false));
+    else parts.push(`Host: ${host.host}\nERROR: ${host.error}\n`);
+  }
+  return parts.join('\n');
+}
+
+function colourise(text: string, on: boolean): string {
+  if (!on) return text;
+  return text
+    .replace(/^(VERDICT: healthy.*)$/m, '\x1b[32m$1\x1b[0m')
+    .replace(/^(VERDICT: (?!healthy).*)$/m, '\x1b[1;31m$1\x1b[0m')
+    .replace(/^(\s+FIX: .*)$/m, '\x1b[1m$1\x1b[0m');
+}

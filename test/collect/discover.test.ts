@@ -1,0 +1,276 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileLogFormat } from '../../src/analyze/access/format.js';
+import { parseFpmTT, parseNginxT } from '../../src/analyze/config/index.js';
+import {
+  DiscoveryCache,
+  deriveSources,
+  discoverHost,
+  effectiveSources,
+  failureReason,
+  orderNginxMasters,
+  selectLocation,
+  type Discovery,
+  type DiscoveryContext,
+} from '../../src/collect/discover.js';
+import { parseFacts, parseNginxMasterTitle, systemdUnit } from '../../src/collect/host-parse.js';
+import { parseConfigText } from '../../src/config/index.js';
+import { SshExecutor, type ExecResult } from '../../src/exec/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { LAB_LOG_FORMAT, sleep } from '../lab/lab.js';
+import { REPO_ROOT } from '../support/config.js';
+import { hostConfig, startIsolatedSshd, startLabHost, type IsolatedSshd, type LabHost } from '../support/lab-host.js';
+
+const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'config');
+const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
+
+describe('deriveSources (captured nginx -T / php-fpm -tt)', () => {
+  it('picks the PHP server of an app config: its own access log and format, error log, pool, slow log, status URL', () => {
+    const nginx = parseNginxT(fixture('nginx-app.T.txt'));
+    const fpm = parseFpmTT(fixture('fpm-app.tt.txt'));
+    const derived = deriveSources({
+      nginx,
+      fpm,
+      nginxFacts: parseFacts('badgateway: prefix /tmp/badgateway-fixture/nginx-app/\nbadgateway: error-log-path stderr\n'),
+      fpmFacts: parseFacts('badgateway: cgroup 0::/system.slice/php8.2-fpm.service\n'),
+    });
+    expect(derived.pool).toBe('app');
+    expect(derived.sources).toEqual({
+      // server-level access_log replaces the http one; the syslog one (with if=) is skipped
+      accessLog: '/tmp/badgateway-fixture/nginx-app/logs/app.access.log',
+      logFormat: `escape=json '{"time":"$time_iso8601","status":$status,"upstream":"$upstream_addr","urt":"$upstream_response_time"}'`,
+      errorLog: '/tmp/badgateway-fixture/nginx-app/logs/app.error.log',
+      fpmLog: '/tmp/badgateway-fixture/fpm-app/log/php-fpm.log',
+      slowLog: '/tmp/badgateway-fixture/fpm-app/log/app.slow.log',
+      fpmStatusUrl: 'http://127.0.0.1:8080/fpm-status',
+      fpmService: 'php8.2-fpm',
+    });
+    expect(derived.missing).toEqual([]);
+    // the spec compiles to the format nginx writes
+    expect(compileLogFormat(derived.sources.logFormat!).escape).toBe('json');
+  });
+
+  it('on a stock Debian install says what is missing and why', () => {
+    const derived = deriveSources({
+      nginx: parseNginxT(fixture('nginx-debian-default.T.txt')),
+      fpm: parseFpmTT(fixture('fpm-debian-default.tt.txt')),
+      nginxFacts: parseFacts('badgateway: prefix /usr/share/nginx\n'),
+    });
+    expect(derived.sources).toEqual({
+      accessLog: '/var/log/nginx/access.log',
+      logFormat: expect.stringMatching(/^'\$remote_addr - \$remote_user \[\$time_local\]/),
+      errorLog: '/var/log/nginx/error.log',
+      fpmLog: '/var/log/php8.2-fpm.log',
+    });
+    expect(derived.pool).toBe('www');
+    expect(derived.problems).toEqual(['nginx passes no location to PHP-FPM (no fastcgi_pass in its configuration)']);
+    expect(derived.missing).toEqual([
+      { source: 'slowLog', why: 'request_slowlog_timeout is 0 in pool www: FPM writes no slow log' },
+      { source: 'fpmStatusUrl', why: 'pm.status_path is not set in pool www' },
+    ]);
+  });
+
+  it('without any configuration says so for every source', () => {
+    const derived = deriveSources({});
+    expect(derived.sources).toEqual({});
+    expect(derived.missing.map((m) => m.source)).toEqual(['accessLog', 'errorLog', 'fpmLog', 'slowLog', 'fpmStatusUrl']);
+  });
+
+  it('chooses locations the way nginx does', () => {
+    const server = parseNginxT(fixture('nginx-app.T.txt')).servers.find((s) => s.serverName.includes('app.example.test'))!;
+    expect(selectLocation(server, '/fpm-status')?.match).toBe('= /fpm-status');
+    expect(selectLocation(server, '/index.php')?.match).toBe('~ \\.php$');
+    expect(selectLocation(server, '/reports/x.php')?.match).toBe('^~ /reports/');
+    expect(selectLocation(server, '/logo.PNG')?.match).toBe('~* \\.(?:png|jpe?g){1}$');
+    expect(selectLocation(server, '/api/users')?.match).toBe('/api/');
+    expect(selectLocation(server, '/status')?.match).toBe('/');
+  });
+});
+
+describe('instance choice, facts, overrides and the cache', () => {
+  it('prefers the nginx master whose prefix holds a configured log, else keeps ps order', () => {
+    const a = parseNginxMasterTitle(10, 'nginx: master process /usr/sbin/nginx -g daemon on; master_process on;')!;
+    const b = parseNginxMasterTitle(20, 'nginx: master process /usr/sbin/nginx -p /tmp/lab-b/ -c /tmp/lab-b/nginx.conf -g daemon off;')!;
+    const c = parseNginxMasterTitle(30, 'nginx: master process nginx -c/srv/site/conf/nginx.conf')!;
+    expect(a).toEqual({ pid: 10, title: a.title, program: '/usr/sbin/nginx' });
+    expect(c).toEqual({ pid: 30, title: c.title, program: 'nginx', conf: '/srv/site/conf/nginx.conf' });
+    expect(orderNginxMasters([a, b, c], ['/tmp/lab-b']).map((m) => m.pid)).toEqual([20, 10, 30]);
+    expect(orderNginxMasters([a, b, c], ['/srv/site/conf']).map((m) => m.pid)).toEqual([30, 10, 20]);
+    expect(orderNginxMasters([a, b, c], ['/tmp/lab-bb']).map((m) => m.pid)).toEqual([10, 20, 30]);
+    expect(orderNginxMasters([a, b, c], []).map((m) => m.pid)).toEqual([10, 20, 30]);
+  });
+
+  it('reads the systemd unit from cgroup v1 and v2 lines', () => {
+    expect(systemdUnit(['0::/system.slice/php8.2-fpm.service'])).toBe('php8.2-fpm');
+    expect(systemdUnit(['12:pids:/system.slice/php-fpm.service', '1:name=systemd:/system.slice/php-fpm.service'])).toBe('php-fpm');
+    expect(systemdUnit(['9:name=systemd:/', '0::/'])).toBeUndefined();
+  });
+
+  it('explains failures with sudo\'s or the tool\'s own words', () => {
+    const result = (over: Partial<ExecResult>): ExecResult => ({
+      host: 'h', commandId: 'nginx.config', code: 1, signal: null, stdout: Buffer.alloc(0), stderr: '',
+      stdoutBytes: 0, truncated: false, timedOut: false, durationMs: 20_000, ...over,
+    });
+    expect(failureReason(result({ stderr: 'sudo: a password is required\n' }))).toBe('sudo: a password is required');
+    // noise from the login shell's profile comes first; the command's own complaint wins
+    expect(
+      failureReason(result({ stderr: "rm: cannot remove '/root/.pyenv/shims/tmp.QOFx5tmjKH': No such file or directory\ncurl: (22) The requested URL returned error: 502\n" })),
+    ).toBe('curl: (22) The requested URL returned error: 502');
+    expect(
+      failureReason(result({ stderr: 'badgateway: binary /usr/sbin/nginx\n', stdout: Buffer.from('nginx: [emerg] unknown directive "x" in /etc/nginx/nginx.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n') })),
+    ).toBe('nginx: [emerg] unknown directive "x" in /etc/nginx/nginx.conf:3');
+    expect(failureReason(result({ code: null, timedOut: true }))).toBe('no answer within 20 s');
+  });
+
+  const discovery = (over: Partial<Discovery> = {}): Discovery => ({
+    host: 'web-1',
+    at: 0,
+    sources: { accessLog: '/var/log/nginx/app.log', logFormat: "'$remote_addr $status'", errorLog: '/var/log/nginx/error.log', fpmLog: '/var/log/php8.2-fpm.log' },
+    problems: [],
+    missing: [],
+    ...over,
+  });
+
+  it('lets badgateway.yaml win field by field, keeping the log format with its access log', () => {
+    const nginx = parseNginxT(fixture('nginx-app.T.txt'));
+    const d = discovery({ nginx, nginxMaster: { pid: 1, title: 't', prefix: '/tmp/badgateway-fixture/nginx-app/' } });
+    expect(effectiveSources({ errorLog: '/srv/error.log' }, d)).toEqual({ ...d.sources, errorLog: '/srv/error.log' });
+    // another access log: the discovered format does not apply; the format nginx writes that file with does
+    expect(effectiveSources({ accessLog: '/tmp/badgateway-fixture/nginx-app/logs/access.log' }, d)).toEqual({
+      ...d.sources,
+      accessLog: '/tmp/badgateway-fixture/nginx-app/logs/access.log',
+      logFormat: expect.stringMatching(/^'\$remote_addr - \$remote_user .* cn=\$connection'$/),
+    });
+    expect(effectiveSources({ accessLog: '/elsewhere.log' }, d).logFormat).toBeUndefined();
+    expect(effectiveSources({ accessLog: '/elsewhere.log', logFormat: 'combined' }, d).logFormat).toBe('combined');
+    const fromYaml = parseConfigText('hosts:\n  web-1:\n    sources:\n      fpmLog: /x/fpm.log\n', 'b.yaml', {}).hosts[0]!;
+    expect(effectiveSources(fromYaml.sources, d).fpmLog).toBe('/x/fpm.log');
+  });
+
+  it('caches per host for its TTL and shares one run between concurrent callers', async () => {
+    let now = 1000;
+    const cache = new DiscoveryCache({ ttlMs: 60_000, now: () => now });
+    let runs = 0;
+    const run = async (ctx: DiscoveryContext) => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 5));
+      return discovery({ host: ctx.host.name, at: now });
+    };
+    const ctx = (name: string) => ({ host: { name } }) as unknown as DiscoveryContext;
+    const [x, y] = await Promise.all([cache.discover(ctx('a'), run), cache.discover(ctx('a'), run)]);
+    expect(x).toBe(y);
+    expect(runs).toBe(1);
+    now += 59_999;
+    expect(await cache.discover(ctx('a'), run)).toBe(x);
+    await cache.discover(ctx('b'), run);
+    expect(runs).toBe(2);
+    now += 1;
+    expect(cache.get('a')).toBeUndefined();
+    expect(await cache.discover(ctx('a'), run)).not.toBe(x);
+    expect(runs).toBe(3);
+    cache.invalidate('a');
+    expect(cache.get('a')).toBeUndefined();
+    const failing = async () => {
+      throw new Error('unreachable');
+    };
+    await expect(cache.discover(ctx('c'), failing)).rejects.toThrow('unreachable');
+    expect(cache.get('c')).toBeUndefined();
+  });
+});
+
+describe('discoverHost against the real lab over real SSH', () => {
+  const logger = createLogger({ level: 'silent' });
+  let lh: LabHost;
+  let isolated: IsolatedSshd;
+  let executor: SshExecutor;
+  const ctxFor = (name: string): DiscoveryContext => ({ executor, catalog: lh.catalog, host: lh.hosts.find((h) => h.name === name)! });
+
+  beforeAll(async () => {
+    // web-lab is pinned to this lab by its access log; web-bare has no sources at all.
+    lh = await startLabHost({ requestSlowlogTimeout: 1 }, { names: ['web-lab', 'web-bare'], pin: (name) => name === 'web-lab' });
+    isolated = await startIsolatedSshd(lh.sshd);
+    executor = new SshExecutor({ logger });
+  });
+  afterAll(async () => {
+    await executor?.close();
+    await isolated?.stop();
+    await lh?.stop();
+  });
+
+  it('finds the lab\'s logs, log_format, pool and status URL from its running masters, without writing to its logs', async () => {
+    const { lab } = lh;
+    await lab.request('/ok.php');
+    const before = await lab.readLogs();
+    const d = await discoverHost(ctxFor('web-lab'));
+    expect(d.sources).toEqual({
+      accessLog: lab.paths.access,
+      logFormat: `'${LAB_LOG_FORMAT}'`,
+      errorLog: lab.paths.error,
+      fpmLog: lab.paths.fpmLog,
+      slowLog: lab.paths.slowLog,
+      fpmStatusUrl: lab.url('/fpm-status'),
+    });
+    expect(d.pool).toBe('www');
+    expect(d.missing).toEqual([]);
+    expect(d.problems.filter((p) => !/nginx masters run/.test(p))).toEqual([]);
+    expect(d.nginxMaster).toMatchObject({ binary: '/usr/sbin/nginx', prefix: `${lab.dir}/`, conf: lab.paths.nginxConf });
+    expect(d.fpmMaster).toMatchObject({ pid: lab.fpmMasterPid(), conf: lab.paths.fpmConf, binary: expect.stringMatching(/\/php-fpm/) });
+    expect(d.nginx?.testOk).toBe(true);
+    expect(d.fpm).toMatchObject({ source: 'tt', testOk: true });
+    expect(d.fpmText).toContain('NOTICE: [www]');
+    // php-fpm -tt ran with -F -O and nginx -T with -e stderr: not a byte was added to any lab log
+    const after = await lab.readLogs();
+    expect(after.fpmLog).toBe(before.fpmLog);
+    expect(after.error).toBe(before.error);
+    expect(after.fpmLog).not.toContain('NOTICE: [global]');
+    // the discovered status URL and format really work
+    expect((await lab.fpmStatus()).ok).toBe(true);
+    expect(compileLogFormat(d.sources.logFormat!).hasConnection).toBe(true);
+  });
+
+  it('finds a running lab with no configured sources at all (whichever lab runs first)', async () => {
+    let d: Discovery | undefined;
+    // Other test files start and stop labs meanwhile: one that vanishes mid-read is read again.
+    for (let attempt = 0; attempt < 3 && !d?.sources.accessLog; attempt++) d = await discoverHost(ctxFor('web-bare'));
+    expect(d!.sources.accessLog).toMatch(/^\/tmp\/badgateway-lab-[^/]+\/access\.log$/);
+    expect(d!.sources.logFormat).toBe(`'${LAB_LOG_FORMAT}'`);
+    expect(d!.sources.errorLog).toMatch(/^\/tmp\/badgateway-lab-[^/]+\/error\.log$/);
+  });
+
+  it('never runs the binary or config of a master that root does not run (anyone can set a process title)', async () => {
+    const fake = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', 'exec -a "nginx: master process /tmp/evil -c /tmp/evil.conf" sleep 30'], {
+      stdio: 'ignore',
+    });
+    try {
+      const pid = fake.pid!;
+      for (let i = 0; i < 100 && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('nginx: master'); i++) await sleep(10);
+      const host = ctxFor('web-lab').host;
+      const result = await executor.run(host, lh.catalog.render('nginx.config', host, { pid }));
+      expect(result.code).toBe(3);
+      expect(result.stdout.toString()).toBe('');
+      expect(result.stderr).toContain(`badgateway: untrusted ${pid}:65534`);
+      expect(result.stderr).toContain(`process ${pid} is not a running nginx master owned by root`);
+    } finally {
+      fake.kill('SIGKILL');
+    }
+  });
+
+  it('on a host where nginx and PHP-FPM do not run, says so and reads the default configuration', async () => {
+    const host = parseConfigText(
+      JSON.stringify({ hosts: { 'web-stopped': hostConfig(isolated, { accessLog: lh.lab.paths.access }) } }),
+      join(lh.sshd.dir, 'isolated.yaml'),
+      {},
+    ).hosts[0]!;
+    const debianFpmLog = '/var/log/php8.2-fpm.log';
+    const sizeBefore = existsSync(debianFpmLog) ? statSync(debianFpmLog).size : null;
+    const d = await discoverHost({ executor, catalog: lh.catalog, host });
+    expect(d.nginxMaster).toBeUndefined();
+    expect(d.fpmMaster).toBeUndefined();
+    expect(d.problems).toContain('no running nginx master found; read the default nginx configuration (nginx -T) instead');
+    expect(d.problems.some((p) => p.startsWith('no running PHP-FPM master found; read the default configuration of /'))).toBe(true);
+    expect(d.sources.accessLog).not.toBe(lh.lab.paths.access);
+    if (sizeBefore !== null) expect(statSync(debianFpmLog).size).toBe(sizeBefore);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Triage end to end: real OpenSSH in front of the real nginx + PHP-FPM lab. Each fault is driven for
+ * real, then `triage` discovers the host over SSH, reads only the window, and must name the cause.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createServices } from '../../src/app/services.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { SCENARIOS } from '../lab/scenarios.js';
+import { REPO_ROOT, writeConfig } from '../support/config.js';
+import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
+import { freePort } from '../support/sshd.js';
+import { expectedTopCause } from '../diagnose/support.js';
+
+const quiet = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+const started: LabHost[] = [];
+afterAll(async () => {
+  await Promise.all(started.map((h) => h.stop()));
+});
+
+const FAULTS = SCENARIOS.filter((s) => ['fastcgi_read_timeout', 'request_terminate_timeout', 'fpm_down_unix', 'pool_exhausted', 'socket_permission', 'header_too_big', 'worker_crash', 'healthy'].includes(s.name));
+
+describe('triage over SSH of real lab faults', () => {
+  it.each(FAULTS.map((s) => s.name))('%s', async (name) => {
+    const scenario = FAULTS.find((s) => s.name === name)!;
+    const labHost = await startLabHost(scenario.labOptions);
+    started.push(labHost);
+    await scenario.run(labHost.lab);
+    const services = createServices(labHost.config, quiet);
+    try {
+      const result = await services.triage({ target: 'web-lab', sinceMs: 15 * 60_000 });
+      const host = result.hosts[0]!;
+      expect(host.error).toBeNull();
+      const causes = host.report!.diagnosis.causes.map((c) => `${c.id}:${c.confidence}`);
+      expect(host.report!.diagnosis.causes[0]!.id, causes.join(' ')).toBe(expectedTopCause(scenario.expectedCause));
+      const read = host.report!.sources.filter((s) => s.status === 'read').map((s) => s.source);
+      expect(read).toEqual(expect.arrayContaining(['access', 'error', 'fpmLog', 'nginxConfig', 'fpmConfig']));
+      expect(host.bytesFetched).toBeGreaterThan(0);
+    } finally {
+      await services.close();
+    }
+  }, 90_000);
+});
+
+describe('fan-out', () => {
+  it('runs many hosts in parallel, worst first, and a down or unpinned host is a row, not an abort', async () => {
+    const labHost = await startLabHost({}, { names: ['web-1'] });
+    started.push(labHost);
+    await SCENARIOS.find((s) => s.name === 'header_too_big')!.run(labHost.lab);
+    const deadPort = await freePort();
+    const pinned = hostConfig(labHost.sshd, { accessLog: labHost.lab.paths.access });
+    const wrongKeys = join(labHost.sshd.dir, 'wrong_known_hosts');
+    writeFileSync(wrongKeys, `[127.0.0.1]:${labHost.sshd.port} ${labHost.sshd.otherPublicKey}\n`);
+    const config = loadConfig({
+      path: writeConfig({
+        catalog: join(REPO_ROOT, 'commands'),
+        ssh: { concurrency: 4 },
+        hosts: {
+          'web-1': { ...pinned, groups: ['web'] },
+          'web-2': { ...pinned, groups: ['web'] },
+          'web-3': { ...pinned, groups: ['web'] },
+          'web-down': { ...pinned, port: deadPort, groups: ['web'] },
+          'web-mitm': { ...pinned, knownHosts: wrongKeys, groups: ['web'] },
+        },
+      }),
+      env: {},
+    });
+    const services = createServices(config, quiet);
+    const progress: string[] = [];
+    try {
+      const result = await services.triage({ target: '@web', sinceMs: 15 * 60_000, onProgress: (e) => progress.push(e.type) });
+      expect(result.rows.map((r) => r.host).slice(0, 2).sort()).toEqual(['web-down', 'web-mitm']);
+      expect(result.rows.find((r) => r.host === 'web-down')!.error).toMatch(/connection refused/);
+      expect(result.rows.find((r) => r.host === 'web-mitm')!.error).toMatch(/HOST KEY CHANGED/);
+      for (const name of ['web-1', 'web-2', 'web-3']) {
+        const row = result.rows.find((r) => r.host === name)!;
+        expect(row.error).toBeNull();
+        expect(row.topCause).toBe('header_too_big');
+      }
+      expect(result.hosts.map((h) => h.host)).toEqual(result.rows.map((r) => r.host));
+      expect(progress.filter((p) => p === 'host-done')).toHaveLength(5);
+    } finally {
+      await services.close();
+    }
+  }, 90_000);
+});
+
+describe('badgateway triage (CLI)', () => {
+  it('prints the verdict, exits 0, and --json carries per-host timings and sources', async () => {
+    const labHost = await startLabHost({}, { names: ['web-lab'] });
+    started.push(labHost);
+    await SCENARIOS.find((s) => s.name === 'worker_crash')!.run(labHost.lab);
+    const bin = join(REPO_ROOT, 'bin', 'badgateway.js');
+    const text = spawnSync(process.execPath, [bin, 'triage', 'web-lab', '--since', '10m', '--config', labHost.configFile], { encoding: 'utf8', timeout: 60_000 });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^Host: web-lab\nVERDICT: worker_crash/);
+    const json = spawnSync(process.execPath, [bin, 'triage', 'web-lab', '--json', '--config', labHost.configFile], { encoding: 'utf8', timeout: 60_000 });
+    const result = JSON.parse(json.stdout);
+    expect(result.hosts[0].timings.total).toBeGreaterThan(0);
+    expect(result.hosts[0].report.diagnosis.causes[0].id).toBe('worker_crash');
+    expect(result.hosts[0].report.sources.find((s: { source: string }) => s.source === 'access').status).toBe('read');
+  }, 90_000);
+
+  it.each([
+    [['triage', 'web-lab;id'], /is not a host name, group or glob/],
+    [['triage', 'web-lab', '--since', 'forever'], /--since "forever" is not a duration/],
+    [['triage'], /triage needs one target/],
+  ])('bad usage %j exits 2 and connects nowhere', (args, message) => {
+    const config = writeConfig({ hosts: { 'web-lab': { address: '127.0.0.1', port: 1 } } });
+    const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'badgateway.js'), ...args, '--config', config], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+});
