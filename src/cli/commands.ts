@@ -168,24 +168,20 @@ const start: CliCommand = {
   needsContext: true,
   help: `Usage: badgateway start
 
-Starts the bot with the config in use. The Slack front end and the local console are not built yet:
-for now it validates the config and the command catalog, prints what it loaded, and exits.
+Starts the bot with the config in use, in the mode the environment asks for:
+
+  SLACK_APP_TOKEN + SLACK_BOT_TOKEN        Slack, Socket Mode (no public URL needed)
+  SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN   Slack, HTTP: POST /slack/events on PORT (default 3000)
+  none of them                             the local console: type /502 commands on this terminal
+
+SLACK_API_URL, when set, is the Slack Web API base URL (a proxy, or a stub in tests).
+Stop with Ctrl-C (SIGINT) or SIGTERM: running triages are cancelled on the hosts.
 `,
   async run(args, context, io) {
     if (args.length > 0) throw new UsageError('start takes no arguments.');
-    const { config, inventory, catalog, logger } = need(context);
-    logger.info({ config: config.file, hosts: inventory.hosts.length, commands: catalog.list().length }, 'config loaded');
-    io.stdout.write(
-      [
-        `badgateway: config ${config.file ?? '(none found: built-in empty inventory)'}`,
-        `  ${inventory.hosts.length} host(s), ${catalog.list().length} catalog command(s) from ${config.catalogDir}`,
-        '  Add hosts: copy badgateway.example.yaml to badgateway.yaml and edit it.',
-        '  Try: badgateway hosts | badgateway run HOST host.uptime',
-        '  The Slack app and the local console arrive with the Slack issue; nothing more to start yet.',
-        '',
-      ].join('\n'),
-    );
-    return ExitCode.ok;
+    // Loaded on demand: the bot's modules (Bolt, the router) are not needed by one-shot commands.
+    const { start: startBot } = await import('./start.js');
+    return startBot(need(context), io);
   },
 };
 

@@ -38,7 +38,7 @@ export interface Config {
   file: string | null;
   hosts: Host[];
   fanout: { concurrency: number; channelsPerHost: number; idleTimeoutMs: number };
-  slack: Required<Pick<SlackSettings, 'channels' | 'approvers' | 'allowSelfApproval'>> & SlackSettings;
+  slack: Required<Pick<SlackSettings, 'channels' | 'users' | 'approvers' | 'allowSelfApproval'>> & SlackSettings;
   schedules: Schedule[];
   /** Folder of the command catalog (commands/*.yaml). */
   catalogDir: string;
@@ -130,7 +130,7 @@ function buildConfig(raw: RawConfig, file: string | null, baseDir: string, env: 
       channelsPerHost: defaults.channelsPerHost ?? 6,
       idleTimeoutMs: defaults.idleTimeout ?? 60_000,
     },
-    slack: { channels: [], approvers: [], allowSelfApproval: false, ...raw.slack },
+    slack: { channels: [], users: [], approvers: [], allowSelfApproval: false, ...raw.slack },
     schedules: raw.schedules ?? [],
     catalogDir: isAbsolute(catalog) ? catalog : resolve(catalog),
     dryRun: raw.dryRun ?? false,

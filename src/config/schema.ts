@@ -78,6 +78,8 @@ const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user 
 
 export const slackSchema = z.strictObject({
   channels: z.array(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'expected a Slack channel ID like C012ABCDEF')).optional(),
+  /** Who may run read-only commands (triage, logs, ...); empty or absent: anyone in those channels. */
+  users: z.array(slackUser).optional(),
   approvers: z.array(slackUser).optional(),
   approverGroup: z.string().regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group ID like S012ABCDEF').optional(),
   allowSelfApproval: z.boolean().optional(),

@@ -4,6 +4,7 @@ import type { Evidence } from '../analyze/evidence.js';
 import type { Window } from '../analyze/window.js';
 import { formatDuration } from '../config/index.js';
 import { diagnose } from '../diagnose/index.js';
+import type { HostVitals } from '../collect/vitals.js';
 import type { Report, SourceKey, SourceStatus } from './types.js';
 
 export interface BuildReportInput {
@@ -14,8 +15,8 @@ export interface BuildReportInput {
   /** The --since asked for, in ms, when the window was given that way. */
   since: number | null;
   host?: string;
-  /** Extra findings from the collectors (e.g. somaxconn read from the host). */
-  somaxconn?: number;
+  /** What the host itself reported (triage only); its somaxconn feeds the backlog finding. */
+  vitals?: HostVitals;
 }
 
 const SOURCE_ORDER: SourceKey[] = ['access', 'error', 'fpmLog', 'slowLog', 'fpmStatus', 'nginxConfig', 'fpmConfig'];
@@ -41,7 +42,8 @@ export function buildReport(input: BuildReportInput): Report {
       log: evidence.fpmLog ?? null,
       slow: evidence.slowLog ?? null,
     },
-    findings: findingsOf(evidence, input.somaxconn),
+    findings: findingsOf(evidence, input.vitals?.somaxconn ?? undefined),
+    vitals: input.vitals ?? null,
     joins: evidence.joins ?? [],
     diagnosis: diagnose(evidence),
   };

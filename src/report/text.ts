@@ -121,6 +121,8 @@ export function renderText(unscrubbed: Report): string {
     for (const f of (fpm.slow.byUserFrame.length ? fpm.slow.byUserFrame : fpm.slow.byTopFrame).slice(0, 3)) lines.push(`  at ${f.frame} × ${f.count}`);
   }
 
+  if (report.vitals) lines.push(vitalsLine(report.vitals));
+
   if (report.findings.length) {
     lines.push('Config findings:');
     for (const f of report.findings.slice(0, 8)) lines.push(`  [${f.severity}] ${f.summary}`);
@@ -132,4 +134,18 @@ export function renderText(unscrubbed: Report): string {
   }
   if (report.logFormat) lines.push(`  log_format (${report.logFormat.from}): ${truncate(report.logFormat.spec, 160)}`);
   return `${lines.join('\n')}\n`;
+}
+
+function gib(bytes: number | null): string {
+  return bytes === null ? '?' : `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+function vitalsLine(v: NonNullable<Report['vitals']>): string {
+  const parts: string[] = [];
+  if (v.loadAverage) parts.push(`load ${v.loadAverage.one.toFixed(2)} ${v.loadAverage.five.toFixed(2)} ${v.loadAverage.fifteen.toFixed(2)}${v.cpus ? ` on ${v.cpus} CPUs` : ''}`);
+  if (v.memory) parts.push(`memory ${gib(v.memory.availableBytes)} free of ${gib(v.memory.totalBytes)}`);
+  parts.push(v.oomKills === null ? 'OOM kills unknown (kernel log unreadable)' : `${v.oomKills.length} OOM kill(s) in the kernel log`);
+  if (v.somaxconn !== null) parts.push(`somaxconn ${v.somaxconn}`);
+  for (const limit of v.openFileLimits) parts.push(`${limit.process} open files ${limit.soft ?? '?'}`);
+  return `Host vitals: ${parts.join(', ')}`;
 }

@@ -5,6 +5,7 @@ import type { ErrorLogStats } from '../analyze/errorlog/index.js';
 import type { ConnectionJoin } from '../analyze/evidence.js';
 import type { FpmLogStats, FpmStatus, SlowLogStats } from '../analyze/fpm/index.js';
 import type { Diagnosis } from '../diagnose/index.js';
+import type { HostVitals } from '../collect/vitals.js';
 
 export type SourceKey = 'access' | 'error' | 'fpmLog' | 'slowLog' | 'fpmStatus' | 'nginxConfig' | 'fpmConfig';
 
@@ -28,6 +29,8 @@ export interface Report {
   errors: ErrorLogStats | null;
   fpm: { status: FpmStatus | null; statusError: string | null; log: FpmLogStats | null; slow: SlowLogStats | null };
   findings: Finding[];
+  /** Load, memory, OOM kills, somaxconn, open-file limits: null when the host was not asked (analyze). */
+  vitals: HostVitals | null;
   joins: ConnectionJoin[];
   diagnosis: Diagnosis;
 }

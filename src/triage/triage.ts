@@ -14,7 +14,7 @@ import { LineSplitter } from '../collect/files.js';
 import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
 import { readFpmStatus } from '../collect/fpm-status.js';
 import { readWindow } from '../collect/remote-log.js';
-import { readVitals } from '../collect/vitals.js';
+import { readVitals, type HostVitals } from '../collect/vitals.js';
 import { formatDuration, type Config, type Host } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { mapLimit, type Executor } from '../exec/index.js';
@@ -92,7 +92,7 @@ async function triageHost(ctx: HostContext): Promise<HostTriage> {
       window: ctx.window,
       since: ctx.sinceMs,
       host: name,
-      ...(collected.somaxconn !== undefined ? { somaxconn: collected.somaxconn } : {}),
+      ...(collected.vitals ? { vitals: collected.vitals } : {}),
     });
     if (discovery.problems.length) report.diagnosis.notes.push(...discovery.problems);
     timings.total = Date.now() - started;
@@ -113,7 +113,7 @@ interface Collected {
   sources: SourceStatus[];
   logFormat: Report['logFormat'];
   bytesFetched: number;
-  somaxconn?: number;
+  vitals?: HostVitals;
 }
 
 const LOG_SOURCES: Array<{ key: SourceKey; source: LogSource }> = [
@@ -182,10 +182,9 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
     });
   };
 
-  let somaxconn: number | undefined;
+  let vitals: HostVitals | undefined;
   const readHostVitals = async (): Promise<void> => {
-    const vitals = await readVitals({ executor: ctx.executor, catalog: ctx.catalog, host: ctx.host });
-    if (typeof vitals.somaxconn === 'number') somaxconn = vitals.somaxconn;
+    vitals = await readVitals({ executor: ctx.executor, catalog: ctx.catalog, host: ctx.host });
   };
 
   await Promise.all([...LOG_SOURCES.map(readLog), readStatus(), readHostVitals()]);
@@ -195,7 +194,7 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
     sources,
     logFormat: { spec, from: ctx.config.hosts.find((h) => h.name === ctx.host.name)?.sources.logFormat ? 'option' : discovery.sources.logFormat ? 'nginx-config' : 'default' },
     bytesFetched,
-    ...(somaxconn !== undefined ? { somaxconn } : {}),
+    ...(vitals ? { vitals } : {}),
   };
 }
 

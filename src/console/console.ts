@@ -1,0 +1,119 @@
+/**
+ * @module console: the local front end of `badgateway start` when no Slack credentials are set. It
+ * reads the same commands (`/502 triage web-03`, or without the `/502`) and prints the same
+ * messages the router gives Slack, as text; buttons are numbered choices (type the number).
+ */
+import { createInterface } from 'node:readline';
+import { errorMessage } from '../errors.js';
+import { renderConsole } from '../report/console.js';
+import type { Message, MessageButton } from '../report/message.js';
+import type { Router } from '../router/router.js';
+import type { ClickResponder, FileUpload, MessageHandle, Responder } from '../router/types.js';
+
+export interface ConsoleOptions {
+  router: Router;
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  /** Who is typing (the local user name). */
+  user: string;
+  prompt?: string;
+}
+
+const BANNER = 'badgateway console: type /502 help for the commands, a number to press a button, quit to leave.\n';
+
+/** Runs the console until the input ends (or `quit`) and every running job has finished. */
+export async function runConsole(options: ConsoleOptions): Promise<void> {
+  const { router, output, user } = options;
+  const tty = Boolean((options.output as { isTTY?: boolean }).isTTY);
+  const rl = createInterface({ input: options.input, output, terminal: tty, prompt: options.prompt ?? '502> ' });
+  const choices = new Map<number, { button: MessageButton; source: MessageHandle }>();
+  let nextChoice = 1;
+
+  const write = (text: string) => {
+    output.write(text.endsWith('\n') ? text : `${text}\n`);
+    if (tty) rl.prompt(true);
+  };
+
+  class Handle implements MessageHandle {
+    private lastStatus: string | null = null;
+
+    constructor(message: Message) {
+      this.print(message);
+    }
+
+    print(message: Message): void {
+      if (message.status !== undefined) {
+        if (message.status !== this.lastStatus) write(`… ${message.status}`);
+        this.lastStatus = message.status;
+        return;
+      }
+      write(renderConsole(message, (button) => {
+        const n = nextChoice++;
+        choices.set(n, { button, source: this });
+        return n;
+      }));
+    }
+
+    async update(message: Message): Promise<void> {
+      this.print(message);
+    }
+
+    async reply(message: Message): Promise<void> {
+      const text = renderConsole(message, () => 0);
+      write(text.replace(/^/gm, '  │ '));
+    }
+
+    async upload(file: FileUpload): Promise<void> {
+      const comment = renderConsole({ text: file.comment, blocks: [{ kind: 'section', text: file.comment }] }, () => 0).trimEnd();
+      write(`  │ ${comment}\n  │ --- ${file.filename} ---\n${file.content.replace(/\n$/, '').replace(/^/gm, '  │ ')}\n  │ --- end of ${file.filename} ---`);
+    }
+  }
+
+  const responder: Responder = {
+    async ephemeral(message) {
+      write(renderConsole(message, () => 0));
+    },
+    async post(message) {
+      return new Handle(message);
+    },
+  };
+
+  const handleLine = (line: string) => {
+    const text = line.trim();
+    if (text === '') return;
+    if (text === 'quit' || text === 'exit') {
+      rl.close();
+      return;
+    }
+    if (/^\d+$/.test(text)) {
+      const choice = choices.get(Number(text));
+      if (!choice) {
+        write(`No choice ${text}: the numbers in [brackets] under a message are its buttons.`);
+        return;
+      }
+      const clickResponder: ClickResponder = { ...responder, source: choice.source };
+      write(`> ${choice.button.label}`);
+      void router.click({ surface: 'console', user, channel: 'console', action: choice.button.action, value: choice.button.value }, clickResponder);
+      return;
+    }
+    const commandText = text.replace(/^\/\S+\s*/, '');
+    try {
+      const plan = router.plan({ surface: 'console', text: commandText, user, channel: 'console' });
+      if (plan.kind === 'reply') write(renderConsole(plan.message, () => 0));
+      else void plan.run(responder);
+    } catch (err) {
+      write(`error: ${errorMessage(err)}`);
+    }
+  };
+
+  output.write(BANNER);
+  rl.on('line', handleLine);
+  // Ctrl-C cancels what is running (remote commands included) and leaves.
+  rl.on('SIGINT', () => {
+    void router.close();
+    rl.close();
+  });
+  if (tty) rl.prompt();
+  await new Promise<void>((resolve) => rl.once('close', resolve));
+  await router.idle();
+}

@@ -1,0 +1,162 @@
+/**
+ * @module slack: the Bolt app. It only translates: a slash command or a button click becomes an
+ * Invocation or a Click for the router, and the router's messages become Block Kit. Every command
+ * is acknowledged at once (the router's plan is pure, no I/O), and any work runs after the ack.
+ */
+import { App, webApi, type AppOptions, type RespondFn } from '@slack/bolt';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log/index.js';
+import { noticeMessage } from '../router/messages.js';
+import type { Router } from '../router/router.js';
+import { renderSlack } from '../report/slack.js';
+import { boltLogger } from './logger.js';
+import type { StartMode } from './mode.js';
+import { SlackClickResponder, SlackResponder } from './responder.js';
+
+const { WebClient } = webApi;
+
+type RetryOptions = NonNullable<webApi.WebClientOptions['retryConfig']>;
+
+/**
+ * Retries for Web API calls: a 429 waits its Retry-After and counts as one retry; network errors
+ * and 5xx back off from 1 s to 30 s, about two minutes in all (plus Retry-After waits) before a
+ * message is given up on, rather than the client's default thirty minutes.
+ */
+export const DEFAULT_RETRY: RetryOptions = { retries: 8, factor: 2, minTimeout: 1000, maxTimeout: 30_000, randomize: true };
+
+export interface SlackAppOptions {
+  router: Router;
+  logger: Logger;
+  mode: Exclude<StartMode, { mode: 'console' }>;
+  retryConfig?: RetryOptions;
+  /** Per-request timeout of Web API calls, ms (default 30 s). */
+  timeoutMs?: number;
+}
+
+export interface SlackApp {
+  app: App;
+  mode: 'socket' | 'http';
+  /** Starts listening; in HTTP mode resolves to the port. */
+  start(): Promise<{ port: number | null }>;
+  stop(): Promise<void>;
+}
+
+function str(value: unknown, max = 200): string | null {
+  return typeof value === 'string' && value.length > 0 && value.length <= max ? value : null;
+}
+
+export function createSlackApp(options: SlackAppOptions): SlackApp {
+  const { router, logger, mode } = options;
+  const log = logger.child({ component: 'slack' });
+  const clientOptions: webApi.WebClientOptions = {
+    retryConfig: options.retryConfig ?? DEFAULT_RETRY,
+    timeout: options.timeoutMs ?? 30_000,
+    ...(mode.apiUrl ? { slackApiUrl: mode.apiUrl } : {}),
+  };
+  const build = (ids: { botId?: string; botUserId?: string }) => {
+    // With both ids given Bolt does not call auth.test again (start() has just done it).
+    const common: AppOptions = { token: mode.botToken, logger: boltLogger(logger), clientOptions, ...ids };
+    return mode.mode === 'socket'
+      ? new App({ ...common, socketMode: true, appToken: mode.appToken })
+      : new App({
+          ...common,
+          signingSecret: mode.signingSecret,
+          endpoints: mode.path,
+          port: mode.port,
+          customRoutes: [
+            {
+              path: '/healthz',
+              method: ['GET'],
+              handler: (_req, res) => {
+                res.writeHead(200, { 'content-type': 'text/plain' });
+                res.end(`ok ${router.running()} running\n`);
+              },
+            },
+          ],
+        });
+  };
+
+  let app: App | null = null;
+  return {
+    mode: mode.mode,
+    get app() {
+      if (!app) throw new Error('the Slack app is built by start()');
+      return app;
+    },
+    async start() {
+      // Fail at start, not at the first command, when the token is wrong.
+      const auth = await new WebClient(mode.botToken, { ...clientOptions, logger: boltLogger(logger) }).auth.test();
+      log.info({ team: auth.team, bot: auth.user }, 'slack token accepted');
+      app = build(auth.bot_id && auth.user_id ? { botId: auth.bot_id, botUserId: auth.user_id } : {});
+      listen(app, router, log);
+      if (mode.mode === 'socket') {
+        await app.start();
+        return { port: null };
+      }
+      const server = (await app.start(mode.port)) as { address(): unknown };
+      const address = server.address();
+      return { port: typeof address === 'object' && address ? (address as { port: number }).port : mode.port };
+    },
+    async stop() {
+      await app?.stop().catch((err) => log.warn({ err: errorMessage(err) }, 'stopping the slack app'));
+    },
+  };
+}
+
+/** The listeners: translate Slack payloads for the router, acknowledge at once, never throw. */
+function listen(app: App, router: Router, log: Logger): void {
+  // Every slash command configured for this app lands here (the manifest names /502).
+  app.command(/^\//, async ({ body, ack, respond, client }) => {
+    const started = Date.now();
+    const user = str(body.user_id, 40);
+    const channel = str(body.channel_id, 40);
+    const text = typeof body.text === 'string' ? body.text : body.text === undefined ? '' : null;
+    if (!user || !channel || text === null) {
+      log.warn({ user, channel }, 'malformed slash command payload');
+      await ack({ response_type: 'ephemeral', text: 'That request was malformed (no user, channel or text); nothing was run.' });
+      return;
+    }
+    let plan;
+    try {
+      plan = router.plan({ surface: 'slack', text, user, channel });
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'router failed to plan a command');
+      await ack({ response_type: 'ephemeral', ...renderSlack(noticeMessage(`❌ Something went wrong on my side: ${errorMessage(err)}`)) });
+      return;
+    }
+    if (plan.kind === 'reply') {
+      await ack({ response_type: 'ephemeral', ...renderSlack(plan.message) });
+      log.info({ user, channel, reply: plan.reason, ackMs: Date.now() - started }, 'command answered');
+      return;
+    }
+    await ack();
+    log.info({ user, channel, command: plan.command, target: plan.target, ackMs: Date.now() - started }, 'command acknowledged');
+    const responder = new SlackResponder({ client, channel, user, logger: log, ...(str(body.response_url, 2000) ? { respond } : {}) });
+    void plan.run(responder);
+  });
+
+  // Button clicks on the bot's messages (action ids bg:...); anything else is answered, not dropped.
+  app.action(/.*/, async ({ body, ack, respond, client, action }) => {
+    await ack();
+    const payload = body as unknown as Record<string, unknown>;
+    const user = str((payload.user as { id?: unknown } | undefined)?.id, 40);
+    const container = (payload.container ?? {}) as Record<string, unknown>;
+    const channel = str((payload.channel as { id?: unknown } | undefined)?.id, 40) ?? str(container.channel_id, 40);
+    const messageTs = str(container.message_ts, 40) ?? str((payload.message as { ts?: unknown } | undefined)?.ts, 40);
+    const act = action as unknown as Record<string, unknown>;
+    const actionId = str(act.action_id, 255);
+    const respondFn: RespondFn | undefined = str(payload.response_url, 2000) ? respond : undefined;
+    if (!user || !channel || !actionId) {
+      log.warn({ user, channel, actionId }, 'malformed action payload');
+      if (respondFn) await respondFn({ response_type: 'ephemeral', replace_original: false, text: 'That click could not be read (malformed payload); nothing was done.' }).catch(() => undefined);
+      return;
+    }
+    const responder = new SlackClickResponder({ client, channel, user, logger: log, messageTs, ...(respondFn ? { respond: respondFn } : {}) });
+    log.info({ user, channel, action: actionId }, 'button clicked');
+    void router.click({ surface: 'slack', user, channel, action: actionId, value: act.value }, responder);
+  });
+
+  app.error(async (error) => {
+    log.error({ err: errorMessage(error), code: (error as { code?: string }).code }, 'slack app error');
+  });
+}

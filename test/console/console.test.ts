@@ -1,0 +1,109 @@
+/**
+ * `badgateway start` without Slack credentials: the local console, driven through the stdin and
+ * stdout of the real process. The triage runs over real SSH (a throwaway sshd) against evidence
+ * recorded from the lab.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_LOG_FORMAT } from '../lab/lab.js';
+import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+
+const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
+const EVIDENCE = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'fastcgi_read_timeout');
+
+let sshd: TestSshd;
+let configFile: string;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  configFile = writeConfig({
+    ssh: { user: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHosts, connectTimeout: '5s' },
+    catalog: testCatalogDir(),
+    hosts: {
+      'web-03': {
+        address: '127.0.0.1',
+        port: sshd.port,
+        groups: ['web'],
+        sources: { accessLog: join(EVIDENCE, 'access.log'), logFormat: LAB_LOG_FORMAT, errorLog: join(EVIDENCE, 'error.log'), fpmLog: join(EVIDENCE, 'fpm.log') },
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+/** The console as a child process, with a way to wait for what it prints. */
+function startConsole(): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; waitFor(re: RegExp, ms?: number): Promise<string>; send(line: string): void } {
+  const env: NodeJS.ProcessEnv = { ...process.env, BADGATEWAY_CONFIG: configFile, LOG_LEVEL: '' };
+  for (const key of ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL']) delete env[key];
+  const child = spawn(process.execPath, [BIN, 'start'], { cwd: REPO_ROOT, env, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return {
+    child,
+    out: () => stdout,
+    err: () => stderr,
+    send: (line) => child.stdin.write(`${line}\n`),
+    async waitFor(re, ms = 20_000) {
+      const deadline = Date.now() + ms;
+      while (!re.test(stdout)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`);
+        if (child.exitCode !== null) throw new Error(`console exited (${child.exitCode}) before ${re}\n${stdout}\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return stdout;
+    },
+  };
+}
+
+describe('badgateway start (local console)', () => {
+  it('takes /502 commands on stdin and prints the same messages, buttons as numbered choices', async () => {
+    const c = startConsole();
+    await c.waitFor(/badgateway console: type \/502 help/);
+
+    c.send('/502 hosts');
+    await c.waitFor(new RegExp(`web-03\\s+127\\.0\\.0\\.1:${sshd.port}\\s+@web`));
+
+    c.send('/502 help');
+    await c.waitFor(/\/502 slowlog HOST \[--since 15m\]/);
+
+    let mark = c.out().length;
+    c.send('/502 triage web-03;id');
+    await c.waitFor(/"web-03;id" contains ";", which is not allowed/);
+    expect(c.out().slice(mark)).toContain('/502 triage TARGET [--since 15m]');
+    c.send('/502 triage web-3');
+    await c.waitFor(/Unknown host "web-3"\. Did you mean web-03\?/);
+
+    mark = c.out().length;
+    c.send('/502 triage web-03 --since 7d');
+    await c.waitFor(/Triage of web-03 running/);
+    await c.waitFor(/\[\d+\] Show evidence\s+\[\d+\] Start runbook\s+\[\d+\] Reload php-fpm/, 40_000);
+    const answer = c.out().slice(mark);
+    expect(answer).toContain('== web-03: PHP answered too slowly: nginx gave up at fastcgi_read_timeout ==');
+    expect(answer).toMatch(/Verdict: .*\(fastcgi_read_timeout\), confidence \d+% \((high|medium|low)\)/);
+    expect(answer).toMatch(/Fix: /);
+    expect(answer).not.toMatch(/&lt;|&gt;|&amp;|<@|```/);
+    const evidence = /\[(\d+)\] Show evidence/.exec(answer)![1]!;
+    const runbook = /\[(\d+)\] Start runbook/.exec(answer)![1]!;
+
+    c.send(runbook);
+    await c.waitFor(/Runbooks are not available yet/);
+    c.send(evidence);
+    await c.waitFor(/upstream timed out \(110/);
+    c.send('99');
+    await c.waitFor(/No choice 99/);
+
+    c.child.stdin.end();
+    const code = await new Promise<number | null>((resolve) => c.child.once('exit', resolve));
+    expect(code).toBe(0);
+    // The mode it chose is one JSON line on stderr; the console itself stays on stdout.
+    const first = JSON.parse(c.err().split('\n')[0]!);
+    expect(first).toMatchObject({ level: 30, mode: 'console' });
+  }, 60_000);
+});

@@ -1,0 +1,105 @@
+/**
+ * End to end over the real things: a slash command to the real Bolt app (HTTP mode, signed), the
+ * real router and triage over real SSH (test/support/sshd.ts) into a real nginx + PHP-FPM lab
+ * driven into a real fault, answered through a local Slack Web API stub.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices, type Services } from '../../src/app/services.js';
+import { createLogger } from '../../src/log/index.js';
+import { CAUSE_WORDS } from '../../src/report/chat.js';
+import { createRouter, type Router } from '../../src/router/index.js';
+import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import { fastcgiReadTimeout, fastcgiReadTimeoutOptions } from '../lab/scenarios.js';
+import { startLabHost, type LabHost } from '../support/lab-host.js';
+import { freePort } from '../support/sshd.js';
+import { post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from './stub.js';
+
+const SECRET = 'lab-signing-secret';
+const CHANNEL = 'C0LAB';
+
+let stub: SlackStub;
+let labHost: LabHost;
+let services: Services;
+let router: Router;
+let bot: SlackApp;
+let url: string;
+
+beforeAll(async () => {
+  [stub, labHost] = await Promise.all([startSlackStub(), startLabHost(fastcgiReadTimeoutOptions, { names: ['web-lab'] })]);
+  await fastcgiReadTimeout(labHost.lab);
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
+  services = createServices(labHost.config, logger);
+  router = createRouter({ services, logger, updateIntervalMs: 200 });
+  const port = await freePort();
+  bot = createSlackApp({
+    router,
+    logger,
+    mode: { mode: 'http', botToken: 'xoxb-lab', signingSecret: SECRET, port, path: '/slack/events', apiUrl: stub.apiUrl },
+    retryConfig: { retries: 3, factor: 1, minTimeout: 20, maxTimeout: 50 },
+  });
+  await bot.start();
+  url = `http://127.0.0.1:${port}/slack/events`;
+}, 90_000);
+
+afterAll(async () => {
+  await bot?.stop();
+  await router?.close();
+  await services?.close();
+  await stub?.close();
+  await labHost?.stop();
+});
+
+function command(text: string, n = 0) {
+  const body = slashBody({ text, user_id: 'U0ONCALL', channel_id: CHANNEL, response_url: stub.responseUrl(`lab-${n}`) });
+  return post(url, body, sign(SECRET, body));
+}
+
+function texts(call: RecordedCall): string {
+  return JSON.stringify(call.body);
+}
+
+describe('Slack triage of a real lab fault over real SSH', () => {
+  it('ends in a message whose verdict names the cause (fastcgi_read_timeout)', async () => {
+    const res = await command('triage web-lab --since 15m');
+    expect(res.status).toBe(200);
+    expect(res.ms).toBeLessThan(3000);
+    const posted = await stub.waitFor(() => stub.ok('chat.postMessage')[0], 5000, 'the progress message');
+    expect(posted.body.text).toContain('Triage of web-lab running');
+    const ts = stub.calls.find((c) => c.method === 'chat.postMessage')!;
+    const final = await stub.waitFor(() => stub.ok('chat.update').find((c) => texts(c).includes('Verdict')), 45_000, 'the verdict');
+    const blocks = final.body.blocks as Array<Record<string, any>>;
+    expect(blocks[0]!.text.text).toBe(`web-lab: ${CAUSE_WORDS.fastcgi_read_timeout}`);
+    expect(blocks[1]!.text.text).toMatch(/\*Verdict:\*.*\(`fastcgi_read_timeout`\), confidence/);
+    expect(blocks[1]!.text.text).toContain('*Fix:*');
+    expect(texts(final)).toMatch(/504 × [1-9]/);
+    // Updated in place: every update names the one message posted.
+    const updates = stub.ok('chat.update');
+    expect(new Set(updates.map((u) => u.body.ts))).toEqual(new Set([final.body.ts]));
+    expect(ts.status).toBe(200);
+    console.log(`lab triage: ${updates.length} update(s), final after ${final.at - ts.at} ms`);
+  }, 60_000);
+
+  it('acknowledges 20 concurrent /502 triage commands in under 3 s each, and answers them all', async () => {
+    stub.reset();
+    const started = Date.now();
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => command('triage web-lab --since 15m', i)));
+    const ms = responses.map((r) => r.ms).sort((a, b) => a - b);
+    console.log(`20 concurrent acks: median ${ms[10]!.toFixed(0)} ms, max ${ms[19]!.toFixed(0)} ms`);
+    expect(responses.every((r) => r.status === 200 && r.body === '')).toBe(true);
+    expect(ms[19]!).toBeLessThan(3000);
+    await stub.waitFor(() => stub.ok('chat.postMessage').length === 20, 10_000, '20 progress messages');
+    // Nothing is lost: every one of the 20 messages gets its final answer (the one with buttons).
+    const finals = await stub.waitFor(
+      () => {
+        const done = stub.ok('chat.update').filter((c) => texts(c).includes('"actions"'));
+        return done.length === 20 ? done : null;
+      },
+      45_000,
+      '20 final answers',
+    );
+    expect(new Set(finals.map((f) => f.body.ts)).size).toBe(20);
+    const verdicts = finals.filter((f) => texts(f).includes('(`fastcgi_read_timeout`), confidence')).length;
+    console.log(`20 concurrent triages: ${verdicts} verdicts naming fastcgi_read_timeout, all answered ${Math.max(...finals.map((f) => f.at)) - started} ms after the first request`);
+    expect(verdicts).toBe(20);
+  }, 60_000);
+});
