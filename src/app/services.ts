@@ -4,7 +4,7 @@
  */
 import { loadCatalog, type Catalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
-import { SshExecutor, type Executor } from '../exec/index.js';
+import { SshExecutor, type ExecObserver, type Executor } from '../exec/index.js';
 import { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { createTriage } from '../triage/triage.js';
@@ -21,12 +21,17 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function createServices(config: Config, logger: Logger, overrides: { executor?: Executor } = {}): Services {
+export function createServices(config: Config, logger: Logger, overrides: { executor?: Executor; observer?: ExecObserver } = {}): Services {
   const inventory = new Inventory(config.hosts);
   const catalog = loadCatalog(config.catalogDir);
   const executor =
     overrides.executor ??
-    new SshExecutor({ logger, channelsPerHost: config.fanout.channelsPerHost, idleTimeoutMs: config.fanout.idleTimeoutMs });
+    new SshExecutor({
+      logger,
+      channelsPerHost: config.fanout.channelsPerHost,
+      idleTimeoutMs: config.fanout.idleTimeoutMs,
+      ...(overrides.observer ? { observer: overrides.observer } : {}),
+    });
   const triage = createTriage({ config, inventory, catalog, executor, logger });
   return {
     config,

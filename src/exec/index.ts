@@ -1,8 +1,8 @@
 /** @module exec: run catalog commands on hosts (SSH), with pinned host keys, timeouts and output caps. */
 export { SshExecutor } from './ssh.js';
 export type { SshExecutorOptions } from './ssh.js';
-export type { Executor, ExecResult, ExecOptions } from './types.js';
-export { succeeded } from './types.js';
+export type { Executor, ExecResult, ExecOptions, ExecObserver } from './types.js';
+export { succeeded, notify } from './types.js';
 export { mapLimit, Semaphore } from './semaphore.js';
 export { parseKnownHosts, verifyHostKey, fingerprint, knownHostsName } from './known-hosts.js';
 export { remoteCommandLine } from './remote-command.js';

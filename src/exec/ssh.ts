@@ -20,10 +20,12 @@ import {
 } from './known-hosts.js';
 import { remoteCommandLine } from './remote-command.js';
 import { Semaphore } from './semaphore.js';
-import { STDERR_CAP_BYTES, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { STDERR_CAP_BYTES, notify, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
 
 export interface SshExecutorOptions {
   logger: Logger;
+  /** Told about connections and commands (metrics, audit). */
+  observer?: ExecObserver;
   /** Channels open at once on one connection; OpenSSH refuses the 11th by default. */
   channelsPerHost?: number;
   idleTimeoutMs?: number;
@@ -41,11 +43,13 @@ interface Connection {
 export class SshExecutor implements Executor {
   private readonly connections = new Map<string, Connection>();
   private readonly logger: Logger;
+  private readonly observer: ExecObserver | undefined;
   private readonly channelsPerHost: number;
   private readonly idleTimeoutMs: number;
 
   constructor(options: SshExecutorOptions) {
     this.logger = options.logger;
+    this.observer = options.observer;
     this.channelsPerHost = Math.min(options.channelsPerHost ?? 6, 9);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   }
@@ -160,11 +164,13 @@ export class SshExecutor implements Executor {
       const started = Date.now();
       client.once('ready', () => {
         this.logger.debug({ host: host.name, ms: Date.now() - started }, 'ssh connected');
+        notify(this.observer, (o) => o.connected?.(host.name, Date.now() - started));
         resolve();
       });
       client.on('error', (err: Error & { level?: string; code?: string }) => {
         const failure = keyProblem ?? new ExecError(host.name, describeConnectError(err, where, ssh.connectTimeoutMs), { cause: err });
         this.logger.warn({ host: host.name, err: failure.message }, 'ssh connection failed');
+        notify(this.observer, (o) => o.connectFailed?.(host.name, failure));
         reject(failure);
       });
       try {
@@ -179,7 +185,14 @@ export class SshExecutor implements Executor {
     const started = Date.now();
     const line = remoteCommandLine(command, host.ssh.user);
     this.logger.info({ host: host.name, command: command.id, argv: command.argv }, 'remote command');
-    const result = await this.openChannel(host, client, command, line, (channel) => collect(host.name, command, channel, options, started));
+    let result: ExecResult;
+    try {
+      result = await this.openChannel(host, client, command, line, (channel) => collect(host.name, command, channel, options, started));
+    } catch (err) {
+      notify(this.observer, (o) => o.commandFinished?.(host.name, command.id, { error: err as Error, ms: Date.now() - started }));
+      throw err;
+    }
+    notify(this.observer, (o) => o.commandFinished?.(host.name, command.id, { result, ms: result.durationMs }));
     this.logger.info(
       { host: host.name, command: command.id, code: result.code, ms: result.durationMs, bytes: result.stdoutBytes, timedOut: result.timedOut },
       'remote command done',

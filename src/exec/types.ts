@@ -40,3 +40,22 @@ export const STDERR_CAP_BYTES = 64 * 1024;
 export function succeeded(result: ExecResult): boolean {
   return result.code === 0 && !result.timedOut && !result.truncated;
 }
+
+/**
+ * Hooks an executor calls as it works, for metrics and the audit log. Kept out of the executors' logic:
+ * they only report, and a throwing observer must never break a command.
+ */
+export interface ExecObserver {
+  connected?(host: string, ms: number): void;
+  connectFailed?(host: string, error: Error): void;
+  commandFinished?(host: string, commandId: string, outcome: { result?: ExecResult; error?: Error; ms: number }): void;
+}
+
+export function notify(observer: ExecObserver | undefined, call: (o: ExecObserver) => void): void {
+  if (!observer) return;
+  try {
+    call(observer);
+  } catch {
+    /* an observer's bug must not fail the command it observes */
+  }
+}
