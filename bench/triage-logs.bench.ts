@@ -19,6 +19,7 @@ import { defaultCatalogDir, parseConfigText } from '../src/config/index.js';
 import { SshExecutor } from '../src/exec/index.js';
 import { createLogger } from '../src/log/index.js';
 import { startSshd } from '../test/support/sshd.js';
+import { seededRandom } from '../test/support/random.js';
 
 const GENERATOR_VERSION = 2;
 const SIZES = [
@@ -32,16 +33,7 @@ const END = Date.UTC(2024, 4, 14, 12, 0, 0);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32 = seededRandom;
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeErrorLog, createErrorLogAnalyzer, parseErrorEntry } from '../../../src/analyze/errorlog/index.js';
+import { seededRandom } from '../../support/random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 const randomBytes = (r: () => number, n: number): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));

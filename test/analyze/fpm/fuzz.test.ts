@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeFpmLog, parseFpmLogLine } from '../../../src/analyze/fpm/index.js';
+import { seededRandom } from '../../support/random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const GOOD = [
   `[25-Nov-2026 10:00:01] WARNING: [pool www] child 6528, script '/var/www/test.php' (request: "GET /test.php") execution timed out (15.028107 sec), terminating`,
