@@ -5,13 +5,16 @@ import { succeeded } from '../exec/index.js';
 import type { Io } from './main.js';
 import type { Context } from './context.js';
 import { analyze } from './analyze.js';
+import { audit } from './audit.js';
+import { init } from './init.js';
 import { triage } from './triage.js';
+import { digest } from './digest.js';
 
 export interface CliCommand {
   help: string;
   /** Whether the command needs the loaded config, inventory and catalog. */
   needsContext: boolean;
-  run(args: string[], context: Context | null, io: Io): Promise<number>;
+  run(args: string[], context: Context | null, io: Io, globals?: { configPath?: string }): Promise<number>;
 }
 
 export const GLOBAL_HELP = `badgateway: triage nginx 502/504s in front of PHP-FPM
@@ -22,9 +25,12 @@ Commands:
   hosts                       list the inventory (names, addresses, groups)
   run HOST COMMAND_ID [k=v]   run one read-only catalog command on a host
   triage TARGET [--since D]   triage 502/504s on hosts over SSH (name, @group, glob)
+  digest TARGET [--since D]   the health digest of hosts (5xx, latency, pool pressure; default 24h)
   commands                    list the command catalog
   analyze [FILES] [--json]    diagnose 502/504s from log files, status snapshots and configs
-  start                       start the bot
+  start [--dry-run]           start the bot
+  audit [--since 7d] [--json] the audit log: remote commands run and approval decisions
+  init [PATH]                 write a commented badgateway.yaml to edit (never overwrites)
   help [COMMAND]              show help for a command
 
 Options:
@@ -71,16 +77,19 @@ Lists the inventory from badgateway.yaml: name, address, port, user, transport a
     }
     if (rows.length === 0) {
       io.stdout.write(
-        `No hosts in the inventory (${config.file ?? 'no badgateway.yaml found'}). Copy badgateway.example.yaml to badgateway.yaml and add your hosts.\n`,
+        `No hosts in the inventory (${config.file ?? 'no badgateway.yaml found'}). Add them under hosts: (\`badgateway init\` writes a badgateway.yaml to edit).\n`,
       );
       return ExitCode.ok;
     }
     io.stdout.write(
       table(
         ['HOST', 'ADDRESS', 'USER', 'TRANSPORT', 'GROUPS'],
-        rows.map((r) => [r.name, `${r.address}:${r.port}`, r.user, r.transport, r.groups.map((g) => `@${g}`).join(' ')]),
+        rows.map((r) => [r.name, r.transport === 'local' ? 'this machine' : `${r.address}:${r.port}`, r.user, r.transport, r.groups.map((g) => `@${g}`).join(' ')]),
       ),
     );
+    if (config.file === null) {
+      io.stdout.write('(built-in inventory: no badgateway.yaml found; `badgateway init` writes one to edit)\n');
+    }
     return ExitCode.ok;
   },
 };
@@ -176,16 +185,23 @@ Starts the bot with the config in use, in the mode the environment asks for:
 
 SLACK_API_URL, when set, is the Slack Web API base URL (a proxy, or a stub in tests).
 Stop with Ctrl-C (SIGINT) or SIGTERM: running triages are cancelled on the hosts.
+
+  --dry-run   approved reloads/restarts show what would run and run nothing (as dryRun: true)
+
+State (approvals, audit log): PostgreSQL when DATABASE_URL is set, else embedded under ./data next to
+badgateway.yaml (BADGATEWAY_DATA_DIR to move it).
 `,
   async run(args, context, io) {
-    if (args.length > 0) throw new UsageError('start takes no arguments.');
+    const dryRun = args.length === 1 && args[0] === '--dry-run';
+    if (args.length > 0 && !dryRun) throw new UsageError('start takes no arguments but --dry-run.');
     // Loaded on demand: the bot's modules (Bolt, the router) are not needed by one-shot commands.
     const { start: startBot } = await import('./start.js');
-    return startBot(need(context), io);
+    const ctx = need(context);
+    return startBot(dryRun ? { ...ctx, config: { ...ctx.config, dryRun: true } } : ctx, io);
   },
 };
 
-export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, triage, analyze, start };
+export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, triage, digest, analyze, start, init, audit };
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

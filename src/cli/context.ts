@@ -1,7 +1,7 @@
 /** Everything a CLI command needs, built once from the validated config. */
 import { loadCatalog, type Catalog } from '../catalog/index.js';
 import { loadConfig, type Config } from '../config/index.js';
-import { SshExecutor, type Executor } from '../exec/index.js';
+import { createExecutor, type Executor } from '../exec/index.js';
 import { Inventory } from '../inventory/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 
@@ -24,11 +24,7 @@ export function createContext(options: { configPath?: string; logger?: Logger; l
     catalog,
     logger,
     executor() {
-      executor ??= new SshExecutor({
-        logger,
-        channelsPerHost: config.fanout.channelsPerHost,
-        idleTimeoutMs: config.fanout.idleTimeoutMs,
-      });
+      executor ??= createExecutor(config, logger);
       return executor;
     },
   };

@@ -53,7 +53,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   const context = command.needsContext
     ? createContext({ logLevel, ...(config !== undefined ? { configPath: config } : {}) })
     : null;
-  return command.run(rest, context, io);
+  return command.run(rest, context, io, config !== undefined ? { configPath: config } : {});
 }
 
 /** Runs `main` as a process: one line on stderr for any error, and the exit code it implies. */

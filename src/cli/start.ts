@@ -4,12 +4,27 @@
  * terminal. All three run the same router and use cases; the choice is logged as one JSON line.
  */
 import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { webApi } from '@slack/bolt';
+import { slackGroupMembers } from '../actions/index.js';
+import { openStore, storeOptionsFromEnv } from '../store/index.js';
 import { createServices } from '../app/services.js';
 import { runConsole } from '../console/console.js';
 import { ExitCode } from '../errors.js';
 import { createRouter } from '../router/router.js';
-import { createSlackApp } from '../slack/app.js';
+import { createEndpoints } from '../alerts/endpoints.js';
+import { errorMessage } from '../errors.js';
+import { health } from '../metrics/health.js';
+import { metricsHost, metricsPort, startEndpointServer, toBoltRoutes, type EndpointServer } from '../metrics/http.js';
+import { metrics } from '../metrics/metrics.js';
+import { createSlackApp, type SlackApp } from '../slack/app.js';
 import { chooseMode } from '../slack/mode.js';
+import { startBanner } from './banner.js';
+import { createDigests } from '../digest/digests.js';
+import { startDigestSchedules } from '../digest/bot.js';
+import { responderDigestPoster, textDigestPoster } from '../digest/posters.js';
+import type { DigestScheduler } from '../digest/scheduler.js';
+import { approvalGateway, createRunbookService, loadRunbooks } from '../runbook/index.js';
 import type { Context } from './context.js';
 import type { Io } from './main.js';
 
@@ -17,6 +32,7 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
   const mode = chooseMode(env);
   const { config, inventory, catalog, logger } = context;
   const loaded = { config: config.file, hosts: inventory.hosts.length, commands: catalog.list().length };
+  io.stdout.write(startBanner(config, mode));
   if (mode.mode === 'console') {
     logger.info({ mode: 'console', ...loaded }, 'no Slack credentials in the environment: starting the local console');
     // Keep the terminal for the conversation: only warnings from here on, unless LOG_LEVEL asks otherwise.
@@ -27,15 +43,65 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     logger.info({ mode: 'http', port: mode.port, path: mode.path, ...loaded, ...(mode.apiUrl ? { apiUrl: mode.apiUrl } : {}) }, 'starting the Slack app in HTTP mode');
   }
 
-  const services = createServices(config, logger, { executor: context.executor() });
-  const router = createRouter({ services, logger });
+  // The executor reports connections and commands to the metrics (createServices builds the same executor as the CLI).
+  metrics.collectProcessMetrics();
+  // Runbooks (runbooks/*.md) are validated before anything opens: a bad file stops the start with file:line: reason.
+  const runbookFiles = loadRunbooks(config.runbooksDir, catalog);
+  // Durable state (approvals, the audit log): PostgreSQL with DATABASE_URL, else PGlite under ./data (next to badgateway.yaml).
+  const store = await openStore({ ...storeOptionsFromEnv(env, config.file ? dirname(config.file) : process.cwd()), logger });
+  // /readyz: the store answers a query (PGlite in-process, or the PostgreSQL server).
+  health.setCheck('store', () => store.migrations());
+  // slack.approverGroup members come from usergroups.users.list (scope usergroups:read).
+  const groupMembers =
+    mode.mode === 'console' || !config.slack.approverGroup
+      ? null
+      : slackGroupMembers(new webApi.WebClient(mode.botToken, { timeout: 10_000, retryConfig: { retries: 1 }, ...(mode.apiUrl ? { slackApiUrl: mode.apiUrl } : {}) }));
+  const services = createServices(config, logger, { observer: metrics.observer, store, groupMembers });
+  services.actions?.startSweeper();
+  // Digests (scheduled and `/502 digest`): history and the exactly-once lease live in the store.
+  const digests = createDigests({ triage: services.triage, store, logger });
+  let digestSchedules: DigestScheduler | null = null;
+  const armDigests = (poster: Parameters<typeof startDigestSchedules>[0]['poster']) => {
+    digestSchedules = startDigestSchedules({ config, digests, poster, logger, onPosted: (name) => metrics.digestPosted(name) });
+  };
+  // Runbook sessions live in the store (they survive a restart); a step's action goes through the approvals.
+  const runbooks = createRunbookService({ services, store, runbooks: runbookFiles, logger, ...(services.actions ? { actions: approvalGateway(services.actions) } : {}) });
+  const router = createRouter({ services, logger, metrics, digests, runbooks });
+  metrics.trackRunningJobs(() => router.running());
+  let slack: SlackApp | null = null;
+  // Null (the alert webhook answers 503, Alertmanager retries) until the Slack app is up, and in console mode.
+  const responderFor = (channel: string) => {
+    try {
+      return slack?.channelResponder(channel) ?? null;
+    } catch {
+      return null;
+    }
+  };
+  let endpoints: ReturnType<typeof createEndpoints> | null = null;
+  let server: EndpointServer | null = null;
   try {
+    endpoints = createEndpoints({ config, services, router, logger, metrics, health, env, responderFor });
+    if (mode.mode !== 'http') {
+      // No Bolt HTTP receiver in these modes: Prometheus and Alertmanager reach the bot on METRICS_PORT.
+      const port = metricsPort(env);
+      const host = metricsHost(env, mode.mode);
+      try {
+        server = await startEndpointServer({ routes: endpoints.routes, port, host, logger });
+        logger.info({ host, port: server.port, paths: endpoints.routes.map((r) => r.path) }, 'metrics and health endpoints listening');
+      } catch (err) {
+        if (mode.mode === 'socket') throw err;
+        // The console is a terminal session: a busy port (another console) is not worth interrupting it for.
+        logger.info({ port, err: errorMessage(err) }, 'metrics endpoint not started (set METRICS_PORT to another port)');
+      }
+    }
     if (mode.mode === 'console') {
+      armDigests(textDigestPoster(io.stdout));
       await runConsole({ router, input: process.stdin, output: io.stdout, user: userInfo().username });
       return ExitCode.ok;
     }
-    const slack = createSlackApp({ router, logger, mode });
+    slack = createSlackApp({ router, logger, mode, metrics, health, routes: toBoltRoutes(endpoints.routes, logger) });
     const { port } = await slack.start();
+    armDigests(responderDigestPoster(responderFor));
     logger.info({ mode: mode.mode, ...(port !== null ? { port } : {}) }, 'slack app running');
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
@@ -45,7 +111,11 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     await slack.stop();
     return ExitCode.ok;
   } finally {
+    await endpoints?.close();
+    await server?.close();
+    await (digestSchedules as DigestScheduler | null)?.stop();
     await router.close();
     await services.close();
+    await store.close();
   }
 }

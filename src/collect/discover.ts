@@ -80,6 +80,14 @@ export interface Discovery {
   /** The masters whose configuration was read (absent when none runs). */
   nginxMaster?: DiscoveredNginxMaster;
   fpmMaster?: DiscoveredFpmMaster;
+  /** The nginx / PHP-FPM binary found on the host, running or not (absent: none installed where looked). */
+  nginxBinary?: string;
+  fpmBinary?: string;
+  /**
+   * Whether any nginx / PHP-FPM master runs, whoever runs it: false only when the discovery script said
+   * so and the process table shows none either; true when unknown (e.g. the script could not run).
+   */
+  running?: { nginx: boolean; fpm: boolean };
   /** For the responder: what could not be read or decided, one line each. */
   problems: string[];
   /** Sources left undetermined, and why. */
@@ -182,6 +190,7 @@ interface NginxRead {
   config?: NginxConfig;
   facts: Map<string, string[]>;
   master?: DiscoveredNginxMaster;
+  binary?: string;
 }
 
 async function readNginx(ctx: DiscoveryContext, pid: number, problems: string[]): Promise<NginxRead> {
@@ -192,6 +201,9 @@ async function readNginx(ctx: DiscoveryContext, pid: number, problems: string[])
   }
   const facts = parseFacts(run.stderr);
   const read: NginxRead = { facts };
+  // The script names `nginx` even when it found none; then running it fails with 127 (not found).
+  const binary = facts.get('binary')?.[0];
+  if (binary && run.result && run.result.code !== 127) read.binary = binary;
   const masterLine = facts.get('master')?.[0];
   if (masterLine !== undefined) {
     const m = /^(\d+) (.*)$/.exec(masterLine);
@@ -231,6 +243,7 @@ interface FpmRead {
   config?: FpmConfig;
   facts: Map<string, string[]>;
   master?: DiscoveredFpmMaster;
+  binary?: string;
   problems: string[];
 }
 
@@ -241,6 +254,8 @@ async function readFpm(ctx: DiscoveryContext, pid: number): Promise<FpmRead> {
   }
   const facts = parseFacts(run.stderr);
   const read: FpmRead = { ok: run.ok, facts, problems: [] };
+  const binary = facts.get('binary')?.[0];
+  if (binary) read.binary = binary;
   const masterLine = facts.get('master')?.[0];
   if (masterLine !== undefined) {
     const m = /^(\d+) (.*)$/.exec(masterLine);
@@ -344,12 +359,17 @@ export async function discoverHost(ctx: DiscoveryContext): Promise<Discovery> {
   });
   problems.push(...derived.problems);
 
+  const runs = (facts: Map<string, string[]>, seen: number | undefined) => !facts.has('no-master') || facts.has('untrusted') || (seen ?? 0) > 0;
   const discovery: Discovery = {
     host: ctx.host.name,
     at: Date.now(),
     sources: derived.sources,
     problems,
     missing: derived.missing,
+    running: {
+      nginx: runs(nginxRead.facts, rows && nginxMasters(rows).length),
+      fpm: runs(fpmRead.facts, rows && fpmMasters(rows).length),
+    },
   };
   if (nginxRead.config) discovery.nginx = nginxRead.config;
   if (nginxRead.text !== undefined) discovery.nginxText = nginxRead.text;
@@ -358,6 +378,8 @@ export async function discoverHost(ctx: DiscoveryContext): Promise<Discovery> {
   if (derived.pool !== undefined) discovery.pool = derived.pool;
   if (nginxRead.master) discovery.nginxMaster = nginxRead.master;
   if (fpmRead.master) discovery.fpmMaster = fpmRead.master;
+  if (nginxRead.binary) discovery.nginxBinary = nginxRead.binary;
+  if (fpmRead.binary) discovery.fpmBinary = fpmRead.binary;
   return discovery;
 }
 

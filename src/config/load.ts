@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { configSchema, type RawConfig, type Schedule, type SlackSettings, type Sources } from './schema.js';
+import { configSchema, type RawAlerts, type RawConfig, type Schedule, type SlackSettings, type Sources } from './schema.js';
 
 export interface SshSettings {
   user: string;
@@ -31,6 +31,8 @@ export interface Host {
   groups: string[];
   ssh: SshSettings;
   sources: Sources;
+  /** Catalog command ids for this host's actions (`hosts.X.actions`, over the fleet-wide `actions:`). */
+  actions?: { reload?: string; restart?: string };
 }
 
 export interface Config {
@@ -42,7 +44,33 @@ export interface Config {
   schedules: Schedule[];
   /** Folder of the command catalog (commands/*.yaml). */
   catalogDir: string;
+  /** Folder of the runbooks (runbooks/*.md), validated when the bot starts. */
+  runbooksDir: string;
   dryRun: boolean;
+  /** Approvals of mutating actions (reload, restart): request expiry and verification. */
+  approvals: { expiryMs: number; verifyWindowMs: number; verifyTimeoutMs: number };
+  /** Alertmanager intake, or null when `alerts:` is absent (the webhook then answers 404). */
+  alerts: AlertsSettings | null;
+}
+
+/** One alert trigger with the fleet-wide `alerts.*` defaults filled in. */
+export interface AlertTrigger {
+  alertnames: string[];
+  channel: string;
+  /** The label naming the host (`instance`: host:port, the port is stripped). */
+  hostLabel: string;
+  /** The same alert (fingerprint + host) firing again within this gets a thread note, not a new triage. */
+  cooldownMs: number;
+  /** The triage window. */
+  windowMs: number;
+}
+
+export interface AlertsSettings {
+  /** Environment variable holding the webhook's bearer token; read at start, never logged. */
+  tokenEnv: string;
+  /** The window of the short read behind a "resolved" note. */
+  resolvedWindowMs: number;
+  triggers: AlertTrigger[];
 }
 
 export const DEFAULT_CONFIG_FILE = 'badgateway.yaml';
@@ -52,6 +80,10 @@ const PACKAGE_ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..', '
 
 export function defaultCatalogDir(): string {
   return resolve(PACKAGE_ROOT, 'commands');
+}
+
+export function defaultRunbooksDir(): string {
+  return resolve(PACKAGE_ROOT, 'runbooks');
 }
 
 function expandHome(path: string): string {
@@ -118,6 +150,7 @@ function buildConfig(raw: RawConfig, file: string | null, baseDir: string, env: 
         commandTimeoutMs: merged.commandTimeout ?? 30_000,
       },
       sources: { ...raw.sources, ...stripUndefined(entry.sources ?? {}) },
+      ...(raw.actions || entry.actions ? { actions: { ...stripUndefined(raw.actions ?? {}), ...stripUndefined(entry.actions ?? {}) } } : {}),
     });
   }
   if (problems.length > 0) throw new ConfigError(file ?? 'built-in config', problems);
@@ -133,7 +166,29 @@ function buildConfig(raw: RawConfig, file: string | null, baseDir: string, env: 
     slack: { channels: [], users: [], approvers: [], allowSelfApproval: false, ...raw.slack },
     schedules: raw.schedules ?? [],
     catalogDir: isAbsolute(catalog) ? catalog : resolve(catalog),
+    runbooksDir: raw.runbooks ? resolve(baseDir, expandHome(raw.runbooks)) : defaultRunbooksDir(),
     dryRun: raw.dryRun ?? false,
+    approvals: {
+      expiryMs: raw.approvals?.expiry || 15 * 60_000,
+      verifyWindowMs: raw.approvals?.verifyWindow ?? 60_000,
+      verifyTimeoutMs: raw.approvals?.verifyTimeout || 30_000,
+    },
+    alerts: raw.alerts ? buildAlerts(raw.alerts) : null,
+  };
+}
+
+function buildAlerts(raw: RawAlerts): AlertsSettings {
+  return {
+    tokenEnv: raw.tokenEnv,
+    resolvedWindowMs: raw.resolvedWindow ?? 5 * 60_000,
+    triggers: raw.triggers.map((t) => ({
+      alertnames: t.alertnames,
+      // The schema makes sure one of the two is set.
+      channel: (t.channel ?? raw.channel)!,
+      hostLabel: t.hostLabel ?? raw.hostLabel ?? 'instance',
+      cooldownMs: t.cooldown ?? raw.cooldown ?? 30 * 60_000,
+      windowMs: t.window ?? raw.window ?? 15 * 60_000,
+    })),
   };
 }
 
@@ -148,19 +203,26 @@ export interface LoadOptions {
 }
 
 /**
- * Loads the config file. When no path was asked for and ./badgateway.yaml does not exist, returns
- * an empty built-in config so that `hosts`, `analyze` and `--help` still work on a fresh clone.
+ * What badgateway runs with when there is no badgateway.yaml: one host, `localhost`, on the local
+ * transport (commands run on this machine, no SSH), its nginx and PHP-FPM found by discovery.
+ */
+export const BUILT_IN_CONFIG: RawConfig = { hosts: { localhost: { transport: 'local' } } };
+
+/**
+ * Loads the config file. When no path was asked for (no --config, BADGATEWAY_CONFIG unset or empty) and
+ * ./badgateway.yaml does not exist, returns the built-in config (BUILT_IN_CONFIG) so that a fresh clone
+ * starts and triages the machine it runs on.
  */
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  const explicit = options.path ?? env.BADGATEWAY_CONFIG;
+  const explicit = options.path ?? (env.BADGATEWAY_CONFIG || undefined);
   const file = resolve(explicit ?? DEFAULT_CONFIG_FILE);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && explicit === undefined) return buildConfig({}, null, process.cwd(), env);
+    if (code === 'ENOENT' && explicit === undefined) return buildConfig(BUILT_IN_CONFIG, null, process.cwd(), env);
     const reason = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code);
     throw new ConfigError(file, [`cannot read it: ${reason}`]);
   }

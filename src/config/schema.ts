@@ -66,12 +66,28 @@ export const sourcesSchema = z.strictObject({
   fpmStatusUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
 
+const catalogId = z.string().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'expected a catalog command id like fpm.reload');
+
+/** Which mutating catalog command each action runs (fleet-wide under `actions:`, per host under `hosts.X.actions`). */
+export const actionsSchema = z.strictObject({
+  reload: catalogId.optional(),
+  restart: catalogId.optional(),
+});
+
+/** Approvals of mutating actions: how long a request stays open, and how the change is verified. */
+export const approvalsSchema = z.strictObject({
+  expiry: duration.optional(),
+  verifyWindow: duration.optional(),
+  verifyTimeout: duration.optional(),
+});
+
 export const hostSchema = z.strictObject({
   address: z.string().regex(ADDRESS_RE, 'expected a host name or IP address').optional(),
   transport: z.enum(['ssh', 'local']).optional(),
   groups: z.array(z.string().regex(GROUP_NAME_RE, 'expected a group name of letters, digits, . _ -')).optional(),
   ...sshFields,
   sources: sourcesSchema.optional(),
+  actions: actionsSchema.optional(),
 });
 
 const slackUser = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user ID like U012ABCDEF');
@@ -107,6 +123,45 @@ export const scheduleSchema = z.strictObject({
   window: duration.optional(),
 });
 
+/** Alertmanager intake (README "Alerts and metrics"): which alerts start a triage, where, how often. */
+const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'expected a Slack channel ID like C012ABCDEF');
+const alertName = z.string().regex(/^[A-Za-z_:][A-Za-z0-9_:.-]{0,127}$/, 'expected an alert name like NginxHigh5xxRate');
+const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected a Prometheus label name like instance');
+
+export const alertTriggerSchema = z.strictObject({
+  alertnames: z.array(alertName).min(1),
+  channel: slackChannel.optional(),
+  hostLabel: labelName.optional(),
+  cooldown: duration.optional(),
+  window: duration.optional(),
+});
+
+export const alertsSchema = z
+  .strictObject({
+    /** Name of the environment variable holding the webhook's bearer token (read at start, never logged). */
+    tokenEnv: envName,
+    channel: slackChannel.optional(),
+    hostLabel: labelName.optional(),
+    cooldown: duration.optional(),
+    window: duration.optional(),
+    resolvedWindow: duration.optional(),
+    triggers: z.array(alertTriggerSchema).min(1),
+  })
+  .superRefine((alerts, ctx) => {
+    alerts.triggers.forEach((trigger, i) => {
+      if (!trigger.channel && !alerts.channel) {
+        ctx.addIssue({ code: 'custom', path: ['triggers', i, 'channel'], message: 'no channel: set alerts.channel or a channel on this trigger' });
+      }
+    });
+    const seen = new Set<string>();
+    alerts.triggers.forEach((trigger, i) => {
+      for (const name of trigger.alertnames) {
+        if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['triggers', i, 'alertnames'], message: `alert ${name} is listed by two triggers` });
+        seen.add(name);
+      }
+    });
+  });
+
 export const configSchema = z.strictObject({
   ssh: sshDefaultsSchema.optional(),
   sources: sourcesSchema.optional(),
@@ -116,10 +171,16 @@ export const configSchema = z.strictObject({
   slack: slackSchema.optional(),
   schedules: z.array(scheduleSchema).optional(),
   catalog: localPath.optional(),
+  /** Folder of the runbooks (*.md); default: runbooks/ of this package. */
+  runbooks: localPath.optional(),
   dryRun: z.boolean().optional(),
+  alerts: alertsSchema.optional(),
+  actions: actionsSchema.optional(),
+  approvals: approvalsSchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type Sources = z.infer<typeof sourcesSchema>;
 export type SlackSettings = z.infer<typeof slackSchema>;
 export type Schedule = z.infer<typeof scheduleSchema>;
+export type RawAlerts = z.infer<typeof alertsSchema>;

@@ -3,12 +3,13 @@
  * reads the same commands (`/502 triage web-03`, or without the `/502`) and prints the same
  * messages the router gives Slack, as text; buttons are numbered choices (type the number).
  */
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { errorMessage } from '../errors.js';
 import { renderConsole } from '../report/console.js';
 import type { Message, MessageButton } from '../report/message.js';
 import type { Router } from '../router/router.js';
-import type { ClickResponder, FileUpload, MessageHandle, Responder } from '../router/types.js';
+import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../router/types.js';
 
 export interface ConsoleOptions {
   router: Router;
@@ -34,24 +35,39 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     if (tty) rl.prompt(true);
   };
 
+  /** Every message printed this session, by its number, so a runbook can reach it again (`open`). */
+  const handles = new Map<string, Handle>();
+  let nextMessage = 1;
+  // Message numbers are this process's own: a session stored by an earlier console cannot reach them.
+  const consoleId = randomBytes(4).toString('hex');
+
   class Handle implements MessageHandle {
     private lastStatus: string | null = null;
+    readonly ref: MessageRef;
 
-    constructor(message: Message) {
+    /** `parent`: this message is a reply in that message's thread (printed indented). */
+    constructor(
+      message: Message,
+      private readonly parent: Handle | null = null,
+    ) {
+      this.ref = { channel: 'console', ts: `${consoleId}.${nextMessage++}`, ...(parent ? { threadTs: parent.ref.ts } : {}) };
+      handles.set(this.ref.ts, this);
       this.print(message);
     }
 
     print(message: Message): void {
       if (message.status !== undefined) {
-        if (message.status !== this.lastStatus) write(`… ${message.status}`);
+        if (message.status !== this.lastStatus) write(`${this.parent ? '  │ ' : ''}… ${message.status}`);
         this.lastStatus = message.status;
         return;
       }
-      write(renderConsole(message, (button) => {
+      // Buttons are numbered choices wherever they are, thread replies included (runbook steps, approvals).
+      const text = renderConsole(message, (button) => {
         const n = nextChoice++;
         choices.set(n, { button, source: this });
         return n;
-      }));
+      });
+      write(this.parent ? text.replace(/^/gm, '  │ ') : text);
     }
 
     async update(message: Message): Promise<void> {
@@ -59,8 +75,11 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     }
 
     async reply(message: Message): Promise<void> {
-      const text = renderConsole(message, () => 0);
-      write(text.replace(/^/gm, '  │ '));
+      await this.threadReply(message);
+    }
+
+    async threadReply(message: Message): Promise<MessageHandle> {
+      return new Handle(message, this.parent ?? this);
     }
 
     async upload(file: FileUpload): Promise<void> {
@@ -75,6 +94,9 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     },
     async post(message) {
       return new Handle(message);
+    },
+    open(ref) {
+      return handles.get(ref.ts) ?? null;
     },
   };
 

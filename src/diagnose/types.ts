@@ -53,4 +53,6 @@ export interface Diagnosis {
   /** 502/504 in the access log and whether the causes account for them. */
   failures: { count502: number; count504: number; explained: boolean };
   notes: string[];
+  /** The verdict in words when no cause can be named for a reason worth saying first (e.g. nothing to triage on the host). */
+  headline?: string;
 }

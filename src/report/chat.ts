@@ -85,7 +85,8 @@ function verdictBlocks(report: Report): MessageBlock[] {
   const blocks: MessageBlock[] = [];
   if (!top) {
     const notes = report.diagnosis.notes.map((n) => `• ${esc(n)}`).join('\n');
-    blocks.push({ kind: 'section', text: `${bold('Verdict:')} no cause named.${notes ? `\n${notes}` : ''}` });
+    const verdict = report.diagnosis.headline ? esc(report.diagnosis.headline) : 'no cause named.';
+    blocks.push({ kind: 'section', text: `${bold('Verdict:')} ${verdict}${notes ? `\n${notes}` : ''}` });
     return blocks;
   }
   blocks.push({ kind: 'section', text: verdictText(top) });
@@ -228,7 +229,7 @@ function fleetTable(result: TriageResult, maxRows: number): string[] {
 function headline(host: HostTriage): string {
   if (!host.report) return `${host.host}: triage failed`;
   const top = host.report.diagnosis.causes[0];
-  return `${host.host}: ${top ? CAUSE_WORDS[top.id] : 'no cause named'}`;
+  return `${host.host}: ${top ? CAUSE_WORDS[top.id] : (host.report.diagnosis.headline ?? 'no cause named')}`;
 }
 
 /** The sections of one host's report, verdict first. */

@@ -63,7 +63,7 @@ export function renderText(unscrubbed: Report): string {
   if (report.host) lines.push(`Host: ${report.host}`);
   const [top, ...others] = diagnosis.causes;
   if (top) verdict(top, lines);
-  else lines.push('VERDICT: no cause named');
+  else lines.push(`VERDICT: ${diagnosis.headline ?? 'no cause named'}`);
   for (const note of diagnosis.notes) lines.push(`  NOTE: ${note}`);
   if (others.length) {
     lines.push('', 'Other candidates:');

@@ -15,9 +15,30 @@ export type SectionName = 'logs' | 'fpm' | 'slowlog';
 export type Command =
   | { name: 'triage' | SectionName; target: string; sinceMs: number }
   | { name: 'hosts' }
-  | { name: 'help' };
+  | { name: 'help' }
+  /** A change to one host, run after an approval; `dryRun` only shows what would run. */
+  | ActionCommand<'reload'>
+  | ActionCommand<'restart'>
+  | { name: 'audit'; host: string | null }
+  /** Starts (or picks up) a runbook for one host in this channel's thread. */
+  | { name: 'runbook'; target: string; sinceMs: number; runbook?: string }
+  /** Posts a runbook session's timeline: by id, else the channel's latest session. */
+  | { name: 'timeline'; session: string | null }
+  /** The health digest now (src/digest): TARGET, else the targets of this channel's schedule; --since, else since its last digest. */
+  | { name: 'digest'; target: string | null; sinceMs: number | null };
 
-export const SUBCOMMANDS = ['triage', 'logs', 'fpm', 'slowlog', 'hosts', 'help'] as const;
+/** reload / restart HOST [--dry-run] [reason]: one member per name, so a check of `name` narrows. */
+export interface ActionCommand<N extends 'reload' | 'restart'> {
+  name: N;
+  host: string;
+  reason: string | null;
+  dryRun: boolean;
+}
+
+export const SUBCOMMANDS = ['triage', 'logs', 'fpm', 'slowlog', 'hosts', 'help', 'reload', 'restart', 'audit', 'runbook', 'timeline', 'digest'] as const;
+
+/** Longest reason kept with a reload request. */
+export const MAX_REASON = 300;
 
 export const USAGE_LINES: ReadonlyArray<readonly [string, string]> = [
   ['/502 triage TARGET [--since 15m]', 'what is wrong, how sure, the evidence and the fix'],
@@ -25,6 +46,12 @@ export const USAGE_LINES: ReadonlyArray<readonly [string, string]> = [
   ['/502 fpm HOST', 'PHP-FPM pool status and master-log events'],
   ['/502 slowlog HOST [--since 15m]', 'top slow scripts and the frames they were stuck in'],
   ['/502 hosts', 'the inventory: hosts and @groups'],
+  ['/502 reload HOST [--dry-run] [reason]', 'graceful php-fpm reload, after an approver approves'],
+  ['/502 restart HOST [--dry-run] [reason]', 'php-fpm restart (drops running requests), after approval'],
+  ['/502 audit [HOST]', 'recent remote commands and decisions (only you see it)'],
+  ['/502 runbook HOST [--since 15m]', 'walk the 502 runbook step by step in a thread'],
+  ['/502 timeline [SESSION]', "a runbook's timeline as a Markdown file, for the review"],
+  ['/502 digest [TARGET] [--since 24h]', 'the health digest now: 5xx, latency, pool pressure, with a chart'],
   ['/502 help', 'this help'],
 ];
 
@@ -59,7 +86,10 @@ export function parseCommand(raw: string): Command {
   const text = normalize(raw);
   if (text.length > 500) throw new UsageError('That command is too long.');
   const words = text === '' ? [] : text.split(/\s+/);
-  for (const word of words) {
+  // A reload's reason is free text (stored and shown escaped, never run); everything before it is strict.
+  const lead = words[0]?.toLowerCase();
+  const strict = lead === 'reload' || lead === 'restart' ? words.slice(0, reasonStart(words)) : words;
+  for (const word of strict) {
     if (!TOKEN_RE.test(word)) {
       throw new UsageError(
         `"${printable(word)}" contains ${badCharacters(word)}, which is not allowed: targets are host names, @groups or globs (letters, digits, . _ - * ? ,).`,
@@ -82,6 +112,22 @@ export function parseCommand(raw: string): Command {
     case 'fpm':
     case 'slowlog':
       return parseTargetCommand(name, rest);
+    case 'reload':
+    case 'restart':
+      return parseActionCommand(name, rest);
+    case 'audit':
+      if (rest.length > 1) throw new UsageError('`audit` takes at most one host: /502 audit [HOST].');
+      if (rest[0]?.startsWith('-')) throw new UsageError(`Unknown option "${printable(rest[0])}": \`audit\` takes only a host.`);
+      return { name: 'audit', host: rest[0] ?? null };
+    case 'runbook':
+      return parseRunbookCommand(rest);
+    case 'timeline':
+      if (rest.length > 1 || (rest[0] !== undefined && !/^[a-f0-9]{6,32}$/.test(rest[0]))) {
+        throw new UsageError('`timeline` takes at most a session id (the hex id the runbook thread shows): /502 timeline [SESSION].');
+      }
+      return { name: 'timeline', session: rest[0] ?? null };
+    case 'digest':
+      return parseDigestCommand(rest);
     default: {
       const near = SUBCOMMANDS.find((s) => editDistance(name, s) <= Math.max(1, Math.floor(s.length / 3)));
       throw new UsageError(`Unknown subcommand "${printable(first)}".${near ? ` Did you mean \`${near}\`?` : ''}`);
@@ -89,7 +135,49 @@ export function parseCommand(raw: string): Command {
   }
 }
 
-function parseTargetCommand(name: 'triage' | SectionName, args: string[]): Command {
+/** Index of the first word of a reload's reason: after the subcommand, the host and any leading options. */
+function reasonStart(words: readonly string[]): number {
+  let i = Math.min(2, words.length);
+  while (i < words.length && words[i]!.startsWith('-')) i++;
+  return i;
+}
+
+function parseActionCommand<N extends 'reload' | 'restart'>(name: N, args: string[]): ActionCommand<N> {
+  const [host, ...rest] = args;
+  if (host === undefined || host.startsWith('-')) throw new UsageError(`\`${name}\` needs a host: /502 ${name} HOST [--dry-run] [reason].`);
+  let dryRun = false;
+  const reason: string[] = [];
+  for (const word of rest) {
+    if (word === '--dry-run' || word === '-n') dryRun = true;
+    else if (reason.length === 0 && word.startsWith('-')) throw new UsageError(`Unknown option "${printable(word)}": \`${name}\` takes only --dry-run.`);
+    else reason.push(word);
+  }
+  const text = reason.join(' ');
+  if (/[\x00-\x1f\x7f]/.test(text)) throw new UsageError('The reason contains control characters.');
+  if (text.length > MAX_REASON) throw new UsageError(`The reason is longer than ${MAX_REASON} characters; keep it short (the thread can hold the rest).`);
+  return { name, host, reason: text || null, dryRun };
+}
+
+/** `runbook HOST [--since D] [--runbook NAME]`. */
+function parseRunbookCommand(args: string[]): Command {
+  let runbook: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = arg === '--runbook' ? args[++i] : arg.startsWith('--runbook=') ? arg.slice('--runbook='.length) : null;
+    if (value === null) {
+      rest.push(arg);
+      continue;
+    }
+    if (runbook !== undefined) throw new UsageError('--runbook is given twice.');
+    if (!value || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(value)) throw new UsageError('--runbook needs a runbook id, e.g. --runbook 502-triage.');
+    runbook = value;
+  }
+  const command = parseTargetCommand('runbook', rest);
+  return runbook !== undefined && command.name === 'runbook' ? { ...command, runbook } : command;
+}
+
+function parseTargetCommand(name: 'triage' | SectionName | 'runbook', args: string[]): Command {
   const what = name === 'triage' ? 'a target' : 'a host';
   let target: string | undefined;
   let since: string | undefined;
@@ -103,7 +191,7 @@ function parseTargetCommand(name: 'triage' | SectionName, args: string[]): Comma
       if (since !== undefined) throw new UsageError('--since is given twice.');
       since = arg.slice('--since='.length);
     } else if (arg.startsWith('-')) {
-      throw new UsageError(`Unknown option "${printable(arg)}": \`${name}\` takes only --since.`);
+      throw new UsageError(`Unknown option "${printable(arg)}": \`${name}\` takes only --since${name === 'runbook' ? ' and --runbook' : ''}.`);
     } else if (target === undefined) {
       target = arg;
     } else {
@@ -119,4 +207,29 @@ function parseTargetCommand(name: 'triage' | SectionName, args: string[]): Comma
     sinceMs = parsed;
   }
   return { name, target, sinceMs };
+}
+
+/** `digest [TARGET] [--since D]`: both optional (the channel's schedule fills them in). */
+function parseDigestCommand(args: string[]): Command {
+  let target: string | null = null;
+  let since: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--since' || arg === '-s' || arg.startsWith('--since=')) {
+      if (since !== undefined) throw new UsageError('--since is given twice.');
+      since = arg.startsWith('--since=') ? arg.slice('--since='.length) : args[++i];
+      if (!since) throw new UsageError('--since needs a duration, e.g. --since 24h.');
+    } else if (arg.startsWith('-')) {
+      throw new UsageError(`Unknown option "${printable(arg)}": \`digest\` takes only --since.`);
+    } else if (target === null) {
+      target = arg;
+    } else {
+      throw new UsageError(`\`digest\` takes one target, got "${printable(target)}" and "${printable(arg)}" (use a comma list, web-01,web-02).`);
+    }
+  }
+  if (since === undefined) return { name: 'digest', target, sinceMs: null };
+  const sinceMs = parseDuration(since);
+  if (sinceMs === null || sinceMs <= 0) throw new UsageError(`--since "${printable(since)}" is not a duration: use e.g. 24h, 12h, 90m.`);
+  if (sinceMs > MAX_SINCE_MS) throw new UsageError(`--since ${printable(since)} is longer than ${formatDuration(MAX_SINCE_MS)}: ask for a shorter window.`);
+  return { name: 'digest', target, sinceMs };
 }

@@ -3,4 +3,4 @@ export { createRouter, type Router, type RouterOptions } from './router.js';
 export { parseCommand, USAGE_LINES, type Command } from './grammar.js';
 export { authorize } from './auth.js';
 export { ResultCache } from './results.js';
-export type { Click, ClickResponder, FileUpload, Invocation, MessageHandle, Plan, Responder, Surface } from './types.js';
+export type { Click, ClickResponder, FileUpload, Invocation, MessageHandle, MessageRef, Plan, Responder, Surface } from './types.js';

@@ -45,7 +45,7 @@ export function hostsMessage(inventory: Inventory, configFile: string | null): M
       },
     ]);
   }
-  const rows = inventory.hosts.map((h) => [h.name, `${h.address}:${h.ssh.port}`, h.groups.map((g) => `@${g}`).join(' ')]);
+  const rows = inventory.hosts.map((h) => [h.name, h.transport === 'local' ? 'this machine (local)' : `${h.address}:${h.ssh.port}`, h.groups.map((g) => `@${g}`).join(' ')]);
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length), i === 0 ? 4 : 7));
   const lines = [
     `${'HOST'.padEnd(widths[0]!)}  ${'ADDRESS'.padEnd(widths[1]!)}  GROUPS`,

@@ -7,10 +7,13 @@
 import { BadgatewayError, UsageError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Services } from '../app/services.js';
+import { ACTION_APPROVE, ACTION_DENY, parseApprovalValue, withActor } from '../actions/index.js';
 import {
   ACTION_EVIDENCE,
   ACTION_RELOAD,
   ACTION_RUNBOOK,
+  CAUSE_WORDS,
+  confidenceWords,
   evidenceText,
   parseButtonValue,
   sectionMessage,
@@ -20,14 +23,20 @@ import { bold, code, esc, mention, pre, type Message } from '../report/message.j
 import { scrub } from '../report/scrub.js';
 import { formatDuration } from '../config/index.js';
 import { authorize } from './auth.js';
-import { parseCommand, type Command, type SectionName } from './grammar.js';
+import { SUBCOMMANDS, parseCommand, type Command, type SectionName } from './grammar.js';
 import { ProgressState, helpMessage, hostsMessage, noticeMessage, refusalMessage, usageMessage } from './messages.js';
 import { ResultCache } from './results.js';
 import { ThrottledUpdates, UpdateBudget } from './throttle.js';
-import type { Click, ClickResponder, Invocation, Plan, Responder } from './types.js';
+import type { AutoTriage, Click, ClickResponder, Invocation, MessageHandle, Plan, Responder, TriageJob } from './types.js';
+import type { CommandSource, Metrics } from '../metrics/metrics.js';
+import type { RunbookService } from '../runbook/service.js';
+import { runbookRoutes } from './runbook.js';
+import { planDigestJob } from '../digest/job.js';
+import type { Digests } from '../digest/digests.js';
 
 export interface RouterOptions {
-  services: Pick<Services, 'config' | 'inventory' | 'triage'>;
+  /** `actions` (approvals, reload/restart, audit) is there when the front end opened a store. */
+  services: Pick<Services, 'config' | 'inventory' | 'triage' | 'actions'>;
   logger: Logger;
   /** Minimum time between two in-place updates of one message (Slack: chat.update is Tier 3). */
   updateIntervalMs?: number;
@@ -36,6 +45,12 @@ export interface RouterOptions {
   /** Interim (progress) updates per minute across all jobs; final answers are not counted. */
   updatesPerMinute?: number;
   results?: ResultCache;
+  /** Counts commands by source, command and outcome (src/metrics). */
+  metrics?: Pick<Metrics, 'commandFinished'>;
+  /** Runbook sessions (`/502 runbook`, `/502 timeline`, the Start runbook button); absent: not enabled. */
+  runbooks?: RunbookService;
+  /** Digests with the store's history (`/502 digest`); absent: digests without comparison. */
+  digests?: Digests;
 }
 
 export interface Router {
@@ -43,6 +58,11 @@ export interface Router {
   plan(invocation: Invocation): Plan;
   /** Handles a button click (the front end has acknowledged it already). */
   click(click: Click, responder: ClickResponder): Promise<void>;
+  /**
+   * Starts a triage nobody typed (an alert), posted through `responder` exactly as `/502 triage` is.
+   * Returns null, starting nothing, when too many jobs run already.
+   */
+  triage(request: AutoTriage, responder: Responder): Promise<TriageJob> | null;
   /** Jobs running now. */
   running(): number;
   /** Resolves when no job is running. */
@@ -75,7 +95,31 @@ export function createRouter(options: RouterOptions): Router {
     return promise;
   }
 
+  function count(source: CommandSource, command: string, outcome: string, seconds?: number): void {
+    try {
+      options.metrics?.commandFinished({ source, command, outcome, ...(seconds !== undefined ? { seconds } : {}) });
+    } catch {
+      /* counting must never break a command */
+    }
+  }
+
+  /** The subcommand typed, for metrics: a known one, or `invalid`. */
+  function commandOf(text: string): string {
+    const first = text.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+    if (first === '') return 'help';
+    return (SUBCOMMANDS as readonly string[]).includes(first) ? first : 'invalid';
+  }
+
   function plan(invocation: Invocation): Plan {
+    const decided = planCommand(invocation);
+    if (decided.kind === 'reply') {
+      const outcome = decided.reason === 'help' || decided.reason === 'hosts' ? 'ok' : decided.reason;
+      count(invocation.surface, commandOf(invocation.text), outcome);
+    }
+    return decided;
+  }
+
+  function planCommand(invocation: Invocation): Plan {
     const refusal = authorize(invocation, services.config.slack, 'read');
     if (refusal) {
       logger.info({ user: invocation.user, channel: invocation.channel }, 'command refused');
@@ -86,6 +130,9 @@ export function createRouter(options: RouterOptions): Router {
       command = parseCommand(invocation.text);
       if (command.name === 'help') return { kind: 'reply', reason: 'help', message: helpMessage() };
       if (command.name === 'hosts') return { kind: 'reply', reason: 'hosts', message: hostsMessage(services.inventory, services.config.file) };
+      if (command.name === 'reload' || command.name === 'restart' || command.name === 'audit') return planAction(invocation, command);
+      if (command.name === 'timeline') return runbookRoute.plan(invocation, command)!;
+      if (command.name === 'digest') return planDigest(invocation, command);
       const hosts = services.inventory.resolve(command.target);
       if (command.name !== 'triage' && hosts.length !== 1) {
         throw new UsageError(
@@ -104,13 +151,101 @@ export function createRouter(options: RouterOptions): Router {
     if (jobs.size >= maxJobs) {
       return { kind: 'reply', reason: 'busy', message: noticeMessage(`I am running ${jobs.size} jobs already; please try again in a minute.`) };
     }
+    if (command.name === 'runbook') return runbookRoute.plan(invocation, command)!;
     const { name, target, sinceMs } = command;
     return {
       kind: 'job',
       command: name,
       target,
-      run: (responder) => track((signal) => runTriage(invocation, name, target, sinceMs, responder, signal)),
+      run: (responder) =>
+        track(async (signal) => {
+          await runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, name, target, sinceMs, responder, signal);
+        }),
     };
+  }
+
+  /** reload / restart (an approval request, or a dry-run preview) and audit: the actions' use cases. */
+  function planAction(invocation: Invocation, command: Extract<Command, { name: 'reload' | 'restart' | 'audit' }>): Plan {
+    const host = command.host;
+    if (host !== null) {
+      const hosts = services.inventory.resolve(host);
+      if (hosts.length !== 1) throw new UsageError(`\`${command.name}\` takes one host; "${host}" names ${hosts.length}.`);
+    }
+    const actions = services.actions;
+    if (!actions) {
+      return { kind: 'reply', reason: 'refused', message: noticeMessage(`${command.name === 'audit' ? 'The audit log is' : 'Reloading or restarting php-fpm from chat is'} not available here: it needs the bot's store, which ${code('badgateway start')} opens.`) };
+    }
+    if (jobs.size >= maxJobs) {
+      return { kind: 'reply', reason: 'busy', message: noticeMessage(`I am running ${jobs.size} jobs already; please try again in a minute.`) };
+    }
+    const actor = { user: invocation.user, surface: invocation.surface, channel: invocation.channel };
+    return {
+      kind: 'job',
+      command: command.name,
+      target: host ?? '*',
+      run: (responder) =>
+        track(async (signal) => {
+          const started = Date.now();
+          let outcome = 'ok';
+          try {
+            if (command.name === 'audit') await actions.auditReply(command.host, responder);
+            else await actions.request({ action: command.name, host: command.host, actor, reason: command.reason, preview: command.dryRun }, responder, signal);
+          } catch (err) {
+            outcome = 'failed';
+            logger.warn({ err: errorMessage(err), command: command.name }, 'action command failed');
+            await responder.ephemeral(noticeMessage(`❌ ${esc(command.name)} failed: ${esc(scrub(errorMessage(err)))}`)).catch(() => undefined);
+          } finally {
+            count(invocation.surface, command.name, outcome, (Date.now() - started) / 1000);
+          }
+        }),
+    };
+  }
+
+  /** Why a reload asked from a triage message: that host's verdict. */
+  function verdictOf(resultId: string, host: string): string {
+    const top = results.get(resultId)?.hosts.find((h) => h.host === host)?.report?.diagnosis.causes[0];
+    if (!top) return 'asked from a triage message';
+    return `triage verdict: ${CAUSE_WORDS[top.id]} (${top.id}, confidence ${confidenceWords(top.confidence)})`;
+  }
+
+  /** `/502 digest [TARGET]`: the target is checked now (a UsageError is a usage reply); the job runs in src/digest. */
+  function planDigest(invocation: Invocation, command: Extract<Command, { name: 'digest' }>): Plan {
+    const job = planDigestJob({
+      command,
+      channel: invocation.channel,
+      requestedBy: who(invocation),
+      config: services.config,
+      inventory: services.inventory,
+      triage: services.triage,
+      logger,
+      updateIntervalMs,
+      ...(options.digests ? { digests: options.digests } : {}),
+      onFinished: (outcome, seconds) => count(invocation.surface, 'digest', outcome, seconds),
+    });
+    if (jobs.size >= maxJobs) {
+      return { kind: 'reply', reason: 'busy', message: noticeMessage(`I am running ${jobs.size} jobs already; please try again in a minute.`) };
+    }
+    return { kind: 'job', command: 'digest', target: job.target, run: (responder) => track((signal) => job.run(responder, signal)) };
+  }
+
+  function autoTriage(request: AutoTriage, responder: Responder): Promise<TriageJob> | null {
+    if (jobs.size >= maxJobs) {
+      count(request.source, request.command ?? 'triage', 'busy');
+      return null;
+    }
+    let outcome: TriageJob = { handle: null, result: null, error: 'the job did not run' };
+    const done = track(async (signal) => {
+      outcome = await runTriage(
+        { source: request.source, requestedBy: request.requestedBy, user: request.source, channel: request.channel, ...(request.onPosted ? { onPosted: request.onPosted } : {}) },
+        'triage',
+        request.target,
+        request.sinceMs,
+        responder,
+        signal,
+        request.command ?? 'triage',
+      );
+    });
+    return done.then(() => outcome);
   }
 
   /** "Unknown subcommand web-03" when web-03 is a host: suggest the triage. */
@@ -123,58 +258,103 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   async function runTriage(
-    invocation: Invocation,
+    origin: { source: CommandSource; requestedBy: string; user: string; channel: string; onPosted?: (handle: MessageHandle) => void },
     name: 'triage' | SectionName,
     target: string,
     sinceMs: number,
     responder: Responder,
     signal: AbortSignal,
-  ): Promise<void> {
+    commandLabel: string = name,
+  ): Promise<TriageJob> {
     const title = name === 'triage' ? `Triage of ${target}` : `${{ logs: 'Access log', fpm: 'PHP-FPM', slowlog: 'Slow log' }[name]} of ${target}`;
     const hosts = services.inventory.resolve(target).map((h) => h.name);
-    const state = new ProgressState(title, formatDuration(sinceMs), who(invocation), hosts);
-    const log = logger.child({ job: name, target, user: invocation.user, channel: invocation.channel });
-    let handle;
+    const state = new ProgressState(title, formatDuration(sinceMs), origin.requestedBy, hosts);
+    const log = logger.child({ job: name, target, user: origin.user, channel: origin.channel });
+    const jobStarted = Date.now();
+    let handle: MessageHandle;
     try {
       handle = await responder.post(state.message());
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'could not post the progress message');
+      count(origin.source, commandLabel, 'failed', (Date.now() - jobStarted) / 1000);
       await responder.ephemeral(noticeMessage(`⚠️ I could not post in this channel: ${esc(errorMessage(err))}`)).catch(() => undefined);
-      return;
+      return { handle: null, result: null, error: errorMessage(err) };
+    }
+    try {
+      origin.onPosted?.(handle);
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'onPosted failed');
     }
     const updates = new ThrottledUpdates(handle, updateIntervalMs, (err) => log.warn({ err: errorMessage(err) }, 'progress update failed'), budget);
     const started = Date.now();
     let final: Message;
+    let job: TriageJob = { handle, result: null, error: null };
     try {
-      const result = await services.triage({
-        target,
-        sinceMs,
-        signal,
-        onProgress: (event) => {
-          state.apply(event);
-          updates.push(state.message());
-        },
-      });
+      // The remote commands of this triage are audited as asked by this user.
+      const result = await withActor({ user: origin.user, surface: origin.source, channel: origin.channel, via: `${commandLabel} ${target}` }, () =>
+        services.triage({
+          target,
+          sinceMs,
+          signal,
+          onProgress: (event) => {
+            state.apply(event);
+            updates.push(state.message());
+          },
+        }),
+      );
       const resultId = results.put(result);
-      const options = { resultId, requestedBy: who(invocation) };
+      const options = { resultId, requestedBy: origin.requestedBy };
       final = name === 'triage' ? triageMessage(result, options) : sectionMessage(name, result, options);
       log.info({ ms: Date.now() - started, hosts: result.hosts.length, top: result.rows[0]?.topCause ?? null }, 'job done');
+      job = { handle, result, error: null };
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'job failed');
       final = noticeMessage(`❌ ${bold(`${esc(title)} failed`)}: ${esc(scrub(errorMessage(err)))}`);
+      job = { handle, result: null, error: errorMessage(err) };
     }
-    await updates.finish(final);
+    const failedHosts = job.result ? job.result.hosts.filter((h) => h.error !== null).length : 0;
+    const outcome = !job.result ? 'failed' : failedHosts === 0 ? 'ok' : failedHosts === job.result.hosts.length ? 'failed' : 'partial';
+    try {
+      await updates.finish(final);
+    } finally {
+      count(origin.source, commandLabel, outcome, (Date.now() - jobStarted) / 1000);
+    }
+    return job;
   }
 
-  async function click(input: Click, responder: ClickResponder): Promise<void> {
+  const runbookRoute = runbookRoutes({
+    runbooks: options.runbooks,
+    services,
+    results,
+    track,
+    triage: (invocation, target, sinceMs, responder, signal) =>
+      runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, 'triage', target, sinceMs, responder, signal, 'runbook'),
+  });
+
+  async function click(input: Click, responder: ClickResponder, signal: AbortSignal): Promise<void> {
     const action = input.action.replace(/#\d+$/, '');
-    const known = [ACTION_EVIDENCE, ACTION_RUNBOOK, ACTION_RELOAD];
+    if (runbookRoute.handles(action)) return runbookRoute.click(input, responder);
+    const known = [ACTION_EVIDENCE, ACTION_RUNBOOK, ACTION_RELOAD, ACTION_APPROVE, ACTION_DENY];
     if (!known.includes(action)) {
       await responder.ephemeral(noticeMessage(`That button (${code(input.action.slice(0, 60))}) is not one I know.`));
       return;
     }
-    const need = action === ACTION_RELOAD ? 'mutate' : 'read';
-    const refusal = authorize(input, services.config.slack, need);
+    if (action === ACTION_APPROVE || action === ACTION_DENY) {
+      // Who may decide (approvers, the two-person rule, the channel) is the actions' call, made with the stored request.
+      const approvalId = parseApprovalValue(input.value);
+      if (!approvalId) {
+        await responder.ephemeral(noticeMessage('That button carries nothing I can read (an old or altered message). Nothing was run.'));
+        return;
+      }
+      if (!services.actions) {
+        await responder.ephemeral(noticeMessage('Approvals are not available here: they need the bot\'s store. Nothing was run.'));
+        return;
+      }
+      await services.actions.decide({ approvalId, approve: action === ACTION_APPROVE, actor: { user: input.user, surface: input.surface, channel: input.channel } }, responder, signal);
+      return;
+    }
+    // Asking for a reload is open to whoever may run commands; approving it is for approvers.
+    const refusal = authorize(input, services.config.slack, 'read');
     if (refusal) {
       await responder.ephemeral(refusalMessage(refusal));
       return;
@@ -184,9 +364,22 @@ export function createRouter(options: RouterOptions): Router {
       await responder.ephemeral(noticeMessage('That button carries nothing I can read (an old or altered message). Run the command again.'));
       return;
     }
-    if (action === ACTION_RUNBOOK || action === ACTION_RELOAD) {
-      const what = action === ACTION_RUNBOOK ? 'Runbooks are' : 'Reloading php-fpm from chat is';
-      await responder.ephemeral(noticeMessage(`${what} not available yet in this version of badgateway.${ref.host ? ` For now, see ${code(`/502 fpm ${ref.host}`)}.` : ''}`));
+    if (action === ACTION_RELOAD) {
+      if (!services.actions) {
+        await responder.ephemeral(noticeMessage('Reloading php-fpm from chat is not available here: approvals need the bot\'s store, which `badgateway start` opens.'));
+        return;
+      }
+      if (!ref.host || !services.inventory.get(ref.host)) {
+        await responder.ephemeral(noticeMessage(`Which host? Ask with ${code('/502 reload HOST [reason]')}.`));
+        return;
+      }
+      const actor = { user: input.user, surface: input.surface, channel: input.channel };
+      await services.actions.request({ action: 'reload', host: ref.host, actor, reason: verdictOf(ref.resultId, ref.host) }, responder, signal);
+      return;
+    }
+    if (action === ACTION_RUNBOOK && options.runbooks) return runbookRoute.startFromButton(input, responder, ref);
+    if (action === ACTION_RUNBOOK) {
+      await responder.ephemeral(noticeMessage(`Runbooks are not available yet in this version of badgateway.${ref.host ? ` For now, see ${code(`/502 fpm ${ref.host}`)}.` : ''}`));
       return;
     }
     const result = results.get(ref.resultId);
@@ -219,12 +412,13 @@ export function createRouter(options: RouterOptions): Router {
   return {
     plan,
     click: (input, responder) =>
-      track(() =>
-        click(input, responder).catch(async (err) => {
+      track((signal) =>
+        click(input, responder, signal).catch(async (err) => {
           logger.warn({ err: errorMessage(err), action: input.action }, 'button failed');
           await responder.ephemeral(noticeMessage(`⚠️ That did not work: ${esc(scrub(errorMessage(err)))}`)).catch(() => undefined);
         }),
       ),
+    triage: autoTriage,
     running: () => jobs.size,
     async idle() {
       while (jobs.size) await Promise.allSettled([...jobs.keys()]);

@@ -3,6 +3,7 @@
  * knows nothing of Slack's wire format; a front end only translates to and from these.
  */
 import type { Message } from '../report/message.js';
+import type { TriageResult } from '../triage/types.js';
 
 export type Surface = 'slack' | 'console';
 
@@ -31,9 +32,22 @@ export interface Click {
 export interface FileUpload {
   filename: string;
   title: string;
+  /** The file's text; with `data`, what a front end without files shows instead (e.g. a sparkline). */
   content: string;
   /** mrkdwn shown with the file. */
   comment: string;
+  /** Binary content (a PNG chart): uploaded instead of `content` where files are shown. */
+  data?: Buffer;
+  /** Post the file in the channel, right under the message, rather than in its thread. */
+  inChannel?: boolean;
+}
+
+/** Where a posted message lives, to reach it again later, from another process too (Slack: channel + ts). */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+  /** Set on a reply: the ts of its thread's parent. */
+  threadTs?: string;
 }
 
 /** A message the bot posted, which it can update in place and reply to in its thread. */
@@ -41,6 +55,10 @@ export interface MessageHandle {
   update(message: Message): Promise<void>;
   reply(message: Message): Promise<void>;
   upload(file: FileUpload): Promise<void>;
+  /** The message's address, on front ends whose messages outlive the process (runbook sessions keep it). */
+  readonly ref?: MessageRef;
+  /** Like reply, returning the reply's own handle (to update it later, e.g. a runbook step). */
+  threadReply?(message: Message): Promise<MessageHandle>;
 }
 
 /** How the router answers, implemented by each front end. */
@@ -49,6 +67,8 @@ export interface Responder {
   ephemeral(message: Message): Promise<void>;
   /** A new message in the channel. */
   post(message: Message): Promise<MessageHandle>;
+  /** The message at `ref` (posted earlier, maybe before a restart), or null when it cannot be reached here. */
+  open?(ref: MessageRef): MessageHandle | null;
 }
 
 /** A click's responder also knows the message the button sits on. */
@@ -64,3 +84,24 @@ export interface ClickResponder extends Responder {
 export type Plan =
   | { kind: 'reply'; message: Message; reason: 'help' | 'hosts' | 'usage' | 'refused' | 'busy' }
   | { kind: 'job'; command: string; target: string; run(responder: Responder): Promise<void> };
+
+/** A triage the bot starts on its own (an Alertmanager alert): the same job and messages as `/502 triage`. */
+export interface AutoTriage {
+  source: 'alert';
+  /** Command label for metrics and logs (`triage`, or `resolved` for the short read behind a resolved note). */
+  command?: string;
+  target: string;
+  sinceMs: number;
+  /** mrkdwn shown where a typed command shows who asked (e.g. "Alertmanager: NginxHigh5xxRate"). */
+  requestedBy: string;
+  channel: string;
+  /** Called as soon as the first message is posted, before the triage ends (thread notes can go there meanwhile). */
+  onPosted?(handle: MessageHandle): void;
+}
+
+/** How a job ended: the message it posted (null when nothing could be posted) and the result, or why not. */
+export interface TriageJob {
+  handle: MessageHandle | null;
+  result: TriageResult | null;
+  error: string | null;
+}

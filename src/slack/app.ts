@@ -6,6 +6,10 @@
 import { App, webApi, type AppOptions, type RespondFn } from '@slack/bolt';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
+import type { Health } from '../metrics/health.js';
+import type { BoltRoute } from '../metrics/http.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Responder } from '../router/types.js';
 import { noticeMessage } from '../router/messages.js';
 import type { Router } from '../router/router.js';
 import { renderSlack } from '../report/slack.js';
@@ -31,6 +35,15 @@ export interface SlackAppOptions {
   retryConfig?: RetryOptions;
   /** Per-request timeout of Web API calls, ms (default 30 s). */
   timeoutMs?: number;
+  /**
+   * HTTP mode: extra endpoints on the receiver's port (/healthz, /readyz, /metrics, the Alertmanager
+   * webhook; src/metrics/http.ts). Without them only a plain /healthz is served.
+   */
+  routes?: BoltRoute[];
+  /** Counts Web API errors, 429s and retries. */
+  metrics?: Pick<Metrics, 'slackApiError' | 'slackRateLimitedCall' | 'slackRetry'>;
+  /** Gets a `slack` readiness check: auth.test passed and (Socket Mode) the socket is connected. */
+  health?: Pick<Health, 'setCheck'>;
 }
 
 export interface SlackApp {
@@ -39,6 +52,17 @@ export interface SlackApp {
   /** Starts listening; in HTTP mode resolves to the port. */
   start(): Promise<{ port: number | null }>;
   stop(): Promise<void>;
+  /** Posts in a channel on the bot's own initiative (alerts, digests); after start(). */
+  channelResponder(channel: string): Responder;
+}
+
+/** A Slack error for a metrics label: the platform's code (`not_in_channel`), else the client's error kind. */
+export function slackErrorCode(err: unknown): string {
+  const data = (err as { data?: { error?: unknown } }).data?.error;
+  if (typeof data === 'string' && data) return data;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code.replace(/^slack_webapi_/, '');
+  return 'unknown';
 }
 
 function str(value: unknown, max = 200): string | null {
@@ -48,8 +72,32 @@ function str(value: unknown, max = 200): string | null {
 export function createSlackApp(options: SlackAppOptions): SlackApp {
   const { router, logger, mode } = options;
   const log = logger.child({ component: 'slack' });
+  const metrics = options.metrics;
+  const retry: RetryOptions & { onFailedAttempt?: (error: Error & { retriesLeft?: number }) => void } = { ...(options.retryConfig ?? DEFAULT_RETRY) };
+  if (metrics) {
+    // p-retry calls this on every failed attempt (the client passes retryConfig through): count the retries.
+    retry.onFailedAttempt = (error) => {
+      if ((error.retriesLeft ?? 0) <= 0) return;
+      const reason = /rate limit/i.test(error.message) ? 'rate_limited' : (error as { code?: string }).code === 'slack_webapi_http_error' ? 'http_error' : 'network';
+      metrics.slackRetry(reason);
+    };
+  }
+  const watched = new WeakSet<object>();
+  /** Counts 429s from a client (Bolt hands listeners pooled clients of its own): once per client. */
+  const watch = <C extends webApi.WebClient>(client: C): C => {
+    if (metrics && !watched.has(client)) {
+      watched.add(client);
+      client.on(webApi.WebClientEvent.RATE_LIMITED, (_seconds: number, request: { url?: string }) => {
+        metrics.slackRateLimitedCall(String(request?.url ?? '').split('/').pop() || 'unknown');
+      });
+    }
+    return client;
+  };
+  const onApiError = metrics ? (method: string, err: unknown) => metrics.slackApiError(method, slackErrorCode(err)) : undefined;
+  let authenticated = false;
+  let socketConnected = false;
   const clientOptions: webApi.WebClientOptions = {
-    retryConfig: options.retryConfig ?? DEFAULT_RETRY,
+    retryConfig: retry,
     timeout: options.timeoutMs ?? 30_000,
     ...(mode.apiUrl ? { slackApiUrl: mode.apiUrl } : {}),
   };
@@ -63,7 +111,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
           signingSecret: mode.signingSecret,
           endpoints: mode.path,
           port: mode.port,
-          customRoutes: [
+          customRoutes: options.routes ?? [
             {
               path: '/healthz',
               method: ['GET'],
@@ -77,6 +125,11 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   };
 
   let app: App | null = null;
+  options.health?.setCheck('slack', () => {
+    if (!authenticated) return 'auth.test has not passed yet';
+    if (mode.mode === 'socket' && !socketConnected) return 'the Socket Mode connection is down';
+    return true;
+  });
   return {
     mode: mode.mode,
     get app() {
@@ -85,12 +138,20 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     },
     async start() {
       // Fail at start, not at the first command, when the token is wrong.
-      const auth = await new WebClient(mode.botToken, { ...clientOptions, logger: boltLogger(logger) }).auth.test();
+      const auth = await watch(new WebClient(mode.botToken, { ...clientOptions, logger: boltLogger(logger) })).auth.test();
       log.info({ team: auth.team, bot: auth.user }, 'slack token accepted');
+      authenticated = true;
       app = build(auth.bot_id && auth.user_id ? { botId: auth.bot_id, botUserId: auth.user_id } : {});
-      listen(app, router, log);
+      watch(app.client);
+      listen(app, router, log, { watch, ...(onApiError ? { onApiError } : {}) });
       if (mode.mode === 'socket') {
+        // The receiver's socket client says when the connection drops and comes back (readiness).
+        const socket = (app as unknown as { receiver?: { client?: NodeJS.EventEmitter } }).receiver?.client;
+        socket?.on('connected', () => (socketConnected = true));
+        socket?.on('reconnecting', () => (socketConnected = false));
+        socket?.on('disconnected', () => (socketConnected = false));
         await app.start();
+        socketConnected = true;
         return { port: null };
       }
       const server = (await app.start(mode.port)) as { address(): unknown };
@@ -100,11 +161,21 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     async stop() {
       await app?.stop().catch((err) => log.warn({ err: errorMessage(err) }, 'stopping the slack app'));
     },
+    channelResponder(channel: string): Responder {
+      if (!app) throw new Error('the Slack app is not started');
+      return new SlackResponder({ client: app.client, channel, user: 'badgateway', logger: log, ...(onApiError ? { onApiError } : {}) });
+    },
   };
 }
 
 /** The listeners: translate Slack payloads for the router, acknowledge at once, never throw. */
-function listen(app: App, router: Router, log: Logger): void {
+interface ListenHooks {
+  watch<C extends webApi.WebClient>(client: C): C;
+  onApiError?: (method: string, err: unknown) => void;
+}
+
+function listen(app: App, router: Router, log: Logger, hooks: ListenHooks): void {
+  const counting = hooks.onApiError ? { onApiError: hooks.onApiError } : {};
   // Every slash command configured for this app lands here (the manifest names /502).
   app.command(/^\//, async ({ body, ack, respond, client }) => {
     const started = Date.now();
@@ -131,7 +202,7 @@ function listen(app: App, router: Router, log: Logger): void {
     }
     await ack();
     log.info({ user, channel, command: plan.command, target: plan.target, ackMs: Date.now() - started }, 'command acknowledged');
-    const responder = new SlackResponder({ client, channel, user, logger: log, ...(str(body.response_url, 2000) ? { respond } : {}) });
+    const responder = new SlackResponder({ client: hooks.watch(client), channel, user, logger: log, ...counting, ...(str(body.response_url, 2000) ? { respond } : {}) });
     void plan.run(responder);
   });
 
@@ -143,6 +214,8 @@ function listen(app: App, router: Router, log: Logger): void {
     const container = (payload.container ?? {}) as Record<string, unknown>;
     const channel = str((payload.channel as { id?: unknown } | undefined)?.id, 40) ?? str(container.channel_id, 40);
     const messageTs = str(container.message_ts, 40) ?? str((payload.message as { ts?: unknown } | undefined)?.ts, 40);
+    // A button in a thread reply (runbook steps): replies go to the thread's parent.
+    const threadTs = str(container.thread_ts, 40) ?? str((payload.message as { thread_ts?: unknown } | undefined)?.thread_ts, 40);
     const act = action as unknown as Record<string, unknown>;
     const actionId = str(act.action_id, 255);
     const respondFn: RespondFn | undefined = str(payload.response_url, 2000) ? respond : undefined;
@@ -151,7 +224,7 @@ function listen(app: App, router: Router, log: Logger): void {
       if (respondFn) await respondFn({ response_type: 'ephemeral', replace_original: false, text: 'That click could not be read (malformed payload); nothing was done.' }).catch(() => undefined);
       return;
     }
-    const responder = new SlackClickResponder({ client, channel, user, logger: log, messageTs, ...(respondFn ? { respond: respondFn } : {}) });
+    const responder = new SlackClickResponder({ client: hooks.watch(client), channel, user, logger: log, messageTs, threadTs, ...counting, ...(respondFn ? { respond: respondFn } : {}) });
     log.info({ user, channel, action: actionId }, 'button clicked');
     void router.click({ surface: 'slack', user, channel, action: actionId, value: act.value }, responder);
   });

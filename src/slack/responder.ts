@@ -8,7 +8,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Message } from '../report/message.js';
 import { renderSlack } from '../report/slack.js';
-import type { ClickResponder, FileUpload, MessageHandle, Responder } from '../router/types.js';
+import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../router/types.js';
 
 type WebClient = webApi.WebClient;
 
@@ -22,30 +22,64 @@ function explain(err: unknown): Error {
   return err instanceof Error ? err : new Error(errorMessage(err));
 }
 
+/** Called with the Web API method and the error whenever a call fails for good (after the client's retries): metrics. */
+export type ApiErrorHook = (method: string, err: unknown) => void;
+
+async function counted<T>(onApiError: ApiErrorHook | undefined, method: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    try {
+      onApiError?.(method, err);
+    } catch {
+      /* counting must never change what the caller sees */
+    }
+    throw err;
+  }
+}
+
 export class SlackMessageHandle implements MessageHandle {
   constructor(
     private readonly client: WebClient,
     readonly channel: string,
     readonly ts: string,
+    private readonly onApiError?: ApiErrorHook,
+    /** Set when this message is itself a thread reply: replies go to the parent's thread. */
+    readonly threadTs?: string,
   ) {}
 
+  /** Where the message lives, to reach it again after a restart (runbook sessions keep it). */
+  get ref(): MessageRef {
+    return { channel: this.channel, ts: this.ts, ...(this.threadTs ? { threadTs: this.threadTs } : {}) };
+  }
+
+  /** A reply in this message's thread, returning the reply's own handle (to update it later). */
+  async threadReply(message: Message): Promise<MessageHandle> {
+    const thread = this.threadTs ?? this.ts;
+    const result = await counted(this.onApiError, 'chat.postMessage', () =>
+      this.client.chat.postMessage({ channel: this.channel, thread_ts: thread, ...renderSlack(message), unfurl_links: false, unfurl_media: false }),
+    );
+    if (!result.ts) throw new Error('Slack returned no message timestamp');
+    return new SlackMessageHandle(this.client, this.channel, result.ts, this.onApiError, thread);
+  }
+
   async update(message: Message): Promise<void> {
-    await this.client.chat.update({ channel: this.channel, ts: this.ts, ...renderSlack(message) });
+    await counted(this.onApiError, 'chat.update', () => this.client.chat.update({ channel: this.channel, ts: this.ts, ...renderSlack(message) }));
   }
 
   async reply(message: Message): Promise<void> {
-    await this.client.chat.postMessage({ channel: this.channel, thread_ts: this.ts, ...renderSlack(message), unfurl_links: false, unfurl_media: false });
+    await counted(this.onApiError, 'chat.postMessage', () =>
+      this.client.chat.postMessage({ channel: this.channel, thread_ts: this.threadTs ?? this.ts, ...renderSlack(message), unfurl_links: false, unfurl_media: false }),
+    );
   }
 
   async upload(file: FileUpload): Promise<void> {
-    await this.client.filesUploadV2({
-      channel_id: this.channel,
-      thread_ts: this.ts,
-      initial_comment: file.comment,
-      content: file.content,
-      filename: file.filename,
-      title: file.title,
-    });
+    // A chart (binary `data`) may go in the channel under the message; text files go in its thread.
+    const where = file.inChannel ? { channel_id: this.channel } : { channel_id: this.channel, thread_ts: this.threadTs ?? this.ts };
+    const body = file.data ? { file: file.data } : { content: file.content };
+    await counted(this.onApiError, 'files.uploadV2', () =>
+      this.client.filesUploadV2({ ...where, ...body, initial_comment: file.comment, filename: file.filename, title: file.title } as webApi.FilesUploadV2Arguments),
+    );
   }
 }
 
@@ -56,6 +90,8 @@ export interface SlackResponderOptions {
   /** Bolt's respond(), when the payload had a response_url. */
   respond?: RespondFn;
   logger: Logger;
+  /** Failed Web API calls are reported here (metrics) before they are handled or rethrown. */
+  onApiError?: ApiErrorHook;
 }
 
 export class SlackResponder implements Responder {
@@ -63,35 +99,41 @@ export class SlackResponder implements Responder {
 
   async ephemeral(message: Message): Promise<void> {
     const rendered = renderSlack(message);
-    const { client, channel, user, respond, logger } = this.options;
+    const { client, channel, user, respond, logger, onApiError } = this.options;
     if (respond) {
       try {
-        await respond({ response_type: 'ephemeral', replace_original: false, ...rendered });
+        await counted(onApiError, 'response_url', () => respond({ response_type: 'ephemeral', replace_original: false, ...rendered }));
         return;
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'response_url failed; trying chat.postEphemeral');
       }
     }
-    await client.chat.postEphemeral({ channel, user, ...rendered });
+    await counted(onApiError, 'chat.postEphemeral', () => client.chat.postEphemeral({ channel, user, ...rendered }));
   }
 
   async post(message: Message): Promise<MessageHandle> {
-    const { client, channel } = this.options;
+    const { client, channel, onApiError } = this.options;
     try {
-      const result = await client.chat.postMessage({ channel, ...renderSlack(message), unfurl_links: false, unfurl_media: false });
+      const result = await counted(onApiError, 'chat.postMessage', () => client.chat.postMessage({ channel, ...renderSlack(message), unfurl_links: false, unfurl_media: false }));
       if (!result.ts) throw new Error('Slack returned no message timestamp');
-      return new SlackMessageHandle(client, result.channel ?? channel, result.ts);
+      return new SlackMessageHandle(client, result.channel ?? channel, result.ts, onApiError);
     } catch (err) {
       throw explain(err);
     }
+  }
+
+  /** A message posted earlier (maybe by an earlier process), by its channel and ts. */
+  open(ref: MessageRef): MessageHandle {
+    return new SlackMessageHandle(this.options.client, ref.channel, ref.ts, this.options.onApiError, ref.threadTs);
   }
 }
 
 export class SlackClickResponder extends SlackResponder implements ClickResponder {
   readonly source: MessageHandle | null;
 
-  constructor(options: SlackResponderOptions & { messageTs: string | null }) {
+  constructor(options: SlackResponderOptions & { messageTs: string | null; threadTs?: string | null }) {
     super(options);
-    this.source = options.messageTs ? new SlackMessageHandle(options.client, options.channel, options.messageTs) : null;
+    const thread = options.threadTs && options.threadTs !== options.messageTs ? options.threadTs : undefined;
+    this.source = options.messageTs ? new SlackMessageHandle(options.client, options.channel, options.messageTs, options.onApiError, thread) : null;
   }
 }

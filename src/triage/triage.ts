@@ -22,6 +22,7 @@ import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { buildReport } from '../report/build.js';
 import type { Report, SourceKey, SourceStatus } from '../report/types.js';
+import { absenceDiagnosis } from './absent.js';
 import type { FleetRow, HostTriage, TriageProgress, TriageRequest, TriageResult } from './types.js';
 
 export interface TriageDeps {
@@ -78,6 +79,26 @@ async function triageHost(ctx: HostContext): Promise<HostTriage> {
     ctx.emit({ type: 'phase', host: name, phase: 'discover' });
     const discovery = await discover(ctx);
     timings.discover = Date.now() - started;
+    const absent = absenceDiagnosis(ctx.host, discovery);
+    if (absent) {
+      // Not cached: once nginx or PHP-FPM is started, the next triage must see it.
+      ctx.cache.invalidate(name);
+      const why = (program: string) => `no ${program} master runs on ${name}`;
+      const report = buildReport({
+        evidence: {},
+        sources: [
+          { source: 'nginxConfig', path: null, status: 'missing', detail: why('nginx') },
+          { source: 'fpmConfig', path: null, status: 'missing', detail: why('PHP-FPM') },
+        ],
+        logFormat: null,
+        window: ctx.window,
+        since: ctx.sinceMs,
+        host: name,
+      });
+      report.diagnosis = absent;
+      timings.total = Date.now() - started;
+      return { host: name, report, error: null, timings, bytesFetched: 0 };
+    }
     const host: Host = { ...ctx.host, sources: effectiveSources(ctx.host.sources, discovery) };
 
     ctx.emit({ type: 'phase', host: name, phase: 'collect' });

@@ -92,8 +92,9 @@ describe('badgateway start (local console)', () => {
     const evidence = /\[(\d+)\] Show evidence/.exec(answer)![1]!;
     const runbook = /\[(\d+)\] Start runbook/.exec(answer)![1]!;
 
+    // Start runbook: the runbook's first step in the triage's thread, its check already run, with its buttons.
     c.send(runbook);
-    await c.waitFor(/Runbooks are not available yet/);
+    await c.waitFor(/Step 1 · Observe: [^\n]*\n[\s\S]*Check view access[\s\S]*\[\d+\] Done\s+\[\d+\] Skip\s+\[\d+\] Run again\s+\[\d+\] Escalate\s+\[\d+\] Abort/);
     c.send(evidence);
     await c.waitFor(/upstream timed out \(110/);
     c.send('99');

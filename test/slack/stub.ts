@@ -20,6 +20,8 @@ export interface RecordedCall {
   /** Slack answered ok (HTTP 200 and `ok: true`). */
   ok: boolean;
   at: number;
+  /** What the stub answered (e.g. the `ts` of a posted message). */
+  response: unknown;
 }
 
 export interface SlackStub {
@@ -101,7 +103,7 @@ export async function startSlackStub(): Promise<SlackStub> {
       }
       const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
         const ok = status === 200 && (typeof payload === 'string' || (payload as { ok?: boolean }).ok === true);
-        calls.push({ method, path, body, raw, status, ok, at: Date.now() });
+        calls.push({ method, path, body, raw, status, ok, at: Date.now(), response: payload });
         res.writeHead(status, { 'content-type': typeof payload === 'string' ? 'text/plain' : 'application/json', ...headers });
         res.end(typeof payload === 'string' ? payload : JSON.stringify(payload));
       };

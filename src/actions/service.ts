@@ -1,0 +1,467 @@
+/**
+ * Remediation with approvals, read top to bottom:
+ *   request (button or `/502 reload HOST`) → render the catalog command for the host (discovery fills
+ *   the service name or the master pid) → store a pending approval → post it with Approve / Deny
+ *   → a click → checks (approver, two-person rule, expiry) → ONE conditional UPDATE in the store
+ *   decides (double clicks, two approvers, two replicas: the first wins, the rest are told)
+ *   → run the exact approved argv over SSH → verify → outcome in the request's thread.
+ * Every decision and every remote command goes to the audit log.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Catalog, CatalogCommand, RenderedCommand } from '../catalog/index.js';
+import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
+import { ConfigError, UsageError, errorMessage } from '../errors.js';
+import type { Config, Host } from '../config/index.js';
+import type { ExecResult, Executor } from '../exec/index.js';
+import type { Inventory } from '../inventory/index.js';
+import type { Logger } from '../log/index.js';
+import { code, esc, mention } from '../report/message.js';
+import { scrub } from '../report/scrub.js';
+import type { ClickResponder, MessageHandle, Responder, Surface } from '../router/types.js';
+import type { ActionKind, Approval, AuditEvent, Store } from '../store/index.js';
+import { AUDIT_OUTPUT_LIMIT, truncate, withActor, type AuditActor } from './audit.js';
+import { ApproverDirectory, type GroupMembers } from './directory.js';
+import {
+  ACTION_WORDS,
+  auditMessage,
+  clock,
+  decidedMessage,
+  noticeMessage,
+  outcomeMessage,
+  previewMessage,
+  requestMessage,
+  type RunOutcome,
+} from './messages.js';
+import { describeProcesses, processSnapshot, verifyCommands, verifyErrorRate, verifyStatus, type Check, type VerifyContext } from './verify.js';
+
+export const DEFAULT_ACTIONS: Record<ActionKind, string> = { reload: 'fpm.reload', restart: 'fpm.restart' };
+
+export interface ActionServiceDeps {
+  config: Config;
+  inventory: Inventory;
+  catalog: Catalog;
+  /** The audited executor (every command it runs is recorded). */
+  executor: Executor;
+  store: Store;
+  logger: Logger;
+  /** Shared with triage, so a reload right after a triage needs no new discovery. */
+  discovery?: DiscoveryCache;
+  /** Members of slack.approverGroup (Slack's usergroups.users.list); null: the group cannot be read. */
+  groupMembers?: GroupMembers | null;
+  now?: () => number;
+}
+
+/** Who is asking or deciding, as the front end saw them. */
+export interface Actor {
+  user: string;
+  surface: Surface;
+  channel: string;
+}
+
+export interface RequestInput {
+  action: ActionKind;
+  host: string;
+  actor: Actor;
+  /** The requester's words, or the triage verdict the button came from. */
+  reason: string | null;
+  /** Show what would run; store and run nothing. */
+  preview?: boolean;
+}
+
+interface Prepared {
+  host: Host;
+  command: CatalogCommand;
+  params: Record<string, string | number>;
+  rendered: RenderedCommand;
+  discovery: Discovery;
+  notes: string[];
+}
+
+export function newApprovalId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export class ActionService {
+  readonly directory: ApproverDirectory;
+  private readonly discovery: DiscoveryCache;
+  private readonly now: () => number;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: ActionServiceDeps) {
+    this.discovery = deps.discovery ?? new DiscoveryCache();
+    this.now = deps.now ?? Date.now;
+    this.directory = new ApproverDirectory(deps.config.slack, deps.groupMembers ?? null, deps.logger);
+    const problems: string[] = [];
+    for (const host of deps.config.hosts) {
+      for (const action of Object.keys(DEFAULT_ACTIONS) as ActionKind[]) {
+        // Configured ids are checked now; a catalog folder without the defaults fails only when asked.
+        const id = host.actions?.[action];
+        if (!id) continue;
+        const command = deps.catalog.get(id);
+        if (!command) problems.push(`hosts.${host.name}.actions.${action}: ${id} is not in the command catalog`);
+        else if (!command.mutating) problems.push(`hosts.${host.name}.actions.${action}: ${id} is not a mutating catalog command`);
+      }
+    }
+    if (problems.length) throw new ConfigError(deps.config.file ?? 'built-in config', problems);
+  }
+
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  commandId(action: ActionKind, host: Host): string {
+    return host.actions?.[action] ?? DEFAULT_ACTIONS[action];
+  }
+
+  private verifyNames(command: CatalogCommand): string[] {
+    const window = this.deps.config.approvals.verifyWindowMs;
+    return [
+      ...command.verify,
+      'the PHP-FPM status page',
+      ...(window > 0 ? [`the 5xx rate ${Math.round(window / 1000)}s after vs before`] : []),
+    ];
+  }
+
+  private async audit(event: AuditEvent, fields: { host: string | null; actor: Actor | AuditActor; approval?: Approval; approver?: string | null; detail?: Record<string, unknown> }): Promise<void> {
+    const a = fields.approval;
+    try {
+      await this.deps.store.appendAudit({
+        at: this.now(),
+        kind: 'decision',
+        event,
+        host: fields.host,
+        actor: a && event !== 'refused' ? a.requestedBy : fields.actor.user,
+        surface: fields.actor.surface,
+        approvalId: a?.id ?? null,
+        approver: fields.approver ?? null,
+        commandId: a?.commandId ?? null,
+        argv: a?.argv ?? null,
+        detail: { ...(a?.reason && event === 'requested' ? { reason: a.reason } : {}), ...fields.detail },
+      });
+    } catch (err) {
+      this.deps.logger.error({ err: errorMessage(err), event, host: fields.host }, 'could not write an audit decision');
+      throw err;
+    }
+  }
+
+  /** Renders the host's command for this action, with what discovery knows (service name, master pid). */
+  private async prepare(action: ActionKind, hostName: string, signal?: AbortSignal): Promise<Prepared> {
+    const configured = this.deps.inventory.get(hostName);
+    if (!configured) throw new UsageError(`${hostName} is not in the inventory.`);
+    const command = this.deps.catalog.require(this.commandId(action, configured));
+    const discovery = await this.discovery.discover({ executor: this.deps.executor, catalog: this.deps.catalog, host: configured, ...(signal ? { signal } : {}) });
+    const host: Host = { ...configured, sources: effectiveSources(configured.sources, discovery) };
+    const params: Record<string, string | number> = {};
+    const notes: string[] = [];
+    if ('pid' in command.params) {
+      // The approvers see which master gets the signal; without one there is nothing to signal.
+      const pid = discovery.fpmMaster?.pid;
+      if (pid === undefined) {
+        throw new UsageError(`no running PHP-FPM master was found on ${hostName}, so there is nothing to ${action} with ${command.id} (is PHP-FPM stopped? Start it on the host).`);
+      }
+      params.pid = pid;
+    }
+    // What discovery was unsure about (several masters, an unreadable config) is for the approvers to see.
+    notes.push(...discovery.problems.filter((p) => /fpm/i.test(p)).slice(0, 2));
+    const rendered = this.deps.catalog.render(command.id, host, params);
+    return { host, command, params, rendered, discovery, notes };
+  }
+
+  /**
+   * `/502 reload HOST [reason]`, or the Reload button: posts the approval request (or the preview).
+   * Returns the stored request; null when it was refused (the requester was told why) or only previewed.
+   */
+  async request(input: RequestInput, responder: Responder, signal?: AbortSignal): Promise<Approval | null> {
+    const { actor } = input;
+    const via = `${input.action} ${input.host}`;
+    return withActor({ ...actor, via }, async (): Promise<Approval | null> => {
+      if (!input.preview && actor.surface !== 'console' && !this.directory.configured()) {
+        const why = 'no approvers are configured (slack.approvers or slack.approverGroup)';
+        await this.audit('refused', { host: input.host, actor, detail: { why, action: input.action } });
+        await responder.ephemeral(noticeMessage(`Nobody could approve that: ${esc(why)}. An admin sets them in badgateway.yaml.`));
+        return null;
+      }
+      let prepared: Prepared;
+      try {
+        prepared = await this.prepare(input.action, input.host, signal);
+      } catch (err) {
+        const why = scrub(errorMessage(err));
+        if (!input.preview) await this.audit('refused', { host: input.host, actor, detail: { why, action: input.action } });
+        await responder.ephemeral(noticeMessage(`❌ Cannot ${ACTION_WORDS[input.action]} on ${code(input.host)}: ${esc(why)}`));
+        return null;
+      }
+      const { command, rendered, params, notes } = prepared;
+      if (input.preview) {
+        await responder.ephemeral(
+          previewMessage({ action: input.action, host: input.host, commandId: command.id, argv: rendered.argv, verify: this.verifyNames(command), notes, sudo: rendered.sudo }),
+        );
+        return null;
+      }
+      const now = this.now();
+      const approval = await this.deps.store.createApproval({
+        id: newApprovalId(),
+        action: input.action,
+        host: input.host,
+        commandId: command.id,
+        params,
+        argv: rendered.argv,
+        requestedBy: actor.user,
+        surface: actor.surface,
+        channel: actor.channel,
+        reason: input.reason,
+        requestedAt: now,
+        expiresAt: now + this.deps.config.approvals.expiryMs,
+        dryRun: this.deps.config.dryRun,
+      });
+      await this.audit('requested', { host: input.host, actor, approval });
+      this.deps.logger.info({ approval: approval.id, host: input.host, action: input.action, user: actor.user, command: command.id }, 'approval requested');
+      const view = { approvers: this.directory.describe(), verify: this.verifyNames(command), notes, sudo: rendered.sudo, now };
+      try {
+        await responder.post(requestMessage(approval, view));
+      } catch (err) {
+        await responder.ephemeral(noticeMessage(`⚠️ The request ${code(approval.id)} is stored but could not be posted: ${esc(errorMessage(err))}`)).catch(() => undefined);
+      }
+      return approval;
+    });
+  }
+
+  /** Why a request no longer takes decisions, for the one who clicked. */
+  private explain(a: Approval): string {
+    switch (a.state) {
+      case 'pending':
+        return a.expiresAt <= this.now() ? `This request expired at ${clock(a.expiresAt)}; nothing was run.` : 'This request is still waiting for a decision.';
+      case 'approved':
+        return `This request was already approved by ${mention(a.decidedBy ?? '?')}${a.decidedAt ? ` at ${clock(a.decidedAt)}` : ''}; it is running.`;
+      case 'succeeded':
+      case 'failed':
+        return `This request was already approved by ${mention(a.decidedBy ?? '?')} and has run (${a.state}).`;
+      case 'denied':
+        return `This request was denied by ${mention(a.decidedBy ?? '?')}${a.decidedAt ? ` at ${clock(a.decidedAt)}` : ''}; nothing was run.`;
+      case 'expired':
+        return `This request expired at ${clock(a.expiresAt)}; nothing was run. Ask again with ${code(`/502 ${a.action} ${a.host}`)}.`;
+    }
+  }
+
+  /** An Approve or Deny click. The store decides who was first; only that click runs anything. */
+  async decide(input: { approvalId: string; approve: boolean; actor: Actor }, responder: ClickResponder, signal?: AbortSignal): Promise<void> {
+    const { actor } = input;
+    const refuse = async (text: string, why: string, approval: Approval | null) => {
+      await this.audit('refused', { host: approval?.host ?? null, actor, ...(approval ? { approval } : {}), detail: { why, click: input.approve ? 'approve' : 'deny' } });
+      await responder.ephemeral(noticeMessage(text));
+    };
+    const approval = await this.deps.store.getApproval(input.approvalId);
+    if (!approval) {
+      await refuse(`I know no request ${code(input.approvalId)} (another badgateway, or its store was reset). Nothing was run.`, 'unknown request', null);
+      return;
+    }
+    const slack = this.deps.config.slack;
+    if (actor.surface === 'slack' && slack.channels.length > 0 && !slack.channels.includes(actor.channel)) {
+      await refuse('Sorry, decisions are taken in the configured channels only.', 'channel not allowed', approval);
+      return;
+    }
+    const now = this.now();
+    if (approval.state === 'pending' && approval.expiresAt <= now) {
+      const expired = await this.deps.store.expireApproval(approval.id, now);
+      if (expired) await this.audit('expired', { host: approval.host, actor, approval: expired, detail: { noticedBy: actor.user } });
+      await responder.ephemeral(noticeMessage(this.explain(expired ?? { ...approval, state: 'expired' })));
+      return;
+    }
+    if (approval.state !== 'pending') {
+      await refuse(this.explain(approval), `already ${approval.state}`, approval);
+      return;
+    }
+    const isRequester = actor.user === approval.requestedBy;
+    if (input.approve && isRequester && actor.surface !== 'console' && !slack.allowSelfApproval) {
+      await refuse(
+        `Sorry ${mention(actor.user)}, you asked for this one: another approver must approve it (two-person rule). You may still Deny it to withdraw it.`,
+        'self-approval',
+        approval,
+      );
+      return;
+    }
+    if (!(isRequester && !input.approve)) {
+      const check = await this.directory.check(actor.user, actor.surface);
+      if (!check.ok) {
+        await refuse(`Sorry ${mention(actor.user)}, only approvers may ${input.approve ? 'approve' : 'deny'} changes (${esc(check.why)}).`, `not an approver: ${check.why}`, approval);
+        return;
+      }
+    }
+    const decided = await this.deps.store.decideApproval(approval.id, { state: input.approve ? 'approved' : 'denied', by: actor.user, at: now });
+    if (!decided) {
+      // Another click, approver or replica was first (or the request expired this instant).
+      const current = (await this.deps.store.getApproval(approval.id)) ?? approval;
+      await refuse(this.explain(current), `already ${current.state}`, current);
+      return;
+    }
+    await this.audit(input.approve ? 'approved' : 'denied', { host: decided.host, actor, approval: decided, approver: actor.user });
+    this.deps.logger.info({ approval: decided.id, host: decided.host, state: decided.state, by: actor.user }, 'approval decided');
+    if (!input.approve) {
+      await this.show(responder, decidedMessage(decided, 'denied'));
+      return;
+    }
+    await this.show(responder, decidedMessage(decided, 'running'));
+    await this.execute(decided, responder, signal);
+  }
+
+  /** Updates the request message in place (or posts, when the front end has no handle on it). */
+  private async show(responder: ClickResponder, message: ReturnType<typeof decidedMessage>): Promise<void> {
+    try {
+      if (responder.source) await responder.source.update(message);
+      else await responder.post(message);
+    } catch (err) {
+      this.deps.logger.warn({ err: errorMessage(err) }, 'could not update the approval message');
+    }
+  }
+
+  private async tell(responder: ClickResponder, message: ReturnType<typeof outcomeMessage>): Promise<void> {
+    const handle: MessageHandle | null = responder.source;
+    try {
+      if (handle) await handle.reply(message);
+      else await responder.post(message);
+    } catch (err) {
+      this.deps.logger.warn({ err: errorMessage(err) }, 'could not post the outcome');
+    }
+  }
+
+  /** Runs an approved request: exactly the argv approved, then the verification. */
+  private async execute(approval: Approval, responder: ClickResponder, signal?: AbortSignal): Promise<void> {
+    const actor: AuditActor = {
+      user: approval.requestedBy,
+      surface: approval.surface,
+      channel: approval.channel,
+      approvalId: approval.id,
+      ...(approval.decidedBy ? { approver: approval.decidedBy } : {}),
+      via: `${approval.action} ${approval.host}`,
+    };
+    const outcome = await withActor(actor, () => this.run(approval, responder, signal)).catch(
+      (err): RunOutcome => ({ state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error: errorMessage(err) }),
+    );
+    await this.deps.store
+      .finishApproval(approval.id, { state: outcome.state, at: this.now(), outcome: { ...outcome, output: truncate(outcome.output, AUDIT_OUTPUT_LIMIT) } })
+      .catch((err) => this.deps.logger.error({ err: errorMessage(err), approval: approval.id }, 'could not record the outcome'));
+    this.deps.logger.info({ approval: approval.id, host: approval.host, state: outcome.state, exit: outcome.exitCode, dryRun: outcome.dryRun ?? false }, 'action finished');
+    await this.tell(responder, outcomeMessage(approval, outcome));
+    await this.show(responder, decidedMessage(approval, outcome.dryRun ? 'dry-run' : outcome.state));
+  }
+
+  private async run(approval: Approval, responder: ClickResponder, signal?: AbortSignal): Promise<RunOutcome> {
+    const fail = (error: string): RunOutcome => ({ state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error });
+    if (approval.dryRun || this.deps.config.dryRun) {
+      return { state: 'succeeded', exitCode: null, durationMs: 0, output: '', checks: [], dryRun: true };
+    }
+    const configured = this.deps.inventory.get(approval.host);
+    if (!configured) return fail(`${approval.host} is no longer in the inventory; nothing was run`);
+    const command = this.deps.catalog.get(approval.commandId);
+    if (!command?.mutating) return fail(`${approval.commandId} is no longer a mutating catalog command; nothing was run`);
+    const discovery = await this.discovery.discover({ executor: this.deps.executor, catalog: this.deps.catalog, host: configured, ...(signal ? { signal } : {}) });
+    const host: Host = { ...configured, sources: effectiveSources(configured.sources, discovery) };
+    let rendered: RenderedCommand;
+    try {
+      rendered = this.deps.catalog.render(command.id, host, approval.params);
+    } catch (err) {
+      return fail(`the approved command cannot be rendered any more (${errorMessage(err)}); nothing was run`);
+    }
+    if (JSON.stringify(rendered.argv) !== JSON.stringify(approval.argv)) {
+      return fail(`the command for ${approval.host} changed since it was approved (catalog or config edited); nothing was run. Ask again.`);
+    }
+    const ctx: VerifyContext = { executor: this.deps.executor, catalog: this.deps.catalog, host, discovery, ...(signal ? { signal } : {}) };
+    const pid = typeof approval.params.pid === 'number' && approval.params.pid > 0 ? approval.params.pid : null;
+    const before = await processSnapshot(ctx, pid);
+    const startedAt = this.now();
+    let result: ExecResult;
+    try {
+      result = await this.deps.executor.run(host, rendered, { approvalId: approval.id, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      return { ...fail(errorMessage(err)), checks: await verifyCommands(ctx, command, approval.params, 0) };
+    } finally {
+      this.discovery.invalidate(approval.host);
+    }
+    const changedAt = this.now();
+    const ok = result.code === 0 && !result.timedOut && !result.truncated;
+    const output = scrub([result.stdout.toString('utf8').trimEnd(), result.stderr.trimEnd()].filter(Boolean).join('\n'));
+    const { verifyTimeoutMs, verifyWindowMs } = this.deps.config.approvals;
+    const checks: Check[] = [];
+    checks.push(...(await verifyCommands(ctx, command, approval.params, ok ? verifyTimeoutMs : 0)));
+    if (ok) {
+      checks.push(await verifyStatus(ctx, verifyTimeoutMs));
+      const after = await processSnapshot(ctx, pid);
+      const processes = describeProcesses(before, after);
+      if (processes) checks.push(processes);
+      if (verifyWindowMs > 0) {
+        const until = changedAt + verifyWindowMs;
+        const wait = until - this.now();
+        if (wait > 5000) {
+          await this.tell(responder, noticeMessage(`Ran ${code(approval.commandId)} on ${code(approval.host)} (exit 0); comparing the 5xx rate until ${clock(until)}…`));
+        }
+        if (wait > 0) await abortableSleep(wait, signal);
+      }
+      if (signal?.aborted) checks.push({ name: '5xx before/after', ok: null, detail: 'not compared: the bot is stopping' });
+      else checks.push(await verifyErrorRate(ctx, startedAt, changedAt, verifyWindowMs));
+    }
+    const failedCheck = checks.some((c) => c.ok === false);
+    const error = !ok
+      ? result.timedOut
+        ? `${command.id} did not finish within its timeout`
+        : `${command.id} exited with ${result.code ?? result.signal ?? 'no code'}${firstError(output)}`
+      : undefined;
+    return {
+      state: ok && !failedCheck ? 'succeeded' : 'failed',
+      exitCode: result.code,
+      durationMs: result.durationMs,
+      output,
+      checks,
+      ...(error ? { error } : failedCheck ? { error: `ran (exit 0) but did not verify: ${checks.filter((c) => c.ok === false).map((c) => c.name).join(', ')}` } : {}),
+    };
+  }
+
+  /** `/502 audit [HOST]`: decisions and approved changes one by one, read-only commands counted; only for who asked. */
+  async auditReply(host: string | null, responder: Responder, limit = 20): Promise<void> {
+    const recent = await this.deps.store.listAudit({ ...(host ? { host } : {}), limit: 500 });
+    const changes = recent.filter((e) => e.kind === 'decision' || e.approvalId !== null);
+    const readOnly = recent.filter((e) => e.kind === 'command' && e.approvalId === null);
+    const actors = [...new Set(readOnly.map((e) => e.actor ?? 'system'))];
+    const oldest = readOnly.length ? readOnly[readOnly.length - 1]!.at : null;
+    await responder.ephemeral(auditMessage(changes.slice(0, limit), { readOnly: readOnly.length, actors, oldest }, host));
+  }
+
+  /** Marks pending requests past their time expired, with an audit entry each. */
+  async sweep(): Promise<Approval[]> {
+    const expired = await this.deps.store.expireApprovals(this.now());
+    for (const a of expired) await this.audit('expired', { host: a.host, actor: { user: 'system', surface: 'system' }, approval: a });
+    return expired;
+  }
+
+  /** Sweeps every `intervalMs` until stop() (the timer does not keep the process alive). */
+  startSweeper(intervalMs = 60_000): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => {
+      this.sweep().catch((err) => this.deps.logger.warn({ err: errorMessage(err) }, 'approval sweep failed'));
+    }, intervalMs);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+}
+
+function firstError(output: string): string {
+  const line = output.split('\n').map((l) => l.trim()).filter(Boolean).pop();
+  return line ? `: ${line.slice(0, 300)}` : '';
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,76 @@
+/** `badgateway digest TARGET [--since 24h] [--chart FILE] [--json]`: the health digest, in a terminal. */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createServices } from '../app/services.js';
+import { parseDuration } from '../config/index.js';
+import { createDigests } from '../digest/digests.js';
+import { renderDigestText } from '../digest/render.js';
+import { ExitCode, UsageError, errorMessage } from '../errors.js';
+import type { CliCommand } from './commands.js';
+
+const USAGE = 'badgateway digest TARGET [--since 24h] [--timezone ZONE] [--chart FILE] [--json]';
+
+export const digest: CliCommand = {
+  needsContext: true,
+  help: `Usage: ${USAGE}
+
+Prints the health digest of a target: requests, 502/504 counts and rates, upstream p95/p99, the worst
+hour, top failing upstreams and URIs, PHP-FPM pool pressure, slow scripts, config findings and the
+hosts that could not be reached, with a per-hour sparkline. The same digest the schedules post.
+
+  TARGET         a host (web-03), a group (@web), a glob (web-*) or a comma-separated list
+  --since DUR    how far back (default 24h; e.g. 12h, 90m)
+  --timezone Z   IANA zone for the hours (default: the schedule's for this target, else UTC)
+  --chart FILE   also write the PNG chart (requests and 502/504 per hour) to FILE
+  --json         the digest as one JSON object
+
+Exit code 1 when any host could not be reached.
+`,
+  async run(args, context, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        strict: true,
+        options: { since: { type: 'string' }, timezone: { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' } },
+      });
+    } catch (err) {
+      throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UsageError(`digest needs one target. Usage: ${USAGE}`);
+    const target = positionals[0]!;
+    const sinceText = values.since ?? '24h';
+    const sinceMs = parseDuration(sinceText);
+    if (sinceMs === null || sinceMs <= 0) throw new UsageError(`--since "${sinceText.slice(0, 40)}" is not a duration: use e.g. 24h, 12h, 90m.`);
+    if (!context) throw new Error('internal: digest needs its context');
+    const timeZone = values.timezone ?? context.config.schedules.find((s) => s.targets.join(',') === target)?.timezone ?? 'UTC';
+    try {
+      new Intl.DateTimeFormat('en', { timeZone });
+    } catch {
+      throw new UsageError(`--timezone "${timeZone.slice(0, 40)}" is not an IANA time zone (e.g. Europe/Berlin).`);
+    }
+    // Resolve before connecting anywhere: a bad target is the caller's mistake, exit 2.
+    context.inventory.resolve(target);
+
+    const services = createServices(context.config, context.logger, { executor: context.executor() });
+    const digests = createDigests({ triage: services.triage, store: null, logger: context.logger, images: values.chart !== undefined });
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      const composed = await digests.compose({ target, sinceMs, timeZone, previous: null, signal: controller.signal });
+      if (values.chart !== undefined) {
+        if (composed.chart) writeFileSync(values.chart, composed.chart.data);
+        else if (composed.chartError) io.stderr.write(`badgateway: no chart: ${composed.chartError}\n`);
+        else io.stderr.write('badgateway: no chart: a quiet window is one line\n');
+      }
+      io.stdout.write(values.json ? `${JSON.stringify(composed.digest)}\n` : renderDigestText(composed.digest));
+      return composed.digest.unreachable.length ? ExitCode.failed : ExitCode.ok;
+    } finally {
+      process.off('SIGINT', onSigint);
+      await services.close();
+    }
+  },
+};

@@ -1,0 +1,444 @@
+/**
+ * The Store over the Db port: the same SQL on PGlite and PostgreSQL. Races between replicas are
+ * settled by the database, never in memory: a decision is one conditional UPDATE ... WHERE state =
+ * 'pending' ... RETURNING, a digest lease is one INSERT ... ON CONFLICT DO NOTHING RETURNING.
+ */
+import type { Db, Queryable } from './db.js';
+import { MIGRATIONS, MIGRATIONS_TABLE, type Migration } from './migrations.js';
+import type {
+  Approval,
+  ApprovalState,
+  AuditEntry,
+  AuditFilter,
+  Decision,
+  DigestRun,
+  NewApproval,
+  NewAuditEntry,
+  NewRunbookSession,
+  RunbookSession,
+  RunbookStatus,
+  Store,
+} from './types.js';
+
+const ms = (column: string, as = column) => `round(extract(epoch from ${column}) * 1000)::float8 AS ${as}`;
+const ts = (value: number) => new Date(value).toISOString();
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+
+const APPROVAL_COLUMNS = [
+  'id',
+  'action',
+  'host',
+  'command_id',
+  'params',
+  'argv',
+  'requested_by',
+  'surface',
+  'channel',
+  'reason',
+  ms('requested_at'),
+  ms('expires_at'),
+  'dry_run',
+  'state',
+  'decided_by',
+  ms('decided_at'),
+  ms('finished_at'),
+  'outcome',
+].join(', ');
+
+interface ApprovalRow {
+  id: string;
+  action: Approval['action'];
+  host: string;
+  command_id: string;
+  params: Record<string, string | number>;
+  argv: string[];
+  requested_by: string;
+  surface: string;
+  channel: string;
+  reason: string | null;
+  requested_at: number;
+  expires_at: number;
+  dry_run: boolean;
+  state: ApprovalState;
+  decided_by: string | null;
+  decided_at: number | null;
+  finished_at: number | null;
+  outcome: Record<string, unknown> | null;
+}
+
+function approvalOf(row: ApprovalRow): Approval {
+  return {
+    id: row.id,
+    action: row.action,
+    host: row.host,
+    commandId: row.command_id,
+    params: row.params,
+    argv: row.argv,
+    requestedBy: row.requested_by,
+    surface: row.surface,
+    channel: row.channel,
+    reason: row.reason,
+    requestedAt: Number(row.requested_at),
+    expiresAt: Number(row.expires_at),
+    dryRun: row.dry_run,
+    state: row.state,
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at === null ? null : Number(row.decided_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    outcome: row.outcome,
+  };
+}
+
+const AUDIT_COLUMNS = [
+  'id::text AS id',
+  ms('at'),
+  'kind',
+  'event',
+  'host',
+  'actor',
+  'surface',
+  'approval_id',
+  'approver',
+  'command_id',
+  'argv',
+  'exit_code',
+  'duration_ms',
+  'output',
+  'detail',
+].join(', ');
+
+interface AuditRow {
+  id: string;
+  at: number;
+  kind: AuditEntry['kind'];
+  event: AuditEntry['event'];
+  host: string | null;
+  actor: string | null;
+  surface: string | null;
+  approval_id: string | null;
+  approver: string | null;
+  command_id: string | null;
+  argv: string[] | null;
+  exit_code: number | null;
+  duration_ms: number | null;
+  output: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+function auditOf(row: AuditRow): AuditEntry {
+  return {
+    id: Number(row.id),
+    at: Number(row.at),
+    kind: row.kind,
+    event: row.event,
+    host: row.host,
+    actor: row.actor,
+    surface: row.surface,
+    approvalId: row.approval_id,
+    approver: row.approver,
+    commandId: row.command_id,
+    argv: row.argv,
+    exitCode: row.exit_code,
+    durationMs: row.duration_ms,
+    output: row.output,
+    detail: row.detail,
+  };
+}
+
+const RUNBOOK_COLUMNS = ['id', 'runbook', 'host', 'channel', 'thread_ts', 'started_by', 'state', 'status', 'version', ms('created_at'), ms('updated_at')].join(', ');
+
+interface RunbookRow {
+  id: string;
+  runbook: string;
+  host: string | null;
+  channel: string | null;
+  thread_ts: string | null;
+  started_by: string;
+  state: Record<string, unknown>;
+  status: RunbookStatus;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+function runbookOf(row: RunbookRow): RunbookSession {
+  return {
+    id: row.id,
+    runbook: row.runbook,
+    host: row.host,
+    channel: row.channel,
+    threadTs: row.thread_ts,
+    startedBy: row.started_by,
+    state: row.state,
+    status: row.status,
+    version: Number(row.version),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+const DIGEST_COLUMNS = ['schedule', ms('fire_time'), 'owner', ms('claimed_at'), ms('finished_at'), 'status', 'detail'].join(', ');
+
+interface DigestRow {
+  schedule: string;
+  fire_time: number;
+  owner: string;
+  claimed_at: number;
+  finished_at: number | null;
+  status: DigestRun['status'];
+  detail: Record<string, unknown> | null;
+}
+
+function digestOf(row: DigestRow): DigestRun {
+  return {
+    schedule: row.schedule,
+    fireTime: Number(row.fire_time),
+    owner: row.owner,
+    claimedAt: Number(row.claimed_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    status: row.status,
+    detail: row.detail,
+  };
+}
+
+/** Applies the migrations not yet recorded, in one transaction, under an advisory lock (replicas starting together). */
+export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('badgateway-migrations:' || current_schema()))`);
+    await tx.exec(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set((await tx.query<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`)).rows.map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(migration.version)) continue;
+      await tx.exec(migration.sql);
+      await tx.query(`INSERT INTO ${MIGRATIONS_TABLE} (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+}
+
+export class SqlStore implements Store {
+  readonly kind: Store['kind'];
+
+  constructor(
+    private readonly db: Db,
+    readonly location: string,
+    private readonly onClose: () => Promise<void> | void = () => undefined,
+  ) {
+    this.kind = db.kind;
+  }
+
+  private get q(): Queryable {
+    return this.db;
+  }
+
+  // -- approvals -----------------------------------------------------------------------------------
+
+  async createApproval(a: NewApproval): Promise<Approval> {
+    const { rows } = await this.q.query<ApprovalRow>(
+      `INSERT INTO approvals (id, action, host, command_id, params, argv, requested_by, surface, channel, reason, requested_at, expires_at, dry_run)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11::timestamptz, $12::timestamptz, $13)
+       RETURNING ${APPROVAL_COLUMNS}`,
+      [a.id, a.action, a.host, a.commandId, json(a.params), json(a.argv), a.requestedBy, a.surface, a.channel, a.reason, ts(a.requestedAt), ts(a.expiresAt), a.dryRun],
+    );
+    return approvalOf(rows[0]!);
+  }
+
+  async getApproval(id: string): Promise<Approval | null> {
+    const { rows } = await this.q.query<ApprovalRow>(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = $1`, [id]);
+    return rows[0] ? approvalOf(rows[0]) : null;
+  }
+
+  async decideApproval(id: string, decision: Decision): Promise<Approval | null> {
+    const { rows } = await this.q.query<ApprovalRow>(
+      `UPDATE approvals SET state = $2, decided_by = $3, decided_at = $4::timestamptz
+       WHERE id = $1 AND state = 'pending' AND expires_at > $4::timestamptz
+       RETURNING ${APPROVAL_COLUMNS}`,
+      [id, decision.state, decision.by, ts(decision.at)],
+    );
+    return rows[0] ? approvalOf(rows[0]) : null;
+  }
+
+  async expireApproval(id: string, now: number): Promise<Approval | null> {
+    const { rows } = await this.q.query<ApprovalRow>(
+      `UPDATE approvals SET state = 'expired', decided_at = expires_at
+       WHERE id = $1 AND state = 'pending' AND expires_at <= $2::timestamptz
+       RETURNING ${APPROVAL_COLUMNS}`,
+      [id, ts(now)],
+    );
+    return rows[0] ? approvalOf(rows[0]) : null;
+  }
+
+  async expireApprovals(now: number): Promise<Approval[]> {
+    const { rows } = await this.q.query<ApprovalRow>(
+      `UPDATE approvals SET state = 'expired', decided_at = expires_at
+       WHERE state = 'pending' AND expires_at <= $1::timestamptz
+       RETURNING ${APPROVAL_COLUMNS}`,
+      [ts(now)],
+    );
+    return rows.map(approvalOf);
+  }
+
+  async finishApproval(id: string, result: { state: 'succeeded' | 'failed'; at: number; outcome: Record<string, unknown> }): Promise<boolean> {
+    const { rowCount } = await this.q.query(
+      `UPDATE approvals SET state = $2, finished_at = $3::timestamptz, outcome = $4::jsonb WHERE id = $1 AND state = 'approved'`,
+      [id, result.state, ts(result.at), json(result.outcome)],
+    );
+    return rowCount === 1;
+  }
+
+  async listApprovals(filter: { state?: ApprovalState; host?: string; limit?: number } = {}): Promise<Approval[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.state) where.push(`state = $${params.push(filter.state)}`);
+    if (filter.host) where.push(`host = $${params.push(filter.host)}`);
+    const limit = `$${params.push(clampLimit(filter.limit, 100))}`;
+    const { rows } = await this.q.query<ApprovalRow>(
+      `SELECT ${APPROVAL_COLUMNS} FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id LIMIT ${limit}`,
+      params,
+    );
+    return rows.map(approvalOf);
+  }
+
+  // -- audit ------------------------------------------------------------------------------------------
+
+  async appendAudit(e: NewAuditEntry): Promise<AuditEntry> {
+    const { rows } = await this.q.query<AuditRow>(
+      `INSERT INTO audit_log (at, kind, event, host, actor, surface, approval_id, approver, command_id, argv, exit_code, duration_ms, output, detail)
+       VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14::jsonb)
+       RETURNING ${AUDIT_COLUMNS}`,
+      [
+        ts(e.at),
+        e.kind,
+        e.event,
+        e.host,
+        e.actor,
+        e.surface,
+        e.approvalId ?? null,
+        e.approver ?? null,
+        e.commandId ?? null,
+        json(e.argv ?? null),
+        e.exitCode ?? null,
+        e.durationMs === null || e.durationMs === undefined ? null : Math.round(e.durationMs),
+        e.output ?? null,
+        json(e.detail ?? null),
+      ],
+    );
+    return auditOf(rows[0]!);
+  }
+
+  async listAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.since !== undefined) where.push(`at >= $${params.push(ts(filter.since))}::timestamptz`);
+    if (filter.host) where.push(`host = $${params.push(filter.host)}`);
+    if (filter.approvalId) where.push(`approval_id = $${params.push(filter.approvalId)}`);
+    if (filter.kind) where.push(`kind = $${params.push(filter.kind)}`);
+    const limit = `$${params.push(clampLimit(filter.limit, 1000))}`;
+    const { rows } = await this.q.query<AuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ${limit}`,
+      params,
+    );
+    return rows.map(auditOf);
+  }
+
+  // -- runbook sessions -------------------------------------------------------------------------------
+
+  async createRunbookSession(s: NewRunbookSession): Promise<RunbookSession> {
+    const { rows } = await this.q.query<RunbookRow>(
+      `INSERT INTO runbook_sessions (id, runbook, host, channel, thread_ts, started_by, state, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::timestamptz, $8::timestamptz)
+       RETURNING ${RUNBOOK_COLUMNS}`,
+      [s.id, s.runbook, s.host, s.channel, s.threadTs, s.startedBy, json(s.state), ts(s.at)],
+    );
+    return runbookOf(rows[0]!);
+  }
+
+  async getRunbookSession(id: string): Promise<RunbookSession | null> {
+    const { rows } = await this.q.query<RunbookRow>(`SELECT ${RUNBOOK_COLUMNS} FROM runbook_sessions WHERE id = $1`, [id]);
+    return rows[0] ? runbookOf(rows[0]) : null;
+  }
+
+  async updateRunbookSession(
+    id: string,
+    expectedVersion: number,
+    change: { state?: Record<string, unknown>; status?: RunbookStatus; at: number },
+  ): Promise<RunbookSession | null> {
+    const { rows } = await this.q.query<RunbookRow>(
+      `UPDATE runbook_sessions
+       SET state = COALESCE($3::jsonb, state), status = COALESCE($4, status), version = version + 1, updated_at = $5::timestamptz
+       WHERE id = $1 AND version = $2
+       RETURNING ${RUNBOOK_COLUMNS}`,
+      [id, expectedVersion, json(change.state ?? null), change.status ?? null, ts(change.at)],
+    );
+    return rows[0] ? runbookOf(rows[0]) : null;
+  }
+
+  async listRunbookSessions(filter: { status?: RunbookStatus; host?: string; limit?: number } = {}): Promise<RunbookSession[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) where.push(`status = $${params.push(filter.status)}`);
+    if (filter.host) where.push(`host = $${params.push(filter.host)}`);
+    const limit = `$${params.push(clampLimit(filter.limit, 100))}`;
+    const { rows } = await this.q.query<RunbookRow>(
+      `SELECT ${RUNBOOK_COLUMNS} FROM runbook_sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id LIMIT ${limit}`,
+      params,
+    );
+    return rows.map(runbookOf);
+  }
+
+  // -- digest runs ---------------------------------------------------------------------------------------
+
+  async claimDigestRun(run: { schedule: string; fireTime: number; owner: string; at: number }): Promise<boolean> {
+    const { rows } = await this.q.query(
+      `INSERT INTO digest_runs (schedule, fire_time, owner, claimed_at) VALUES ($1, $2::timestamptz, $3, $4::timestamptz)
+       ON CONFLICT (schedule, fire_time) DO NOTHING
+       RETURNING schedule`,
+      [run.schedule, ts(run.fireTime), run.owner, ts(run.at)],
+    );
+    return rows.length === 1;
+  }
+
+  async finishDigestRun(schedule: string, fireTime: number, result: { status: 'posted' | 'failed'; at: number; detail?: Record<string, unknown> }): Promise<boolean> {
+    const { rowCount } = await this.q.query(
+      `UPDATE digest_runs SET status = $3, finished_at = $4::timestamptz, detail = $5::jsonb
+       WHERE schedule = $1 AND fire_time = $2::timestamptz AND status = 'running'`,
+      [schedule, ts(fireTime), result.status, ts(result.at), json(result.detail ?? null)],
+    );
+    return rowCount === 1;
+  }
+
+  async listDigestRuns(filter: { schedule?: string; limit?: number } = {}): Promise<DigestRun[]> {
+    const params: unknown[] = [];
+    const where = filter.schedule ? `WHERE schedule = $${params.push(filter.schedule)}` : '';
+    const limit = `$${params.push(clampLimit(filter.limit, 100))}`;
+    const { rows } = await this.q.query<DigestRow>(`SELECT ${DIGEST_COLUMNS} FROM digest_runs ${where} ORDER BY fire_time DESC, schedule LIMIT ${limit}`, params);
+    return rows.map(digestOf);
+  }
+
+  async migrations(): Promise<Array<{ version: number; name: string }>> {
+    const { rows } = await this.q.query<{ version: number; name: string }>(`SELECT version, name FROM ${MIGRATIONS_TABLE} ORDER BY version`);
+    return rows.map((r) => ({ version: Number(r.version), name: r.name }));
+  }
+
+  private closing: Promise<void> | undefined;
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.db.close();
+      } finally {
+        await this.onClose();
+      }
+    })();
+    return this.closing;
+  }
+}
+
+function clampLimit(limit: number | undefined, fallback: number): number {
+  if (limit === undefined || !Number.isFinite(limit)) return fallback;
+  return Math.max(1, Math.min(100_000, Math.floor(limit)));
+}

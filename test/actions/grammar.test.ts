@@ -1,0 +1,71 @@
+/** The `/502 reload|restart|audit` grammar, the button values of an approval, and config validation of actions. */
+import { describe, expect, it } from 'vitest';
+import { ActionService, approvalValue, displayArgv, parseApprovalValue } from '../../src/actions/index.js';
+import { loadCatalog } from '../../src/catalog/index.js';
+import { defaultCatalogDir, loadConfig } from '../../src/config/index.js';
+import { Inventory } from '../../src/inventory/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { parseCommand } from '../../src/router/grammar.js';
+import { openStore } from '../../src/store/index.js';
+import { writeConfig } from '../support/config.js';
+
+describe('/502 reload, restart, audit', () => {
+  it('parses a host, --dry-run and a free-text reason (stored and shown escaped, never run)', () => {
+    expect(parseCommand('reload web-03')).toEqual({ name: 'reload', host: 'web-03', reason: null, dryRun: false });
+    expect(parseCommand("reload web-03 pool stuck since the 14:02 deploy; see INC-42 (it's bad)")).toEqual({
+      name: 'reload',
+      host: 'web-03',
+      reason: "pool stuck since the 14:02 deploy; see INC-42 (it's bad)",
+      dryRun: false,
+    });
+    expect(parseCommand('restart web-03 --dry-run')).toEqual({ name: 'restart', host: 'web-03', reason: null, dryRun: true });
+    expect(parseCommand('reload web-03 --dry-run workers stuck')).toMatchObject({ dryRun: true, reason: 'workers stuck' });
+    expect(parseCommand('audit')).toEqual({ name: 'audit', host: null });
+    expect(parseCommand('audit web-03')).toEqual({ name: 'audit', host: 'web-03' });
+  });
+
+  it('keeps the host strict and refuses what it cannot use', () => {
+    expect(() => parseCommand('reload')).toThrow(/`reload` needs a host/);
+    expect(() => parseCommand('reload web-03;id')).toThrow(/contains ";"/);
+    expect(() => parseCommand('reload $(id)')).toThrow(/not allowed/);
+    expect(() => parseCommand('reload web-03 --force')).toThrow(/Unknown option "--force": `reload` takes only --dry-run/);
+    expect(() => parseCommand(`reload web-03 ${'x'.repeat(301)}`)).toThrow(/longer than 300 characters/);
+    expect(() => parseCommand('audit web-03 web-04')).toThrow(/at most one host/);
+    expect(() => parseCommand('reloda web-03')).toThrow(/Did you mean `reload`\?/);
+  });
+
+  it('an Approve/Deny button carries only the approval id', () => {
+    expect(parseApprovalValue(approvalValue('0123456789abcdef'))).toBe('0123456789abcdef');
+    for (const forged of ['a=x', 'r=abc;h=web-03', 'a=0123456789abcdef;rm', 42, null]) expect(parseApprovalValue(forged)).toBeNull();
+  });
+
+  it('shows a fixed script by catalog id and digest, a plain argv as the shell would read it', () => {
+    expect(displayArgv(['systemctl', 'reload', 'php8.2-fpm.service'], 'fpm.reload')).toBe('systemctl reload php8.2-fpm.service');
+    expect(displayArgv(['sh', '-c', 'set -f\nkill -USR2 "$1"\n', 'fpm-reload-signal', '1234'], 'fpm.reload-signal')).toMatch(
+      /^sh -c '<fixed script of fpm\.reload-signal, 2 lines, sha256 [0-9a-f]{12}…>' fpm-reload-signal 1234$/,
+    );
+  });
+
+  it('refuses at start an action that names an unknown or read-only catalog command', async () => {
+    const config = loadConfig({
+      path: writeConfig({
+        catalog: defaultCatalogDir(),
+        actions: { restart: 'fpm.restart' },
+        hosts: { 'web-01': { actions: { reload: 'fpm.status' } }, 'web-02': { actions: { reload: 'fpm.nope' } }, 'web-03': {} },
+      }),
+      env: {},
+    });
+    expect(config.hosts.find((h) => h.name === 'web-01')?.actions).toEqual({ restart: 'fpm.restart', reload: 'fpm.status' });
+    const store = await openStore({ dataDir: 'memory://' });
+    try {
+      const make = () =>
+        new ActionService({ config, inventory: new Inventory(config.hosts), catalog: loadCatalog(config.catalogDir), executor: { run: () => Promise.reject(new Error('no')), close: async () => {} }, store, logger: createLogger({ level: 'silent' }) });
+      expect(make).toThrow(/hosts\.web-01\.actions\.reload: fpm\.status is not a mutating catalog command.*hosts\.web-02\.actions\.reload: fpm\.nope is not in the command catalog/);
+    } finally {
+      await store.close();
+    }
+    expect(() => loadConfig({ path: writeConfig({ approvals: { expiry: 'soon' }, hosts: { 'web-01': { actions: { reboot: 'x.y' } } } }), env: {} })).toThrow(
+      /hosts\.web-01\.actions: unknown setting "reboot"; approvals\.expiry: expected a duration/,
+    );
+  }, 30_000);
+});

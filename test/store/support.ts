@@ -1,0 +1,70 @@
+/**
+ * Stores for tests, on both backends: the REAL PostgreSQL server (TEST_DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/test, trust auth) in a schema of its own per store, dropped by
+ * `drop()`; and embedded PGlite in a temp directory (or memory://).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openStore, type Store } from '../../src/store/index.js';
+
+export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let counter = 0;
+
+/** A schema name unique to this run, this worker and this call. */
+export function uniqueSchema(prefix = 'bg_test'): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+}
+
+export interface TestDb {
+  name: 'postgres' | 'pglite';
+  /** Opens a store on this database; every call reaches the same data (another replica, or a restart). */
+  open(): Promise<Store>;
+  /** Removes the data (drops the schema, deletes the directory). */
+  drop(): Promise<void>;
+  /** Runs raw SQL against the data, bypassing the Store (tests of what the schema itself refuses). */
+  raw?(sql: string): Promise<unknown>;
+}
+
+export function postgresDb(): TestDb {
+  const schema = uniqueSchema();
+  return {
+    name: 'postgres',
+    open: () =>
+      openStore({ databaseUrl: PG_URL, schema }).catch((err: Error) => {
+        throw new Error(`${err.message}\nThe store tests need PostgreSQL on 127.0.0.1:5432 (database test, trust auth), or TEST_DATABASE_URL.`);
+      }),
+    async raw(sql) {
+      const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+      await client.connect();
+      try {
+        return await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    },
+    async drop() {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export function pgliteDb(): TestDb & { dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'badgateway-store-'));
+  return {
+    name: 'pglite',
+    dir,
+    open: () => openStore({ dataDir: dir }),
+    async drop() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
