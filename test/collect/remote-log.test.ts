@@ -217,6 +217,18 @@ describe('readWindow over a real sshd', () => {
     expect(lines.every((l) => (parseAccessLine(format, l)?.time ?? 0) >= from)).toBe(true);
   });
 
+  // Regression: the stat's tail sample skipped files between one and two sample blocks (16-32 KiB),
+  // so a window near their end came back empty.
+  it.each([30, 70, 100, 120, 200])('finds a window near the end of a small log (%i lines)', async (count) => {
+    const dir = mkdtempSync(join(work, `small-${count}-`));
+    const log = writeAccessLog(join(dir, 'access.log'), DAY0, DAY0 + HOUR, count);
+    const from = DAY0 + HOUR - 5 * MIN;
+    const { data } = await collect({ host: hostFor({ accessLog: log.path }), source: 'accessLog', from, timeOf: accessTime });
+    const start = offsetAt(log, from);
+    expect(log.size - start).toBeGreaterThan(0);
+    expect(data.equals(readFileSync(log.path).subarray(start))).toBe(true);
+  });
+
   it('reads the whole current file when no window start is given', async () => {
     const dir = mkdtempSync(join(work, 'whole-'));
     const log = writeAccessLog(join(dir, 'access.log'), DAY0, DAY0 + HOUR, 1000);
