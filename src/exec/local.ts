@@ -12,7 +12,7 @@ import type { Host } from '../config/index.js';
 import { ExecError, UsageError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import { Semaphore } from './semaphore.js';
-import { STDERR_CAP_BYTES, notify, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { STDERR_CAP_BYTES, observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
 
 export interface LocalExecutorOptions {
   logger: Logger;
@@ -66,22 +66,10 @@ export class LocalExecutor implements Executor {
     if (options.signal?.aborted) throw new ExecError(host.name, `${command.id} was cancelled before it started.`);
     return this.slots.use(async () => {
       if (options.signal?.aborted) throw new ExecError(host.name, `${command.id} was cancelled before it started.`);
-      const started = Date.now();
       const argv = localArgv(command, this.uid);
-      this.logger.info({ host: host.name, command: command.id, argv: command.argv, transport: 'local' }, 'local command');
-      let result: ExecResult;
-      try {
-        result = await this.exec(host.name, command, argv, options, started);
-      } catch (err) {
-        notify(this.observer, (o) => o.commandFinished?.(host.name, command.id, { error: err as Error, ms: Date.now() - started }));
-        throw err;
-      }
-      notify(this.observer, (o) => o.commandFinished?.(host.name, command.id, { result, ms: result.durationMs }));
-      this.logger.info(
-        { host: host.name, command: command.id, code: result.code, ms: result.durationMs, bytes: result.stdoutBytes, timedOut: result.timedOut },
-        'local command done',
+      return observed({ logger: this.logger, observer: this.observer, transport: 'local' }, host.name, command, () =>
+        this.exec(host.name, command, argv, options, Date.now()),
       );
-      return result;
     });
   }
 

@@ -20,7 +20,7 @@ import {
 } from './known-hosts.js';
 import { remoteCommandLine } from './remote-command.js';
 import { Semaphore } from './semaphore.js';
-import { STDERR_CAP_BYTES, notify, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { STDERR_CAP_BYTES, notify, observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
 
 export interface SshExecutorOptions {
   logger: Logger;
@@ -182,22 +182,11 @@ export class SshExecutor implements Executor {
   }
 
   private async exec(host: Host, client: Client, command: RenderedCommand, options: ExecOptions): Promise<ExecResult> {
-    const started = Date.now();
     const line = remoteCommandLine(command, host.ssh.user);
-    this.logger.info({ host: host.name, command: command.id, argv: command.argv }, 'remote command');
-    let result: ExecResult;
-    try {
-      result = await this.openChannel(host, client, command, line, (channel) => collect(host.name, command, channel, options, started));
-    } catch (err) {
-      notify(this.observer, (o) => o.commandFinished?.(host.name, command.id, { error: err as Error, ms: Date.now() - started }));
-      throw err;
-    }
-    notify(this.observer, (o) => o.commandFinished?.(host.name, command.id, { result, ms: result.durationMs }));
-    this.logger.info(
-      { host: host.name, command: command.id, code: result.code, ms: result.durationMs, bytes: result.stdoutBytes, timedOut: result.timedOut },
-      'remote command done',
-    );
-    return result;
+    return observed({ logger: this.logger, observer: this.observer, transport: 'ssh' }, host.name, command, () => {
+      const started = Date.now();
+      return this.openChannel(host, client, command, line, (channel) => collect(host.name, command, channel, options, started));
+    });
   }
 
   /**

@@ -1,6 +1,7 @@
 /** What every executor (ssh, local) returns and accepts. */
 import type { Host } from '../config/index.js';
 import type { RenderedCommand } from '../catalog/index.js';
+import type { Logger } from '../log/index.js';
 
 export interface ExecResult {
   host: string;
@@ -32,6 +33,33 @@ export interface Executor {
   run(host: Host, command: RenderedCommand, options?: ExecOptions): Promise<ExecResult>;
   /** Closes every connection; in-flight commands are cancelled. */
   close(): Promise<void>;
+}
+
+/**
+ * Runs one command with the bookkeeping every executor owes: a log line before and after, and the
+ * observer told of the outcome, failure included.
+ */
+export async function observed(
+  context: { logger: Logger; observer: ExecObserver | undefined; transport: 'ssh' | 'local' },
+  host: string,
+  command: { id: string; argv: readonly string[] },
+  run: () => Promise<ExecResult>,
+): Promise<ExecResult> {
+  const started = Date.now();
+  context.logger.info({ host, command: command.id, argv: command.argv, transport: context.transport }, 'command');
+  let result: ExecResult;
+  try {
+    result = await run();
+  } catch (err) {
+    notify(context.observer, (o) => o.commandFinished?.(host, command.id, { error: err as Error, ms: Date.now() - started }));
+    throw err;
+  }
+  notify(context.observer, (o) => o.commandFinished?.(host, command.id, { result, ms: result.durationMs }));
+  context.logger.info(
+    { host, command: command.id, code: result.code, ms: result.durationMs, bytes: result.stdoutBytes, timedOut: result.timedOut },
+    'command done',
+  );
+  return result;
 }
 
 /** Keeps stderr from flooding memory; it is for messages, not data. */
