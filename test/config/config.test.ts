@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfigText, parseDuration, parseSize } from '../../src/config/index.js';
@@ -78,9 +79,16 @@ slack:
     expect(problemsOf(text)).toEqual(['hosts.web-01.passphraseEnv: environment variable KEY_PASS is not set']);
   });
 
-  it('falls back to an empty inventory only when no config was asked for', () => {
-    const config = loadConfig({ env: {}, path: undefined as unknown as string });
-    expect(config.hosts.length).toBeGreaterThanOrEqual(0);
+  it('falls back to the built-in localhost inventory only when no config was asked for', () => {
+    const cwd = process.cwd();
+    process.chdir(mkdtempSync(join(tmpdir(), 'badgateway-noconfig-')));
+    try {
+      const config = loadConfig({ env: {} });
+      expect(config.file).toBeNull();
+      expect(config.hosts.map((h) => [h.name, h.transport])).toEqual([['localhost', 'local']]);
+    } finally {
+      process.chdir(cwd);
+    }
     expect(() => loadConfig({ path: '/nonexistent/badgateway.yaml', env: {} })).toThrow(/cannot read it: file not found/);
   });
 
