@@ -12,7 +12,8 @@ import type { Host } from '../config/index.js';
 import { ExecError, UsageError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import { Semaphore } from './semaphore.js';
-import { STDERR_CAP_BYTES, observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { CappedOutput } from './output.js';
 
 export interface LocalExecutorOptions {
   logger: Logger;
@@ -93,11 +94,7 @@ export class LocalExecutor implements Executor {
         reject(new ExecError(hostName, `cannot run ${command.id}: ${errorMessage(err)}`));
         return;
       }
-      const stdoutChunks: Buffer[] = [];
-      const stderrChunks: Buffer[] = [];
-      let stdoutBytes = 0;
-      let stderrBytes = 0;
-      let truncated = false;
+      const output = new CappedOutput(command.maxOutputBytes, options.onStdout, () => stop());
       let timedOut = false;
       let cancelled = false;
       let spawnError: NodeJS.ErrnoException | undefined;
@@ -118,8 +115,8 @@ export class LocalExecutor implements Executor {
           reject(new ExecError(hostName, `${command.id} was cancelled after ${durationMs} ms.`));
           return;
         }
-        let stderr = Buffer.concat(stderrChunks).toString('utf8');
-        let code: number | null = timedOut || truncated ? null : exitCode;
+        let stderr = output.stderrText();
+        let code: number | null = timedOut || output.truncated ? null : exitCode;
         if (spawnError) {
           const missing = spawnError.code === 'ENOENT';
           code = missing ? 127 : 126;
@@ -129,11 +126,11 @@ export class LocalExecutor implements Executor {
           host: hostName,
           commandId: command.id,
           code,
-          signal: timedOut || truncated ? (exitSignal ?? 'SIGKILL') : exitSignal,
-          stdout: Buffer.concat(stdoutChunks),
+          signal: timedOut || output.truncated ? (exitSignal ?? 'SIGKILL') : exitSignal,
+          stdout: output.stdoutBuffer(),
           stderr,
-          stdoutBytes,
-          truncated,
+          stdoutBytes: output.stdoutBytes,
+          truncated: output.truncated,
           timedOut,
           durationMs,
         });
@@ -171,25 +168,8 @@ export class LocalExecutor implements Executor {
       const onClose = () => onAbort();
       this.running.add(onClose);
 
-      child.stdout!.on('data', (chunk: Buffer) => {
-        if (truncated) return;
-        const room = command.maxOutputBytes - stdoutBytes;
-        const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
-        stdoutBytes += piece.length;
-        if (piece.length > 0) {
-          if (options.onStdout) options.onStdout(piece);
-          else stdoutChunks.push(piece);
-        }
-        if (chunk.length > room) {
-          truncated = true;
-          stop();
-        }
-      });
-      child.stderr!.on('data', (chunk: Buffer) => {
-        if (stderrBytes >= STDERR_CAP_BYTES) return;
-        stderrChunks.push(chunk.subarray(0, STDERR_CAP_BYTES - stderrBytes));
-        stderrBytes += chunk.length;
-      });
+      child.stdout!.on('data', (chunk: Buffer) => output.stdout(chunk));
+      child.stderr!.on('data', (chunk: Buffer) => output.stderr(chunk));
       child.on('error', (err: NodeJS.ErrnoException) => {
         // The program could not be started (not installed, not executable): like a shell, exit 127/126.
         spawnError = err;

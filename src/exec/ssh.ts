@@ -20,7 +20,8 @@ import {
 } from './known-hosts.js';
 import { remoteCommandLine } from './remote-command.js';
 import { Semaphore } from './semaphore.js';
-import { STDERR_CAP_BYTES, notify, observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { notify, observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
+import { CappedOutput } from './output.js';
 
 export interface SshExecutorOptions {
   logger: Logger;
@@ -252,11 +253,7 @@ function collect(
   started: number,
 ): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve, reject) => {
-    const stdoutChunks: Buffer[] = [];
-    const stderrChunks: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderrBytes = 0;
-    let truncated = false;
+    const output = new CappedOutput(command.maxOutputBytes, options.onStdout, () => stop());
     let timedOut = false;
     let cancelled = false;
     let exitCode: number | null = null;
@@ -280,23 +277,8 @@ function collect(
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    channel.on('data', (chunk: Buffer) => {
-      if (truncated) return;
-      const room = command.maxOutputBytes - stdoutBytes;
-      const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      stdoutBytes += piece.length;
-      if (options.onStdout) options.onStdout(piece);
-      else stdoutChunks.push(piece);
-      if (chunk.length > room) {
-        truncated = true;
-        stop();
-      }
-    });
-    channel.stderr.on('data', (chunk: Buffer) => {
-      if (stderrBytes >= STDERR_CAP_BYTES) return;
-      stderrChunks.push(chunk.subarray(0, STDERR_CAP_BYTES - stderrBytes));
-      stderrBytes += chunk.length;
-    });
+    channel.on('data', (chunk: Buffer) => output.stdout(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => output.stderr(chunk));
     channel.on('exit', (code: number | null, signal?: string) => {
       exited = true;
       exitCode = code ?? null;
@@ -317,19 +299,19 @@ function collect(
         reject(new ExecError(hostName, `${command.id} was cancelled after ${durationMs} ms.`));
         return;
       }
-      if (!exited && !timedOut && !truncated) {
+      if (!exited && !timedOut && !output.truncated) {
         reject(new ExecError(hostName, `the connection was lost while ${command.id} was running (after ${durationMs} ms).`));
         return;
       }
       resolve({
         host: hostName,
         commandId: command.id,
-        code: timedOut || truncated ? null : exitCode,
+        code: timedOut || output.truncated ? null : exitCode,
         signal: exitSignal,
-        stdout: Buffer.concat(stdoutChunks),
-        stderr: Buffer.concat(stderrChunks).toString('utf8'),
-        stdoutBytes,
-        truncated,
+        stdout: output.stdoutBuffer(),
+        stderr: output.stderrText(),
+        stdoutBytes: output.stdoutBytes,
+        truncated: output.truncated,
         timedOut,
         durationMs,
       });
