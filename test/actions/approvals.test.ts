@@ -266,7 +266,11 @@ describe.each([{ make: postgresDb }, { make: pgliteDb }])('approvals', ({ make }
       }, 10_000, 'three ephemeral replies');
       for (const r of replies) expect(text(r!)).toMatch(/already approved by <@U0APPROVER2?>/);
       expect(await storeB.getApproval(id)).toMatchObject({ state: 'succeeded', outcome: { exitCode: 0 } });
-      const final = stub.ok('chat.update').filter((c) => c.body.ts === ts).pop()!;
+      const final = await stub.waitFor(
+        () => stub.ok('chat.update').find((c) => c.body.ts === ts && text(c).includes('Done: reload php-fpm on web-lab')),
+        20_000,
+        'the request message updated to Done',
+      );
       expect(text(final)).toContain('Done: reload php-fpm on web-lab');
     }, 60_000);
 
@@ -391,7 +395,12 @@ describe('approvals against the lab: dry run, and a stopped php-fpm', () => {
     expect(await store.getApproval(id)).toMatchObject({ state: 'failed', outcome: { exitCode: 3 } });
     const run = (await auditOf(store, id)).find((e) => e.kind === 'command' && e.commandId === 'fpm.reload-signal')!;
     expect(run).toMatchObject({ event: 'failed', exitCode: 3, approver: APPROVER });
-    const final = stub.ok('chat.update').filter((c) => c.body.ts === `req-${id}`).pop()!;
+    // The request message is updated after the outcome is posted: wait for that last update.
+    const final = await stub.waitFor(
+      () => stub.ok('chat.update').find((c) => c.body.ts === `req-${id}` && text(c).includes('Failed: reload php-fpm on web-lab')),
+      20_000,
+      'the request message updated to Failed',
+    );
     expect(text(final)).toContain('Failed: reload php-fpm on web-lab');
   }, 60_000);
 });
