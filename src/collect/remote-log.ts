@@ -372,7 +372,7 @@ class WindowReader {
     while (samplePos > 0 && out[samplePos - 1] !== 10) samplePos = out.indexOf('sample ', samplePos + 1);
     const text = out.toString('utf8', 0, samplePos < 0 ? out.length : samplePos);
     for (const line of text.split('\n')) {
-      const m = /^(\d+) (plain|gz) (\d+) (\d+) (\d+)$/.exec(line.trim());
+      const m = /^(\d+) (plain|gz) (\d+) (\d+) (\d+)(?: (.+))?$/.exec(line);
       if (!m || Number(m[1]) !== gens.length) continue;
       const generation = Number(m[1]);
       const compressed = m[2] === 'gz';
@@ -382,7 +382,8 @@ class WindowReader {
         size: Number(m[3]),
         inode: m[4]!,
         mtimeMs: Number(m[5]) * 1000,
-        path: generationPath(this.path, generation, compressed),
+        // The host names the file (numbered or dateext rotation); older catalogs did not.
+        path: m[6] ?? generationPath(this.path, generation, compressed),
       });
     }
     if (gens.length === 0) throw new ExecError(this.o.host.name, `${command.id} of ${this.path} gave no usable answer.`);

@@ -353,6 +353,26 @@ describe('readWindow across rotated generations', () => {
     expect(early.data.length).toBe(g3.size + g2.size + g1.size + g0.size);
   });
 
+  it('follows dateext rotation (access.log-YYYYMMDD, older ones gzipped), as RHEL rotates', async () => {
+    const dir = mkdtempSync(join(work, 'dateext-'));
+    const base = join(dir, 'access.log');
+    const d2 = writeAccessLog(`${base}-20240513`, DAY0 - 12 * HOUR, DAY0, 20_000, 0);
+    writeFileSync(`${d2.path}.gz`, gzipSync(readFileSync(d2.path)));
+    rmSync(d2.path);
+    const d1 = writeAccessLog(`${base}-20240514`, DAY0, DAY0 + 12 * HOUR, 20_000, 20_000);
+    const d0 = writeAccessLog(base, DAY0 + 12 * HOUR, DAY0 + 12 * HOUR + 30 * MIN, 2000, 40_000);
+    const from = DAY0 - HOUR;
+    const { result, data } = await collect({ host: hostFor({ accessLog: base }), source: 'accessLog', from, timeOf: accessTime });
+    const d2text = gunzipSync(readFileSync(`${d2.path}.gz`));
+    expect(data.equals(Buffer.concat([d2text.subarray(offsetAt(d2, from)), readFileSync(d1.path), readFileSync(d0.path)]))).toBe(true);
+    expect(result.startFound).toBe(true);
+    expect(result.files.map((f) => [f.path, f.compressed])).toEqual([
+      [`${base}-20240513.gz`, true],
+      [`${base}-20240514`, false],
+      [base, false],
+    ]);
+  });
+
   it('notices a rotation during the search and reads the rotated-away file and the new one', async () => {
     const dir = mkdtempSync(join(work, 'rotsearch-'));
     const base = join(dir, 'access.log');
