@@ -93,7 +93,7 @@ describe('manifest.yml', () => {
   it('declares /502, the scopes, interactivity and Socket Mode', () => {
     const manifest = parse(readFileSync(join(REPO_ROOT, 'manifest.yml'), 'utf8'));
     expect(manifest.features.slash_commands).toEqual([expect.objectContaining({ command: '/502', should_escape: false })]);
-    expect(manifest.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'files:write']);
+    expect(manifest.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'files:write', 'usergroups:read']);
     expect(manifest.settings).toMatchObject({ interactivity: { is_enabled: true }, socket_mode_enabled: true });
     expect(manifest.display_information.description.length).toBeLessThanOrEqual(140);
     expect(manifest.display_information.long_description.length).toBeGreaterThanOrEqual(175);
