@@ -3,14 +3,13 @@
  * stdout of the real process. The triage runs over real SSH (a throwaway sshd) against evidence
  * recorded from the lab.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
+import { consoleEnv, spawnConsole, type ConsoleProcess } from '../support/console-process.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
-const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
 const EVIDENCE = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'fastcgi_read_timeout');
 
 let sshd: TestSshd;
@@ -37,29 +36,8 @@ afterAll(async () => {
 });
 
 /** The console as a child process, with a way to wait for what it prints. */
-function startConsole(): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; waitFor(re: RegExp, ms?: number): Promise<string>; send(line: string): void } {
-  const env: NodeJS.ProcessEnv = { ...process.env, BADGATEWAY_CONFIG: configFile, LOG_LEVEL: '' };
-  for (const key of ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL']) delete env[key];
-  const child = spawn(process.execPath, [BIN, 'start'], { cwd: REPO_ROOT, env, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return {
-    child,
-    out: () => stdout,
-    err: () => stderr,
-    send: (line) => child.stdin.write(`${line}\n`),
-    async waitFor(re, ms = 20_000) {
-      const deadline = Date.now() + ms;
-      while (!re.test(stdout)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`);
-        if (child.exitCode !== null) throw new Error(`console exited (${child.exitCode}) before ${re}\n${stdout}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      return stdout;
-    },
-  };
+function startConsole(): ConsoleProcess {
+  return spawnConsole({ env: consoleEnv({ BADGATEWAY_CONFIG: configFile, LOG_LEVEL: '' }) });
 }
 
 describe('badgateway start (local console)', () => {

@@ -11,19 +11,18 @@
  *    labs at the same time, so this one is pinned the way a user would: `badgateway init`, then
  *    sources.accessLog of localhost set to the lab's access log.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { INIT_TEMPLATE } from '../../src/cli/init.js';
+import { BIN, consoleEnv, spawnConsole, type ConsoleProcess } from '../support/console-process.js';
 import { loadConfig, parseConfigText } from '../../src/config/index.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { workerCrash, workerCrashOptions } from '../lab/scenarios.js';
-import { REPO_ROOT } from '../support/config.js';
 
-const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
 const IN_EMPTY_PID_NS = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
 const WITHOUT_USR_SBIN = [...IN_EMPTY_PID_NS, 'sh', '-c', 'mount -t tmpfs badgateway-empty /usr/sbin && exec "$0" "$@"'];
 
@@ -32,11 +31,8 @@ function freshDir(): string {
 }
 
 /** The environment of a newcomer: no config, no Slack tokens, default log level. */
-function freshEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ['BADGATEWAY_CONFIG', 'LOG_LEVEL', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL']) delete env[key];
-  return env;
-}
+/** A newcomer's shell: no config, no Slack tokens, no database. */
+const freshEnv = (): NodeJS.ProcessEnv => consoleEnv();
 
 function cli(args: string[], cwd: string, wrap: string[] = []) {
   const argv = [...wrap, process.execPath, BIN, ...args];
@@ -44,41 +40,9 @@ function cli(args: string[], cwd: string, wrap: string[] = []) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-interface Console {
-  child: ChildProcessWithoutNullStreams;
-  out(): string;
-  send(line: string): void;
-  waitFor(re: RegExp, ms?: number): Promise<string>;
-  quit(): Promise<number | null>;
-}
-
 /** `badgateway start` as a newcomer runs it: its stdin and stdout are the console. */
-function startConsole(cwd: string, wrap: string[] = []): Console {
-  const argv = [...wrap, process.execPath, BIN, 'start'];
-  const child = spawn(argv[0]!, argv.slice(1), { cwd, env: freshEnv(), stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return {
-    child,
-    out: () => stdout,
-    send: (line) => child.stdin.write(`${line}\n`),
-    async waitFor(re, ms = 20_000) {
-      const deadline = Date.now() + ms;
-      while (!re.test(stdout)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`);
-        if (child.exitCode !== null) throw new Error(`console exited (${child.exitCode}) before ${re}\n${stdout}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      return stdout;
-    },
-    async quit() {
-      const exited = child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise<number | null>((r) => child.once('exit', r));
-      child.stdin.end();
-      return exited;
-    },
-  };
+function startConsole(cwd: string, wrap: string[] = []): ConsoleProcess {
+  return spawnConsole({ cwd, env: freshEnv(), wrap });
 }
 
 describe('badgateway init', () => {

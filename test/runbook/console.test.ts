@@ -4,16 +4,16 @@
  * recorded from the lab's request_terminate_timeout fault. The process quits mid-session; a new one on
  * the same data directory (the embedded store) picks the session up where it stood.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { REPO_ROOT, writeConfig } from '../support/config.js';
+import { BIN, consoleEnv, spawnConsole, type ConsoleProcess } from '../support/console-process.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
-const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
 const EVIDENCE = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'request_terminate_timeout');
 
 let sshd: TestSshd;
@@ -44,37 +44,13 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-function startConsole() {
-  const env: NodeJS.ProcessEnv = { ...process.env, BADGATEWAY_CONFIG: configFile, BADGATEWAY_DATA_DIR: dataDir, LOG_LEVEL: '', METRICS_PORT: '0' };
-  for (const key of ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL', 'DATABASE_URL']) delete env[key];
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [BIN, 'start'], { cwd: REPO_ROOT, env, stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return {
-    out: () => stdout,
-    send: (line: string) => child.stdin.write(`${line}\n`),
-    async waitFor(re: RegExp, from = 0, ms = 20_000): Promise<RegExpExecArray> {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const match = re.exec(stdout.slice(from));
-        if (match) return match;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}\n--- stdout ---\n${stdout.slice(from)}\n--- stderr ---\n${stderr}`);
-        if (child.exitCode !== null) throw new Error(`console exited (${child.exitCode}) before ${re}\n${stdout}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-    async quit(): Promise<number | null> {
-      child.stdin.end();
-      return new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
+function startConsole(): ConsoleProcess {
+  return spawnConsole({ env: consoleEnv({ BADGATEWAY_CONFIG: configFile, BADGATEWAY_DATA_DIR: dataDir, LOG_LEVEL: '', METRICS_PORT: '0' }) });
 }
 
 /** The step shown last after `from`: its title and its Done button's number. */
-async function nextStep(c: ReturnType<typeof startConsole>, from: number): Promise<{ title: string; done: string; end: number }> {
-  const done = await c.waitFor(/\[(\d+)\] Done/, from);
+async function nextStep(c: ConsoleProcess, from: number): Promise<{ title: string; done: string; end: number }> {
+  const done = await c.match(/\[(\d+)\] Done/, from);
   // The step's header is the last one before its buttons (an ended step is printed again, without buttons).
   const before = c.out().slice(from, from + done.index);
   const titles = [...before.matchAll(/Step \d+ · ([^\n]+)/g)];
@@ -86,8 +62,7 @@ describe('a malformed runbook at start', () => {
     const dir = mkdtempSync(join(tmpdir(), 'badgateway-runbooks-bad-'));
     writeFileSync(join(dir, 'night.md'), '---\ntitle: Night\n---\n\n## Check the pool\n\n```yaml step\nwhen: { cause: [pool_exausted] }\n```\n\nLook.\n');
     const file = writeConfig({ runbooks: dir, hosts: {} });
-    const env: NodeJS.ProcessEnv = { ...process.env, BADGATEWAY_CONFIG: file, BADGATEWAY_DATA_DIR: 'memory://', LOG_LEVEL: '', METRICS_PORT: '0' };
-    for (const key of ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_API_URL', 'DATABASE_URL']) delete env[key];
+    const env = consoleEnv({ BADGATEWAY_CONFIG: file, BADGATEWAY_DATA_DIR: 'memory://', LOG_LEVEL: '', METRICS_PORT: '0' });
     const child = spawn(process.execPath, [BIN, 'start'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -101,11 +76,11 @@ describe('a malformed runbook at start', () => {
 describe('a runbook in the console', () => {
   it('takes the request_terminate_timeout branch, survives a restart of the bot, and prints the timeline', async () => {
     const first = startConsole();
-    await first.waitFor(/badgateway console: type \/502 help/);
+    await first.match(/badgateway console: type \/502 help/);
     first.send('/502 runbook web-03 --since 7d');
-    const verdict = await first.waitFor(/Verdict: [^\n]*\(request_terminate_timeout\)/, 0, 40_000);
+    const verdict = await first.match(/Verdict: [^\n]*\(request_terminate_timeout\)/, 0, 40_000);
     expect(verdict[0]).toBeTruthy();
-    await first.waitFor(/Runbook: 502\/504 triage[^\n]* on web-03, started by [^\n]* · session ([a-f0-9]+)/);
+    await first.match(/Runbook: 502\/504 triage[^\n]* on web-03, started by [^\n]* · session ([a-f0-9]+)/);
     const session = /session ([a-f0-9]+)/.exec(first.out())![1]!;
     const titles: string[] = [];
     let at = 0;
@@ -132,9 +107,9 @@ describe('a runbook in the console', () => {
 
     // A new process on the same store: asking again picks the session up at the same step.
     const second = startConsole();
-    await second.waitFor(/badgateway console/);
+    await second.match(/badgateway console/);
     second.send('/502 runbook web-03');
-    await second.waitFor(/picked this runbook up again/);
+    await second.match(/picked this runbook up again/);
     const again = await nextStep(second, 0);
     expect(again.title).toBe('Locate: PHP-FPM kills long requests (request_terminate_timeout)');
     second.send(again.done);
@@ -142,7 +117,7 @@ describe('a runbook in the console', () => {
     expect(fix.title).toBe('Fix: requests killed by request_terminate_timeout');
     expect(second.out().slice(again.end)).toMatch(/\[\d+\] Request reload php-fpm/);
     second.send(`/502 timeline ${session}`);
-    const file = await second.waitFor(/--- (timeline-web-03-[\d-]+-[a-f0-9]+\.md) ---([\s\S]*?)--- end of \1 ---/);
+    const file = await second.match(/--- (timeline-web-03-[\d-]+-[a-f0-9]+\.md) ---([\s\S]*?)--- end of \1 ---/);
     const timeline = file[2]!;
     expect(timeline).toContain('# Incident timeline: web-03');
     expect(timeline).toMatch(/Diagnosis:\*\* `request_terminate_timeout`/);
