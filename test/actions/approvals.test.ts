@@ -20,7 +20,7 @@ import type { AuditEntry, Store } from '../../src/store/index.js';
 import { writeConfig } from '../support/config.js';
 import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { freePort } from '../support/sshd.js';
-import { actionBody, clickPayload, post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from '../slack/stub.js';
+import { allText, actionBody, clickPayload, post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from '../slack/stub.js';
 import { pgliteDb, postgresDb, type TestDb } from '../store/support.js';
 
 const SECRET = 'approvals-signing-secret';
@@ -115,16 +115,7 @@ async function click(bot: Bot, actionId: string, value: string, ts: string, user
   return id;
 }
 
-function text(call: RecordedCall): string {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(call.body);
-  return out.join('\n');
-}
+const text = allText;
 
 function ephemeral(id: string): Promise<string> {
   return stub.waitFor(() => stub.calls.find((c) => c.method === 'respond' && c.path.endsWith(`/${id}`)), 20_000, `the reply to ${id}`).then(text);

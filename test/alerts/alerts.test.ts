@@ -23,7 +23,7 @@ import { writeConfig } from '../support/config.js';
 import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { freePort } from '../support/sshd.js';
 import { scrape } from '../metrics/scrape.js';
-import { startSlackStub, type RecordedCall, type SlackStub } from '../slack/stub.js';
+import { allText, startSlackStub, type SlackStub } from '../slack/stub.js';
 
 const TOKEN = 'alert-token-0123456789abcdef';
 const CHANNEL = 'C0ALERTS';
@@ -87,16 +87,6 @@ async function send(body: unknown, token: string | null = TOKEN, scheme = 'Beare
   return { status: res.status, json: JSON.parse(text) as any, headers: res.headers };
 }
 
-function allText(call: RecordedCall): string {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(call.body);
-  return out.join('\n');
-}
 
 const posts = () => stub.calls.filter((c) => c.method !== 'auth.test');
 const topLevelPosts = () => stub.ok('chat.postMessage').filter((c) => !c.body.thread_ts);

@@ -33,7 +33,7 @@ import { REPO_ROOT, writeConfig } from '../support/config.js';
 import { hostConfig } from '../support/lab-host.js';
 import { freePort, startSshd, type TestSshd } from '../support/sshd.js';
 import { postgresDb, type TestDb } from '../store/support.js';
-import { post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from '../slack/stub.js';
+import { allText, post, sign, slashBody, startSlackStub, type SlackStub } from '../slack/stub.js';
 
 const CHANNEL = 'C0DIGEST';
 const SECRET = 'digest-signing-secret-0123456789';
@@ -114,16 +114,7 @@ async function poolIdle(): Promise<void> {
   throw new Error('the lab pool did not go idle');
 }
 
-function text(call: RecordedCall): string {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(call.body);
-  return out.join('\n');
-}
+const text = allText;
 
 beforeAll(async () => {
   [sshd, lab, stub] = await Promise.all([startSshd(), startLab(poolExhaustedOptions), startSlackStub()]);

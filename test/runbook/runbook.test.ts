@@ -21,7 +21,7 @@ import { fastcgiReadTimeout, fastcgiReadTimeoutOptions, poolExhausted, poolExhau
 import { writeConfig } from '../support/config.js';
 import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { freePort } from '../support/sshd.js';
-import { actionBody, clickPayload, post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from '../slack/stub.js';
+import { allText, actionBody, clickPayload, post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from '../slack/stub.js';
 
 const SECRET = 'stub-signing-secret-runbooks';
 const CHANNEL = 'C0ONCALL';
@@ -124,16 +124,6 @@ async function click(actionId: string, value: string, messageTs: string, options
   return id;
 }
 
-function allText(call: { body: unknown }): string {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(call.body);
-  return out.join('\n');
-}
 
 const tsOf = (call: RecordedCall) => (call.response as { ts: string }).ts;
 

@@ -15,7 +15,7 @@ import type { TriageRequest, TriageResult } from '../../src/triage/types.js';
 import { testCatalogDir, writeConfig } from '../support/config.js';
 import { freePort } from '../support/sshd.js';
 import { hostOf, hugeResult, labReport, resultOf } from './fixtures.js';
-import { actionBody, clickPayload, post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from './stub.js';
+import { allText, actionBody, clickPayload, post, sign, slashBody, startSlackStub, type SlackStub } from './stub.js';
 
 const SECRET = 'stub-signing-secret-0123456789';
 const CHANNEL = 'C0ONCALL';
@@ -99,17 +99,6 @@ function click(actionId: string, value: string, messageTs: string, user = USER) 
   return post(url, body, sign(SECRET, body));
 }
 
-/** Every string in a recorded call's body (texts of blocks included), one per line. */
-function allText(call: RecordedCall | { body: unknown }): string {
-  const out: string[] = [];
-  const walk = (v: unknown) => {
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(call.body);
-  return out.join('\n');
-}
 
 const settle = () => new Promise((r) => setTimeout(r, 300));
 

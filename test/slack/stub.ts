@@ -41,6 +41,18 @@ export interface SlackStub {
 const LIMITS = { blocks: 50, section: 3000, field: 2000, header: 150, buttonText: 75, buttonValue: 2000, actionId: 255, context: 3000 };
 
 /** What Slack would refuse in a message's blocks; null when it is fine. */
+/** Every string in a recorded call's body (texts of blocks included), one per line. */
+export function allText(call: { body: unknown }): string {
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(call.body);
+  return out.join('\n');
+}
+
 export function blockProblem(blocks: unknown): string | null {
   if (blocks === undefined) return null;
   if (!Array.isArray(blocks)) return 'blocks is not an array';
