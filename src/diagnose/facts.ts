@@ -87,6 +87,18 @@ export class Facts {
     return this.pool?.pmMaxChildren ?? this.evidence.fpmLog?.maxChildrenSetting;
   }
 
+  /** The error log was read and looked like one: a file of garbage is not evidence of health. */
+  get readableErrors(): boolean {
+    const errors = this.evidence.errors;
+    return errors !== undefined && (errors.entries > 0 || errors.unparsed === 0);
+  }
+
+  /** The access log was read and its lines matched the log_format. */
+  get readableAccess(): boolean {
+    const access = this.evidence.access;
+    return access !== undefined && (access.parsed > 0 || access.unparsed === 0);
+  }
+
   get hasFpmLog(): boolean {
     return this.evidence.fpmLog !== undefined && this.evidence.fpmLog.lines > 0;
   }

@@ -25,6 +25,9 @@ export function diagnose(evidence: Evidence): Diagnosis {
     notes.push(`None of the ${evidence.access.unparsed} access-log lines matched the log_format in use: give the format from nginx.conf (or nginx -T output).`);
   }
   if (!evidence.errors) notes.push('No error log was read: the cause of 502/504s cannot be named from nginx\'s side.');
+  else if (!facts.readableErrors) {
+    notes.push(`None of the ${evidence.errors.unparsed} error-log lines looked like nginx's error.log: check that the file is the error log.`);
+  }
   return {
     causes,
     failures: { count502: facts.count502, count504: facts.count504, explained: !needsExplaining || causes.length > 0 },
@@ -33,26 +36,35 @@ export function diagnose(evidence: Evidence): Diagnosis {
 }
 
 function healthy(facts: Facts): Cause {
-  const access = facts.evidence.access;
+  const access = facts.readableAccess ? facts.evidence.access : undefined;
+  const errorsRead = facts.readableErrors;
   const slow = facts.slowSummary();
   const evidence: Cause['evidence'] = [];
   if (access) evidence.push({ source: 'access.log', text: `${access.requests} requests, no 502/504 (5xx rate ${(access.rate5xx * 100).toFixed(1)}%)` });
-  if (facts.evidence.errors) evidence.push({ source: 'error.log', text: 'no upstream failures in the error log' });
+  if (errorsRead) evidence.push({ source: 'error.log', text: 'no upstream failures in the error log' });
   if (slow) evidence.push({ source: 'slow.log', text: slow });
   const fatals = facts.count(['php_fatal']);
   if (fatals) {
     evidence.push({ source: 'error.log', text: `${plural(fatals, 'PHP fatal error')} (users get 500, an application bug rather than a gateway problem)`, samples: facts.signatures(['php_fatal']).flatMap((s) => s.samples).slice(0, 1) });
   }
-  const confidence = access && access.requests > 0 ? (facts.evidence.errors ? 0.95 : 0.85) : facts.evidence.errors ? 0.6 : 0.3;
+  const confidence = access && access.requests > 0 ? (errorsRead ? 0.95 : 0.85) : errorsRead ? 0.6 : 0.3;
   return {
     id: 'healthy',
     confidence,
     summary: access
       ? `No 502/504 to explain in ${plural(access.requests, 'request')}${fatals ? `; ${plural(fatals, 'PHP fatal error')} gave 500s` : ''}${slow ? '; some requests are slow' : ''}.`
-      : 'No upstream failures in the evidence read.',
+      : errorsRead
+        ? 'No upstream failures in the evidence read.'
+        : 'Not enough readable evidence to name a cause: no log read here looked like nginx\'s.',
     evidence,
     sources: [...new Set(evidence.map((e) => e.source))],
-    remedy: { text: slow ? `Nothing urgent. Keep an eye on the slow requests (${slow}).` : 'Nothing to do.' },
+    remedy: {
+      text: !access && !errorsRead
+        ? "Give badgateway nginx's access and error logs of the right server (or triage the host over SSH) before trusting this."
+        : slow
+          ? `Nothing urgent. Keep an eye on the slow requests (${slow}).`
+          : 'Nothing to do.',
+    },
   };
 }
 

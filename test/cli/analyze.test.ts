@@ -92,6 +92,18 @@ describe('badgateway analyze', () => {
     expect(report.access.requests).toBe(0);
   });
 
+  it('does not call garbage evidence healthy: low confidence, a note, and what to give it instead', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-garbage-'));
+    writeFileSync(join(dir, 'error.log'), 'not a log line\n\x01\x02 binary junk\nanother line\n');
+    const report = JSON.parse(cli(['--error', join(dir, 'error.log'), '--json']).stdout);
+    const top = report.diagnosis.causes[0];
+    expect(top.id).toBe('healthy');
+    expect(top.confidence).toBeLessThanOrEqual(0.3);
+    expect(top.evidence).toEqual([]);
+    expect(top.remedy.text).toMatch(/access and error logs of the right server/);
+    expect(report.diagnosis.notes.join(' ')).toMatch(/None of the 3 error-log lines looked like nginx's error\.log/);
+  });
+
   it('scrubs tokens, cookies and Authorization values from the lines it shows', () => {
     const dir = mkdtempSync(join(tmpdir(), 'badgateway-scrub-'));
     const error = join(dir, 'error.log');
