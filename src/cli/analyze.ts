@@ -1,6 +1,6 @@
 /** `badgateway analyze`: diagnose from evidence files on this machine (no SSH). */
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../config/index.js';
+import { parseWindowEnd, parseWindowOptions } from '../config/index.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import { renderJson, renderText } from '../report/index.js';
 import { analyzeFiles, type AnalyzeFilesInput, type WindowRequest } from '../triage/analyze-files.js';
@@ -8,7 +8,7 @@ import type { CliCommand } from './commands.js';
 
 const USAGE =
   'badgateway analyze [--access FILE] [--log-format FORMAT|NAME] [--error FILE] [--fpm-log FILE] [--slow-log FILE] ' +
-  '[--fpm-status FILE] [--nginx-conf FILE] [--fpm-conf FILE] [--since DUR | --from T --to T] [--json]';
+  '[--fpm-status FILE] [--nginx-conf FILE] [--fpm-conf FILE] [--since DUR] [--until TIME] [--from T --to T] [--tz ZONE] [--json]';
 
 export const analyze: CliCommand = {
   needsContext: false,
@@ -27,14 +27,19 @@ Every input is optional; files may be gzip-compressed.
   --fpm-status FILE    a saved status page (text, ?json, ?full)
   --nginx-conf FILE    output of \`nginx -T\`
   --fpm-conf FILE      output of \`php-fpm -tt\` (or a pool file)
-  --since DUR          only the last DUR (15m, 2h) before the newest entry in the files
-  --from T --to T      an absolute window (ISO 8601, e.g. 2026-11-25T10:00:00Z)
+  --since DUR          only the last DUR (15m, 2h) before the window's end
+  --until TIME         the window's end: ISO 8601 with an offset (2026-11-25T17:00Z), or a duration
+                       (2h) before the newest entry in the files; default: the newest entry
+  --from T --to T      an absolute window (ISO 8601 with an offset, e.g. 2026-11-25T10:00:00Z)
+  --tz ZONE            the zone the error, FPM and slow logs were written in (they carry none): an
+                       offset (+05:30, Z) or an IANA name; default the access log's offset, else this
+                       machine's zone. The report says which it used.
   --json               one JSON object on stdout
 `,
   async run(args, _context, io) {
     const { values, positionals } = parseOptions(args);
     if (positionals.length > 0) throw new UsageError(`analyze takes only options, not "${positionals[0]!.slice(0, 40)}". Usage: ${USAGE}`);
-    const input: AnalyzeFilesInput = { window: windowOf(values) };
+    const input: AnalyzeFilesInput = { window: windowOf(values), ...(values.tz !== undefined ? { tz: values.tz } : {}) };
     const map: Array<[keyof typeof values, keyof AnalyzeFilesInput]> = [
       ['access', 'access'],
       ['log-format', 'logFormat'],
@@ -74,8 +79,10 @@ function parseOptions(args: string[]) {
         'nginx-conf': { type: 'string' },
         'fpm-conf': { type: 'string' },
         since: { type: 'string' },
+        until: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
+        tz: { type: 'string' },
         json: { type: 'boolean' },
       },
     });
@@ -84,13 +91,12 @@ function parseOptions(args: string[]) {
   }
 }
 
-function windowOf(values: { since?: string | boolean; from?: string | boolean; to?: string | boolean }): WindowRequest {
-  const { since, from, to } = values;
-  if (typeof since === 'string') {
-    if (from !== undefined || to !== undefined) throw new UsageError('Use either --since or --from/--to, not both.');
-    const ms = parseDuration(since);
-    if (ms === null || ms <= 0) throw new UsageError(`--since "${since.slice(0, 40)}" is not a duration: use e.g. 15m, 2h, 90s.`);
-    return { kind: 'since', ms };
+function windowOf(values: { since?: string | boolean; until?: string | boolean; from?: string | boolean; to?: string | boolean }): WindowRequest {
+  const { since, until, from, to } = values;
+  if (typeof since === 'string' || typeof until === 'string') {
+    if (from !== undefined || to !== undefined) throw new UsageError('Use either --since/--until or --from/--to, not both.');
+    const window = parseWindowOptions({ since: since as string | undefined, until: until as string | undefined }, { defaultSinceMs: null, sinceExamples: '15m, 2h, 90s' });
+    return { kind: 'since', ms: window.sinceMs, until: window.until };
   }
   if (from === undefined && to === undefined) return { kind: 'all' };
   if (typeof from !== 'string' || typeof to !== 'string') throw new UsageError('--from and --to go together.');
@@ -100,9 +106,9 @@ function windowOf(values: { since?: string | boolean; from?: string | boolean; t
   return { kind: 'range', from: start, to: end };
 }
 
+/** An absolute time with its offset: a zone-less one would be read in this machine's zone, not the logs'. */
 function parseTime(text: string, option: string): number {
-  const normalized = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(text) ? text.replace(' ', 'T') : text;
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(normalized) ? Date.parse(normalized) : NaN;
-  if (Number.isNaN(ms)) throw new UsageError(`${option} "${text.slice(0, 40)}" is not a time: use ISO 8601, e.g. 2026-11-25T10:00:00Z.`);
-  return ms;
+  const end = parseWindowEnd(text);
+  if (end === null || !('at' in end)) throw new UsageError(`${option} "${text.slice(0, 40)}" is not a time: use ISO 8601 with Z or an offset, e.g. 2026-11-25T10:00:00Z.`);
+  return end.at;
 }

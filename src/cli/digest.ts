@@ -2,13 +2,13 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createServices } from '../app/services.js';
-import { parseDuration } from '../config/index.js';
+import { parseWindowOptions, resolveWindowEnd } from '../config/index.js';
 import { createDigests } from '../digest/digests.js';
 import { renderDigestText } from '../digest/render.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import type { CliCommand } from './commands.js';
 
-const USAGE = 'badgateway digest TARGET [--since 24h] [--timezone ZONE] [--chart FILE] [--json]';
+const USAGE = 'badgateway digest TARGET [--since 24h] [--until TIME] [--timezone ZONE] [--chart FILE] [--json]';
 
 export const digest: CliCommand = {
   needsContext: true,
@@ -19,7 +19,8 @@ hour, top failing upstreams and URIs, PHP-FPM pool pressure, slow scripts, confi
 hosts that could not be reached, with a per-hour sparkline. The same digest the schedules post.
 
   TARGET         a host (web-03), a group (@web), a glob (web-*) or a comma-separated list
-  --since DUR    how far back (default 24h; e.g. 12h, 90m)
+  --since DUR    how far back from the window's end (default 24h; e.g. 12h, 90m)
+  --until TIME   the window's end (default now): a duration ago (2h) or ISO 8601 with an offset (2026-11-25T17:00Z)
   --timezone Z   IANA zone for the hours (default: the schedule's for this target, else UTC)
   --chart FILE   also write the PNG chart (requests and 502/504 per hour) to FILE
   --json         the digest as one JSON object
@@ -33,7 +34,7 @@ Exit code 1 when any host could not be reached.
         args,
         allowPositionals: true,
         strict: true,
-        options: { since: { type: 'string' }, timezone: { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' } },
+        options: { since: { type: 'string' }, until: { type: 'string' }, timezone: { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' } },
       });
     } catch (err) {
       throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
@@ -41,9 +42,7 @@ Exit code 1 when any host could not be reached.
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError(`digest needs one target. Usage: ${USAGE}`);
     const target = positionals[0]!;
-    const sinceText = values.since ?? '24h';
-    const sinceMs = parseDuration(sinceText);
-    if (sinceMs === null || sinceMs <= 0) throw new UsageError(`--since "${sinceText.slice(0, 40)}" is not a duration: use e.g. 24h, 12h, 90m.`);
+    const { sinceMs, until } = parseWindowOptions(values, { defaultSinceMs: 24 * 3_600_000, sinceExamples: '24h, 12h, 90m' });
     if (!context) throw new Error('internal: digest needs its context');
     const timeZone = values.timezone ?? context.config.schedules.find((s) => s.targets.join(',') === target)?.timezone ?? 'UTC';
     try {
@@ -60,7 +59,7 @@ Exit code 1 when any host could not be reached.
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
     try {
-      const composed = await digests.compose({ target, sinceMs, timeZone, previous: null, signal: controller.signal });
+      const composed = await digests.compose({ target, sinceMs, ...(until ? { untilMs: resolveWindowEnd(until, Date.now()) } : {}), timeZone, previous: null, signal: controller.signal });
       if (values.chart !== undefined) {
         if (composed.chart) writeFileSync(values.chart, composed.chart.data);
         else if (composed.chartError) io.stderr.write(`badgateway: no chart: ${composed.chartError}\n`);

@@ -1,15 +1,15 @@
-/** `badgateway triage TARGET [--since 15m] [--json]`: the full triage over SSH, from a terminal. */
+/** `badgateway triage TARGET [--since 15m] [--until TIME] [--json]`: the full triage over SSH, from a terminal. */
 import { parseArgs } from 'node:util';
 import { createServices } from '../app/services.js';
-import { parseDuration } from '../config/index.js';
+import { parseWindowOptions, resolveWindowEnd } from '../config/index.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import { renderFleetText } from '../report/fleet.js';
 import { scrubDeep } from '../report/scrub.js';
 import type { TriageProgress } from '../triage/types.js';
 import type { CliCommand } from './commands.js';
 
-const USAGE = 'badgateway triage TARGET [--since 15m] [--json]';
-const DEFAULT_SINCE = '15m';
+const USAGE = 'badgateway triage TARGET [--since 15m] [--until TIME] [--json]';
+const DEFAULT_SINCE_MS = 15 * 60_000;
 
 export const triage: CliCommand = {
   needsContext: true,
@@ -19,7 +19,9 @@ Triages 502/504s on one or more hosts over SSH: discovers each host's nginx and 
 only the time window of its logs, the FPM status and host vitals, and says what is wrong and what to do.
 
   TARGET        a host (web-03), a group (@web), a glob (web-*) or a comma-separated list
-  --since DUR   how far back to look (default ${DEFAULT_SINCE}; e.g. 5m, 2h)
+  --since DUR   how far back to look from the window's end (default 15m; e.g. 5m, 2h)
+  --until TIME  the window's end (default now): a duration ago (2h) or ISO 8601 with an offset
+                (2026-11-25T17:00Z); a post-mortem of 02:00-02:30: --since 30m --until 2026-11-25T02:30+01:00
   --json        one JSON object: per host the analyzers' output, timings and sources read
 
 Ctrl-C cancels the remote commands. Exit code 1 when any host could not be triaged.
@@ -27,9 +29,7 @@ Ctrl-C cancels the remote commands. Exit code 1 when any host could not be triag
   async run(args, context, io) {
     const { values, positionals } = parseOptions(args);
     if (positionals.length !== 1) throw new UsageError(`triage needs one target. Usage: ${USAGE}`);
-    const sinceText = typeof values.since === 'string' ? values.since : DEFAULT_SINCE;
-    const sinceMs = parseDuration(sinceText);
-    if (sinceMs === null || sinceMs <= 0) throw new UsageError(`--since "${sinceText.slice(0, 40)}" is not a duration: use e.g. 15m, 2h, 90s.`);
+    const { sinceMs, until } = parseWindowOptions(values, { defaultSinceMs: DEFAULT_SINCE_MS, sinceExamples: '15m, 2h, 90s' });
     if (!context) throw new Error('internal: triage needs its context');
     // Resolve before connecting anywhere: a bad target is the caller's mistake, exit 2.
     context.inventory.resolve(positionals[0]!);
@@ -40,7 +40,7 @@ Ctrl-C cancels the remote commands. Exit code 1 when any host could not be triag
     process.once('SIGINT', onSigint);
     const progress = progressLine(io.stderr);
     try {
-      const result = await services.triage({ target: positionals[0]!, sinceMs, signal: controller.signal, onProgress: progress.update });
+      const result = await services.triage({ target: positionals[0]!, sinceMs, ...(until ? { untilMs: resolveWindowEnd(until, Date.now()) } : {}), signal: controller.signal, onProgress: progress.update });
       progress.clear();
       io.stdout.write(values.json ? `${JSON.stringify(scrubDeep(result))}\n` : renderFleetText(result, { colour: Boolean((io.stdout as { isTTY?: boolean }).isTTY) }));
       return result.hosts.some((h) => h.error) ? ExitCode.failed : ExitCode.ok;
@@ -53,7 +53,7 @@ Ctrl-C cancels the remote commands. Exit code 1 when any host could not be triag
 
 function parseOptions(args: string[]) {
   try {
-    return parseArgs({ args, allowPositionals: true, strict: true, options: { since: { type: 'string' }, json: { type: 'boolean' } } });
+    return parseArgs({ args, allowPositionals: true, strict: true, options: { since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' } } });
   } catch (err) {
     throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
   }

@@ -4,3 +4,5 @@ export type { Config, Host, SshSettings, LoadOptions, AlertsSettings, AlertTrigg
 export type { Sources, Schedule, SlackSettings } from './schema.js';
 export { HOST_NAME_RE } from './schema.js';
 export { parseDuration, parseSize, formatDuration } from './units.js';
+export { parseWindowEnd, parseWindowOptions, resolveWindowEnd, describeWindow, describeSpan, UNTIL_EXAMPLE, WINDOW_END_CHARS_RE } from './window.js';
+export type { WindowEnd, WindowOptions } from './window.js';

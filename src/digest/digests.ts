@@ -29,6 +29,8 @@ export interface ComposeRequest {
   /** A target as typed: name, @group, glob or comma list. */
   target: string;
   sinceMs: number;
+  /** The window's end (`--until`); absent: now. */
+  untilMs?: number;
   schedule?: string | null;
   timeZone?: string;
   fireTime?: number;
@@ -78,6 +80,7 @@ export function createDigests(deps: DigestsDeps): Digests {
       const result = await deps.triage({
         target: request.target,
         sinceMs: request.sinceMs,
+        ...(request.untilMs !== undefined ? { untilMs: request.untilMs } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
       });

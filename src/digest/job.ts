@@ -4,7 +4,7 @@
  * progress message, collects, replaces it with the digest and puts the chart under it.
  */
 import type { Config, Schedule } from '../config/index.js';
-import { formatDuration } from '../config/index.js';
+import { describeSpan, resolveWindowEnd, type WindowEnd } from '../config/index.js';
 import { UsageError, errorMessage } from '../errors.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
@@ -21,7 +21,7 @@ export const DEFAULT_DIGEST_SINCE_MS = 24 * 3_600_000;
 const MAX_SINCE_MS = 7 * 86_400_000;
 
 export interface DigestJobInput {
-  command: { target: string | null; sinceMs: number | null };
+  command: { target: string | null; sinceMs: number | null; until?: WindowEnd | null };
   channel: string;
   requestedBy: string;
   config: Pick<Config, 'schedules'>;
@@ -50,7 +50,7 @@ export function planDigestJob(input: DigestJobInput): DigestJob {
   const schedule = input.command.target === null ? scheduleFor(input.config, input.channel) : null;
   const target = input.command.target ?? schedule?.targets.join(',');
   if (!target) {
-    throw new UsageError('`digest` needs a target here (no schedule posts in this channel): /502 digest @web [--since 24h].');
+    throw new UsageError('`digest` needs a target here (no schedule posts in this channel): /502 digest @web [--since 24h] [--until TIME].');
   }
   input.inventory.resolve(target);
   const digests = input.digests ?? createDigests({ triage: input.triage, store: null, logger: input.logger });
@@ -60,12 +60,15 @@ export function planDigestJob(input: DigestJobInput): DigestJob {
       const started = Date.now();
       const log = input.logger.child({ job: 'digest', target, channel: input.channel });
       let sinceMs = input.command.sinceMs;
-      const previous = await digests.previous(schedule ? { schedule: schedule.name } : { target }).catch(() => null);
+      const until = input.command.until ?? null;
+      const untilMs = until ? resolveWindowEnd(until, started) : null;
+      // A post-mortem window is compared with nothing: the stored digests describe the present.
+      const previous = until ? null : await digests.previous(schedule ? { schedule: schedule.name } : { target }).catch(() => null);
       if (sinceMs === null) {
         sinceMs = previous ? Math.min(MAX_SINCE_MS, Math.max(60_000, Date.now() - previous.window.to)) : (schedule?.window ?? DEFAULT_DIGEST_SINCE_MS);
       }
       const hosts = input.inventory.resolve(target).map((h) => h.name);
-      const state = new ProgressState(`Digest of ${target}`, formatDuration(Math.round(sinceMs / 60_000) * 60_000 || 60_000), input.requestedBy, hosts);
+      const state = new ProgressState(`Digest of ${target}`, describeSpan(Math.round(sinceMs / 60_000) * 60_000 || 60_000, untilMs), input.requestedBy, hosts);
       let handle: MessageHandle;
       try {
         handle = await responder.post(state.message());
@@ -81,6 +84,7 @@ export function planDigestJob(input: DigestJobInput): DigestJob {
         const composed = await digests.compose({
           target,
           sinceMs,
+          ...(untilMs !== null ? { untilMs } : {}),
           schedule: null,
           // Hours in the zone of the schedule posting here (the team's), else UTC.
           timeZone: (schedule ?? scheduleFor(input.config, input.channel))?.timezone ?? 'UTC',

@@ -14,6 +14,8 @@ export interface BuildReportInput {
   window: Window;
   /** The --since asked for, in ms, when the window was given that way. */
   since: number | null;
+  /** The window's end was asked for (`--until`), not now or the files' newest entry. */
+  until?: boolean;
   host?: string;
   /** What the host itself reported (triage only); its somaxconn feeds the backlog finding. */
   vitals?: HostVitals;
@@ -31,6 +33,7 @@ export function buildReport(input: BuildReportInput): Report {
       from: input.window.from ?? null,
       to: input.window.to ?? null,
       since: input.since !== null ? formatDuration(input.since) : null,
+      until: input.until ?? false,
     },
     sources,
     logFormat: input.logFormat,

@@ -4,6 +4,7 @@
  * findings), then the buttons. Also the detailed single-section answers of `/502 logs|fpm|slowlog`
  * and the raw evidence behind "Show evidence". Every report is scrubbed before a string is taken.
  */
+import { describeWindow } from '../config/index.js';
 import type { LatencySummary } from '../analyze/access/index.js';
 import type { Cause, CauseId } from '../diagnose/index.js';
 import type { HostTriage, TriageResult } from '../triage/types.js';
@@ -189,7 +190,7 @@ function sourcesContext(report: Report, extra: string[] = []): MessageBlock {
   const w = report.window;
   const long = w.from !== null && w.to !== null && w.to - w.from >= 86_400_000;
   const at = (ms: number | null) => (long && ms !== null ? `${new Date(ms).toISOString().slice(5, 10)} ${time(ms)}` : time(ms));
-  const window = w.from === null && w.to === null ? 'whole files' : `${at(w.from)}–${at(w.to)}${w.since ? ` (last ${w.since})` : ''}`;
+  const window = w.from === null && w.to === null ? 'whole files' : `${at(w.from)}–${at(w.to)} (${describeWindow(w)})`;
   const bad = report.sources.filter((s) => s.status !== 'read').map((s) => `${s.source} ${s.status}`);
   const read = report.sources.filter((s) => s.status === 'read').map((s) => s.source);
   const parts = [`window ${window}`, `read: ${read.join(', ') || 'nothing'}`];
@@ -261,7 +262,7 @@ export function triageMessage(unscrubbed: TriageResult, options: ChatOptions = {
   } else {
     const failing = result.rows.filter((r) => r.error || (r.topCause && r.topCause !== 'healthy')).length;
     blocks.push({ kind: 'header', text: `${result.target}: ${result.hosts.length} hosts, ${failing} need attention` });
-    blocks.push({ kind: 'section', text: `${bold('Worst first')} (last ${esc(result.window.since)})\n${pre(fleetTable(result, 25))}` });
+    blocks.push({ kind: 'section', text: `${bold('Worst first')} (${esc(describeWindow(result.window))})\n${pre(fleetTable(result, 25))}` });
     const worst = result.hosts.find((h) => h.report) ?? result.hosts[0];
     if (worst) {
       blocks.push({ kind: 'divider' });

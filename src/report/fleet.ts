@@ -1,4 +1,5 @@
 /** Rendering of a triage across hosts: the worst-first table, then each host's report. */
+import { describeWindow } from '../config/index.js';
 import type { TriageResult } from '../triage/types.js';
 import { renderText } from './text.js';
 import { scrubDeep } from './scrub.js';
@@ -26,7 +27,7 @@ export interface FleetTextOptions {
 export function renderFleetText(unscrubbed: TriageResult, options: FleetTextOptions = {}): string {
   const result = scrubDeep(unscrubbed);
   const parts: string[] = [];
-  const since = `last ${result.window.since}`;
+  const since = describeWindow(result.window);
   if (result.hosts.length > 1) {
     parts.push(`Triage of ${result.target} (${result.hosts.length} hosts, ${since}, ${(result.durationMs / 1000).toFixed(1)} s)`, renderFleetTable(result), '');
   }

@@ -2,6 +2,7 @@
  * The terminal report: the verdict first (cause, confidence, evidence, fix), then the compact
  * sections a responder scans next. Every string is scrubbed of credentials before it is printed.
  */
+import { describeWindow } from '../config/index.js';
 import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
 import type { Cause } from '../diagnose/index.js';
 import { scrubDeep } from './scrub.js';
@@ -71,7 +72,7 @@ export function renderText(unscrubbed: Report): string {
   }
 
   const window = report.window;
-  lines.push('', `Window: ${window.from === null && window.to === null ? 'whole files' : `${time(window.from)} .. ${time(window.to)}`}${window.since ? ` (last ${window.since})` : ''}`);
+  lines.push('', `Window: ${window.from === null && window.to === null ? 'whole files' : `${time(window.from)} .. ${time(window.to)} (${describeWindow(window)})`}`);
 
   const access = report.access;
   if (access) {

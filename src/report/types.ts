@@ -21,7 +21,8 @@ export interface SourceStatus {
 export interface Report {
   host: string | null;
   generatedAt: number;
-  window: { from: number | null; to: number | null; since: string | null };
+  /** `until`: the end was asked for (`--until`) rather than now or the files' newest entry. */
+  window: { from: number | null; to: number | null; since: string | null; until: boolean };
   sources: SourceStatus[];
   /** The log_format used for the access log and where it came from. */
   logFormat: { spec: string; from: 'option' | 'nginx-config' | 'default' } | null;

@@ -3,7 +3,7 @@
  * made of inventory characters or a known option is refused with a message that says what was
  * wrong, before anything runs.
  */
-import { formatDuration, parseDuration } from '../config/index.js';
+import { parseWindowOptions, UNTIL_EXAMPLE, WINDOW_END_CHARS_RE, type WindowEnd } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { editDistance } from '../inventory/index.js';
 
@@ -13,7 +13,7 @@ export const MAX_SINCE_MS = 7 * 86_400_000;
 export type SectionName = 'logs' | 'fpm' | 'slowlog';
 
 export type Command =
-  | { name: 'triage' | SectionName; target: string; sinceMs: number }
+  | { name: 'triage' | SectionName; target: string; sinceMs: number; until: WindowEnd | null }
   | { name: 'hosts' }
   | { name: 'help' }
   /** A change to one host, run after an approval; `dryRun` only shows what would run. */
@@ -21,11 +21,11 @@ export type Command =
   | ActionCommand<'restart'>
   | { name: 'audit'; host: string | null }
   /** Starts (or picks up) a runbook for one host in this channel's thread. */
-  | { name: 'runbook'; target: string; sinceMs: number; runbook?: string }
+  | { name: 'runbook'; target: string; sinceMs: number; until: WindowEnd | null; runbook?: string }
   /** Posts a runbook session's timeline: by id, else the channel's latest session. */
   | { name: 'timeline'; session: string | null }
   /** The health digest now (src/digest): TARGET, else the targets of this channel's schedule; --since, else since its last digest. */
-  | { name: 'digest'; target: string | null; sinceMs: number | null };
+  | { name: 'digest'; target: string | null; sinceMs: number | null; until: WindowEnd | null };
 
 /** reload / restart HOST [--dry-run] [reason]: one member per name, so a check of `name` narrows. */
 export interface ActionCommand<N extends 'reload' | 'restart'> {
@@ -41,21 +41,24 @@ export const SUBCOMMANDS = ['triage', 'logs', 'fpm', 'slowlog', 'hosts', 'help',
 export const MAX_REASON = 300;
 
 export const USAGE_LINES: ReadonlyArray<readonly [string, string]> = [
-  ['/502 triage TARGET [--since 15m]', 'what is wrong, how sure, the evidence and the fix'],
-  ['/502 logs HOST [--since 15m]', 'the access-log report: 5xx, latency, upstreams, failing URIs'],
+  ['/502 triage TARGET [--since 15m] [--until TIME]', 'what is wrong, how sure, the evidence and the fix'],
+  ['/502 logs HOST [--since 15m] [--until TIME]', 'the access-log report: 5xx, latency, upstreams, failing URIs'],
   ['/502 fpm HOST', 'PHP-FPM pool status and master-log events'],
-  ['/502 slowlog HOST [--since 15m]', 'top slow scripts and the frames they were stuck in'],
+  ['/502 slowlog HOST [--since 15m] [--until TIME]', 'top slow scripts and the frames they were stuck in'],
   ['/502 hosts', 'the inventory: hosts and @groups'],
   ['/502 reload HOST [--dry-run] [reason]', 'graceful php-fpm reload, after an approver approves'],
   ['/502 restart HOST [--dry-run] [reason]', 'php-fpm restart (drops running requests), after approval'],
   ['/502 audit [HOST]', 'recent remote commands and decisions (only you see it)'],
-  ['/502 runbook HOST [--since 15m]', 'walk the 502 runbook step by step in a thread'],
+  ['/502 runbook HOST [--since 15m] [--until TIME]', 'walk the 502 runbook step by step in a thread'],
   ['/502 timeline [SESSION]', "a runbook's timeline as a Markdown file, for the review"],
-  ['/502 digest [TARGET] [--since 24h]', 'the health digest now: 5xx, latency, pool pressure, with a chart'],
+  ['/502 digest [TARGET] [--since 24h] [--until TIME]', 'the health digest now: 5xx, latency, pool pressure, with a chart'],
   ['/502 help', 'this help'],
 ];
 
 export const TARGET_HELP = 'TARGET is a host (web-03), a @group (@web), a glob (web-*) or a comma list (web-01,web-02).';
+
+/** Shown under the usage: what --until takes, for the post-mortem windows it exists for. */
+export const UNTIL_HELP = '--until ends the window: 2h (ago) or ISO 8601 with an offset (2026-11-25T17:00Z), e.g. --since 30m --until 2026-11-25T02:30+01:00.';
 
 /** Characters a target or an option may contain; everything else (`;`, `$`, `|`, quotes, spaces in names) is refused. */
 const TOKEN_RE = /^[A-Za-z0-9@._*?,=-]+$/;
@@ -89,7 +92,12 @@ export function parseCommand(raw: string): Command {
   // A reload's reason is free text (stored and shown escaped, never run); everything before it is strict.
   const lead = words[0]?.toLowerCase();
   const strict = lead === 'reload' || lead === 'restart' ? words.slice(0, reasonStart(words)) : words;
-  for (const word of strict) {
+  for (const [i, word] of strict.entries()) {
+    const until = untilValue(strict, i);
+    if (until !== null) {
+      if (!WINDOW_END_CHARS_RE.test(until)) throw new UsageError(`--until "${printable(until)}" is not a time: use ${UNTIL_EXAMPLE}.`);
+      continue;
+    }
     if (!TOKEN_RE.test(word)) {
       throw new UsageError(
         `"${printable(word)}" contains ${badCharacters(word)}, which is not allowed: targets are host names, @groups or globs (letters, digits, . _ - * ? ,).`,
@@ -133,6 +141,12 @@ export function parseCommand(raw: string): Command {
       throw new UsageError(`Unknown subcommand "${printable(first)}".${near ? ` Did you mean \`${near}\`?` : ''}`);
     }
   }
+}
+
+/** The value of an --until at word i, if it is one: a time (`2026-11-25T17:00+01:00`) needs `:` and `+`, which no target may hold. */
+function untilValue(words: readonly string[], i: number): string | null {
+  const word = words[i]!;
+  return words[i - 1] === '--until' ? word : word.startsWith('--until=') ? word.slice('--until='.length) : null;
 }
 
 /** Index of the first word of a reload's reason: after the subcommand, the host and any leading options. */
@@ -179,57 +193,42 @@ function parseRunbookCommand(args: string[]): Command {
 
 function parseTargetCommand(name: 'triage' | SectionName | 'runbook', args: string[]): Command {
   const what = name === 'triage' ? 'a target' : 'a host';
-  let target: string | undefined;
-  let since: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--since' || arg === '-s') {
-      if (since !== undefined) throw new UsageError('--since is given twice.');
-      since = args[++i];
-      if (since === undefined) throw new UsageError('--since needs a duration, e.g. --since 15m.');
-    } else if (arg.startsWith('--since=')) {
-      if (since !== undefined) throw new UsageError('--since is given twice.');
-      since = arg.slice('--since='.length);
-    } else if (arg.startsWith('-')) {
-      throw new UsageError(`Unknown option "${printable(arg)}": \`${name}\` takes only --since${name === 'runbook' ? ' and --runbook' : ''}.`);
-    } else if (target === undefined) {
-      target = arg;
-    } else {
-      throw new UsageError(`\`${name}\` takes ${what}, got "${printable(target)}" and "${printable(arg)}" (use a comma list, web-01,web-02).`);
-    }
+  const { positionals, since, until } = readWindowArgs(args, (arg) => `Unknown option "${printable(arg)}": \`${name}\` takes only --since, --until${name === 'runbook' ? ' and --runbook' : ''}.`);
+  if (positionals.length > 1) {
+    throw new UsageError(`\`${name}\` takes ${what}, got "${printable(positionals[0]!)}" and "${printable(positionals[1]!)}" (use a comma list, web-01,web-02).`);
   }
+  const target = positionals[0];
   if (target === undefined) throw new UsageError(`\`${name}\` needs ${what}. ${TARGET_HELP}`);
-  let sinceMs = DEFAULT_SINCE_MS;
-  if (since !== undefined) {
-    const parsed = parseDuration(since);
-    if (parsed === null || parsed <= 0) throw new UsageError(`--since "${printable(since)}" is not a duration: use e.g. 15m, 2h, 90s.`);
-    if (parsed > MAX_SINCE_MS) throw new UsageError(`--since ${printable(since)} is longer than ${formatDuration(MAX_SINCE_MS)}: ask for a shorter window.`);
-    sinceMs = parsed;
-  }
-  return { name, target, sinceMs };
+  const window = parseWindowOptions({ since, until }, { defaultSinceMs: DEFAULT_SINCE_MS, maxSinceMs: MAX_SINCE_MS, sinceExamples: '15m, 2h, 90s' });
+  return { name, target, ...window };
 }
 
-/** `digest [TARGET] [--since D]`: both optional (the channel's schedule fills them in). */
+/** `digest [TARGET] [--since D] [--until T]`: all optional (the channel's schedule fills them in). */
 function parseDigestCommand(args: string[]): Command {
-  let target: string | null = null;
-  let since: string | undefined;
+  const { positionals, since, until } = readWindowArgs(args, (arg) => `Unknown option "${printable(arg)}": \`digest\` takes only --since and --until.`);
+  if (positionals.length > 1) {
+    throw new UsageError(`\`digest\` takes one target, got "${printable(positionals[0]!)}" and "${printable(positionals[1]!)}" (use a comma list, web-01,web-02).`);
+  }
+  const window = parseWindowOptions({ since, until }, { defaultSinceMs: null, maxSinceMs: MAX_SINCE_MS, sinceExamples: '24h, 12h, 90m' });
+  return { name: 'digest', target: positionals[0] ?? null, ...window };
+}
+
+/** Splits `--since D`, `--until T` (also `--since=D`, `-s D`) from the other words; each option at most once. */
+function readWindowArgs(args: string[], unknown: (arg: string) => string): { positionals: string[]; since?: string; until?: string } {
+  const found: { since?: string; until?: string } = {};
+  const positionals: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '--since' || arg === '-s' || arg.startsWith('--since=')) {
-      if (since !== undefined) throw new UsageError('--since is given twice.');
-      since = arg.startsWith('--since=') ? arg.slice('--since='.length) : args[++i];
-      if (!since) throw new UsageError('--since needs a duration, e.g. --since 24h.');
-    } else if (arg.startsWith('-')) {
-      throw new UsageError(`Unknown option "${printable(arg)}": \`digest\` takes only --since.`);
-    } else if (target === null) {
-      target = arg;
-    } else {
-      throw new UsageError(`\`digest\` takes one target, got "${printable(target)}" and "${printable(arg)}" (use a comma list, web-01,web-02).`);
+    const option = arg === '-s' || arg === '--since' || arg.startsWith('--since=') ? 'since' : arg === '--until' || arg.startsWith('--until=') ? 'until' : null;
+    if (option === null) {
+      if (arg.startsWith('-')) throw new UsageError(unknown(arg));
+      positionals.push(arg);
+      continue;
     }
+    if (found[option] !== undefined) throw new UsageError(`--${option} is given twice.`);
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
+    if (!value) throw new UsageError(option === 'since' ? '--since needs a duration, e.g. --since 15m.' : '--until needs a time, e.g. --until 2h or --until 2026-11-25T17:00Z.');
+    found[option] = value;
   }
-  if (since === undefined) return { name: 'digest', target, sinceMs: null };
-  const sinceMs = parseDuration(since);
-  if (sinceMs === null || sinceMs <= 0) throw new UsageError(`--since "${printable(since)}" is not a duration: use e.g. 24h, 12h, 90m.`);
-  if (sinceMs > MAX_SINCE_MS) throw new UsageError(`--since ${printable(since)} is longer than ${formatDuration(MAX_SINCE_MS)}: ask for a shorter window.`);
-  return { name: 'digest', target, sinceMs };
+  return { positionals, ...found };
 }

@@ -65,7 +65,8 @@ export class ProgressState {
 
   constructor(
     readonly title: string,
-    readonly since: string,
+    /** The window in words: "last 15m", "30m to 2026-11-25 17:00Z". */
+    readonly window: string,
     readonly requestedBy: string | null,
     hosts: readonly string[],
   ) {
@@ -88,7 +89,7 @@ export class ProgressState {
   status(): string {
     const all = [...this.hosts.values()];
     const done = all.filter((h) => h.phase === 'done' || h.phase === 'failed').length;
-    const head = `${this.title} running (last ${this.since})`;
+    const head = `${this.title} running (${this.window})`;
     if (all.length === 1) {
       const [name, h] = [...this.hosts.entries()][0]!;
       return `${head}: ${name} ${h.phase}${h.sources.size ? ` (${[...h.sources].map(([s, m]) => `${s} ${m}`).join(', ')})` : ''}`;
@@ -105,7 +106,7 @@ export class ProgressState {
     }
     if (entries.length > 20) lines.push(`…and ${entries.length - 20} more hosts`);
     const blocks: MessageBlock[] = [
-      { kind: 'section', text: `⏳ ${bold(`${esc(this.title)} running…`)} (last ${esc(this.since)})${lines.length ? `\n${lines.join('\n')}` : ''}` },
+      { kind: 'section', text: `⏳ ${bold(`${esc(this.title)} running…`)} (${esc(this.window)})${lines.length ? `\n${lines.join('\n')}` : ''}` },
     ];
     if (this.requestedBy) blocks.push({ kind: 'context', text: `asked by ${this.requestedBy}` });
     return { text: `${esc(this.title)} running…`, blocks, status: this.status() };

@@ -21,7 +21,9 @@ import {
 } from '../report/chat.js';
 import { bold, code, esc, mention, pre, type Message } from '../report/message.js';
 import { scrub } from '../report/scrub.js';
-import { formatDuration } from '../config/index.js';
+import { describeSpan } from '../config/index.js';
+import { spanOf } from './span.js';
+import type { TriageSpan } from '../triage/types.js';
 import { authorize } from './auth.js';
 import { SUBCOMMANDS, parseCommand, type Command, type SectionName } from './grammar.js';
 import { ProgressState, helpMessage, hostsMessage, noticeMessage, refusalMessage, usageMessage } from './messages.js';
@@ -152,14 +154,15 @@ export function createRouter(options: RouterOptions): Router {
       return { kind: 'reply', reason: 'busy', message: noticeMessage(`I am running ${jobs.size} jobs already; please try again in a minute.`) };
     }
     if (command.name === 'runbook') return runbookRoute.plan(invocation, command)!;
-    const { name, target, sinceMs } = command;
+    const { name, target } = command;
+    const span = (): TriageSpan => spanOf(command.sinceMs, command.until);
     return {
       kind: 'job',
       command: name,
       target,
       run: (responder) =>
         track(async (signal) => {
-          await runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, name, target, sinceMs, responder, signal);
+          await runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, name, target, span(), responder, signal);
         }),
     };
   }
@@ -239,7 +242,7 @@ export function createRouter(options: RouterOptions): Router {
         { source: request.source, requestedBy: request.requestedBy, user: request.source, channel: request.channel, ...(request.onPosted ? { onPosted: request.onPosted } : {}) },
         'triage',
         request.target,
-        request.sinceMs,
+        { sinceMs: request.sinceMs },
         responder,
         signal,
         request.command ?? 'triage',
@@ -261,14 +264,14 @@ export function createRouter(options: RouterOptions): Router {
     origin: { source: CommandSource; requestedBy: string; user: string; channel: string; onPosted?: (handle: MessageHandle) => void },
     name: 'triage' | SectionName,
     target: string,
-    sinceMs: number,
+    span: TriageSpan,
     responder: Responder,
     signal: AbortSignal,
     commandLabel: string = name,
   ): Promise<TriageJob> {
     const title = name === 'triage' ? `Triage of ${target}` : `${{ logs: 'Access log', fpm: 'PHP-FPM', slowlog: 'Slow log' }[name]} of ${target}`;
     const hosts = services.inventory.resolve(target).map((h) => h.name);
-    const state = new ProgressState(title, formatDuration(sinceMs), origin.requestedBy, hosts);
+    const state = new ProgressState(title, describeSpan(span.sinceMs, span.untilMs ?? null), origin.requestedBy, hosts);
     const log = logger.child({ job: name, target, user: origin.user, channel: origin.channel });
     const jobStarted = Date.now();
     let handle: MessageHandle;
@@ -294,7 +297,7 @@ export function createRouter(options: RouterOptions): Router {
       const result = await withActor({ user: origin.user, surface: origin.source, channel: origin.channel, via: `${commandLabel} ${target}` }, () =>
         services.triage({
           target,
-          sinceMs,
+          ...span,
           signal,
           onProgress: (event) => {
             state.apply(event);
@@ -327,8 +330,8 @@ export function createRouter(options: RouterOptions): Router {
     services,
     results,
     track,
-    triage: (invocation, target, sinceMs, responder, signal) =>
-      runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, 'triage', target, sinceMs, responder, signal, 'runbook'),
+    triage: (invocation, target, span, responder, signal) =>
+      runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, 'triage', target, span, responder, signal, 'runbook'),
   });
 
   async function click(input: Click, responder: ClickResponder, signal: AbortSignal): Promise<void> {

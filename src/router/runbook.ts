@@ -4,7 +4,8 @@
  * runbook service's (src/runbook); this only decides what to start and hands it the thread.
  */
 import type { RunbookService } from '../runbook/service.js';
-import type { TriageResult } from '../triage/types.js';
+import type { TriageResult, TriageSpan } from '../triage/types.js';
+import { spanOf } from './span.js';
 import type { Services } from '../app/services.js';
 import { code } from '../report/message.js';
 import type { Command } from './grammar.js';
@@ -18,7 +19,7 @@ export interface RunbookRouteDeps {
   results: ResultCache;
   track(run: (signal: AbortSignal) => Promise<void>): Promise<void>;
   /** The router's triage job (progress message updated in place, then the verdict with its buttons). */
-  triage(invocation: Invocation, target: string, sinceMs: number, responder: Responder, signal: AbortSignal): Promise<TriageJob>;
+  triage(invocation: Invocation, target: string, span: TriageSpan, responder: Responder, signal: AbortSignal): Promise<TriageJob>;
 }
 
 const NOT_ENABLED = 'Runbooks are not enabled in this badgateway (no runbooks were loaded at start).';
@@ -29,7 +30,7 @@ export function runbookRoutes(deps: RunbookRouteDeps) {
   async function startOrResume(
     invocation: Invocation,
     host: string,
-    sinceMs: number,
+    span: TriageSpan,
     runbook: string | undefined,
     responder: Responder,
     signal: AbortSignal,
@@ -45,12 +46,12 @@ export function runbookRoutes(deps: RunbookRouteDeps) {
     let result = existing?.result ?? null;
     let thread = existing?.thread ?? null;
     if (!result) {
-      const job = await deps.triage(invocation, host, sinceMs, responder, signal);
+      const job = await deps.triage(invocation, host, span, responder, signal);
       if (!job.result) return;
       result = job.result;
       thread = job.handle;
     }
-    await runbooks.start({ actor, host, result, sinceMs, ...(runbook ? { runbook } : {}), thread, responder });
+    await runbooks.start({ actor, host, result, ...span, ...(runbook ? { runbook } : {}), thread, responder });
   }
 
   /** A plan for `runbook` and `timeline`; null for any other command. */
@@ -78,7 +79,7 @@ export function runbookRoutes(deps: RunbookRouteDeps) {
       kind: 'job',
       command: 'runbook',
       target: host,
-      run: (responder) => deps.track((signal) => startOrResume(invocation, host, command.sinceMs, command.runbook, responder, signal, null)),
+      run: (responder) => deps.track((signal) => startOrResume(invocation, host, spanOf(command.sinceMs, command.until), command.runbook, responder, signal, null)),
     };
   }
 
@@ -94,9 +95,11 @@ export function runbookRoutes(deps: RunbookRouteDeps) {
       await responder.ephemeral(noticeMessage(`That triage is no longer in memory. Run ${code('/502 runbook HOST')} instead.`));
       return;
     }
-    const sinceMs = result ? Math.max(60_000, result.window.to - result.window.from) : 15 * 60_000;
+    const span: TriageSpan = result
+      ? { sinceMs: Math.max(60_000, result.window.to - result.window.from), ...(result.window.until ? { untilMs: result.window.to } : {}) }
+      : { sinceMs: 15 * 60_000 };
     const invocation: Invocation = { surface: input.surface, text: `runbook ${host}`, user: input.user, channel: input.channel };
-    await startOrResume(invocation, host, sinceMs, undefined, responder, new AbortController().signal, result ? { result, thread: responder.source } : null);
+    await startOrResume(invocation, host, span, undefined, responder, new AbortController().signal, result ? { result, thread: responder.source } : null);
   }
 
   return {

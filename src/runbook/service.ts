@@ -65,6 +65,8 @@ export interface StartInput {
   /** The triage the branches are decided on (its host's report). */
   result: TriageResult;
   sinceMs: number;
+  /** The window's end for a post-mortem runbook (`--until`); absent: re-runs end now. */
+  untilMs?: number;
   runbook?: string;
   /** The message whose thread holds the session (the triage verdict); null: a new message is posted. */
   thread: MessageHandle | null;
@@ -210,7 +212,7 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
   async function retriage(session: Session, by: string): Promise<void> {
     const s = session.state;
     try {
-      const result = await services.triage({ target: s.host, sinceMs: s.sinceMs });
+      const result = await services.triage({ target: s.host, sinceMs: s.sinceMs, ...(s.untilMs != null ? { untilMs: s.untilMs } : {}) });
       const report = result.hosts.find((h) => h.host === s.host)?.report ?? null;
       if (!report) throw new Error(result.hosts[0]?.error ?? 'no report');
       s.report = { ...report, joins: [] };
@@ -299,6 +301,7 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
       channel: actor.channel,
       thread: input.thread?.ref ?? null,
       sinceMs: input.sinceMs,
+      ...(input.untilMs !== undefined ? { untilMs: input.untilMs } : {}),
       startedBy: actor.user,
       startedAt: at,
       report: hostResult?.report ? { ...hostResult.report, joins: [] } : null,

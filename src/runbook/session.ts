@@ -76,6 +76,8 @@ export interface SessionState {
   /** The message whose thread holds the session. */
   thread: MessageRef | null;
   sinceMs: number;
+  /** Set for a post-mortem (`--until`): re-runs read the same window, not the present. */
+  untilMs?: number;
   startedBy: string;
   startedAt: number;
   /** The triage report of the host the branches are decided on (the latest, after a re-run). */

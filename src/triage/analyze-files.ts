@@ -9,6 +9,8 @@ import { joinByConnection, type Evidence } from '../analyze/evidence.js';
 import { createFpmLogAnalyzer, createSlowLogAnalyzer, parseFpmLogLine, parseFpmStatus } from '../analyze/fpm/index.js';
 import type { Window } from '../analyze/window.js';
 import { checkFile, LineSplitter, streamFile, tailLines } from '../collect/files.js';
+import { formatUtcOffset, parseUtcOffset } from '../collect/clock.js';
+import type { WindowEnd } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { buildReport } from '../report/build.js';
 import type { Report, SourceKey, SourceStatus } from '../report/types.js';
@@ -23,10 +25,17 @@ export interface AnalyzeFilesInput {
   fpmStatus?: string;
   nginxConf?: string;
   fpmConf?: string;
+  /** The zone the zone-less logs (error, FPM, slow) were written in: an offset (`+05:30`, `Z`) or an IANA name. */
+  tz?: string;
   window: WindowRequest;
 }
 
-export type WindowRequest = { kind: 'all' } | { kind: 'since'; ms: number } | { kind: 'range'; from: number; to: number };
+/**
+ * `since`: `ms` back from an end (null: from the start of the files); the end is `until`, where a
+ * relative one counts back from the newest entry in the files (files are read after the fact), else
+ * that newest entry itself.
+ */
+export type WindowRequest = { kind: 'all' } | { kind: 'since'; ms: number | null; until: WindowEnd | null } | { kind: 'range'; from: number; to: number };
 
 type Readable = { source: SourceKey; path: string };
 
@@ -60,7 +69,10 @@ export async function analyzeFiles(input: AnalyzeFilesInput): Promise<Report> {
   // A bad --log-format is the caller's mistake even when the access log itself cannot be read.
   const compiled = accessFile || logFormat.from === 'option' ? compileFormat(logFormat.spec) : null;
   const format = accessFile ? compiled : null;
-  const window = await resolveWindow(input.window, { access: accessFile, format, error: errorFile, fpmLog: fpmLogFile });
+  const zone = await logZone(input.tz, accessFile);
+  const offset = zone.offset;
+  const window = await resolveWindow(input.window, { access: accessFile, format, error: errorFile, fpmLog: fpmLogFile, offset });
+  const zoneNote = `times read at UTC${formatUtcOffset(offset)} (${zone.from})`;
 
   const evidence: Evidence = {};
   if (nginxConfig) evidence.nginxConfig = nginxConfig;
@@ -75,22 +87,22 @@ export async function analyzeFiles(input: AnalyzeFilesInput): Promise<Report> {
     sources.push(readStatus(accessFile, bytes, `${evidence.access.parsed} lines parsed, ${evidence.access.unparsed} unparsed`));
   }
   if (errorFile) {
-    const analyzer = createErrorLogAnalyzer({ window });
+    const analyzer = createErrorLogAnalyzer({ window, tzOffsetMinutes: offset });
     const bytes = await streamLines(errorFile.path, (line) => analyzer.push(line));
     evidence.errors = analyzer.result();
-    sources.push(readStatus(errorFile, bytes, `${evidence.errors.inWindow} entries in the window`));
+    sources.push(readStatus(errorFile, bytes, `${evidence.errors.inWindow} entries in the window; ${zoneNote}`));
   }
   if (fpmLogFile) {
-    const analyzer = createFpmLogAnalyzer({ window });
+    const analyzer = createFpmLogAnalyzer({ window, tzOffsetMinutes: offset });
     const bytes = await streamLines(fpmLogFile.path, (line) => analyzer.push(line));
     evidence.fpmLog = analyzer.result();
-    sources.push(readStatus(fpmLogFile, bytes, `${evidence.fpmLog.inWindow} events in the window`));
+    sources.push(readStatus(fpmLogFile, bytes, `${evidence.fpmLog.inWindow} events in the window; ${zoneNote}`));
   }
   if (slowFile) {
-    const analyzer = createSlowLogAnalyzer({ window });
+    const analyzer = createSlowLogAnalyzer({ window, tzOffsetMinutes: offset });
     const bytes = await streamLines(slowFile.path, (line) => analyzer.push(line));
     evidence.slowLog = analyzer.result();
-    sources.push(readStatus(slowFile, bytes, `${evidence.slowLog.inWindow} entries in the window`));
+    sources.push(readStatus(slowFile, bytes, `${evidence.slowLog.inWindow} entries in the window; ${zoneNote}`));
   }
   if (statusFile) {
     const text = await readText(statusFile, sources);
@@ -107,7 +119,51 @@ export async function analyzeFiles(input: AnalyzeFilesInput): Promise<Report> {
     logFormat: format !== null ? logFormat : null,
     window,
     since: input.window.kind === 'since' ? input.window.ms : null,
+    until: input.window.kind === 'since' && input.window.until !== null,
   });
+}
+
+type LogFiles = { access: Readable | null; format: CompiledFormat | null; error: Readable | null; fpmLog: Readable | null; offset: number };
+
+/** `[25/Nov/2026:16:52:17 +0530]` ($time_local) or `2026-11-25T16:52:17+05:30` ($time_iso8601): nginx's own offset. */
+const ACCESS_OFFSET_RE = /\[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} ([+-]\d{4})\]|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})/;
+
+/**
+ * The zone the zone-less logs were written in: --tz, else the offset nginx wrote into the access log
+ * (same host, same clock), else this machine's (right when the logs were written here).
+ */
+async function logZone(tz: string | undefined, access: Readable | null): Promise<{ offset: number; from: string }> {
+  if (tz !== undefined) return { offset: parseZoneOption(tz), from: `--tz ${tz}` };
+  const fromAccess = access ? await accessOffset(access) : null;
+  if (fromAccess !== null) return { offset: fromAccess, from: "the access log's offset" };
+  return { offset: -new Date().getTimezoneOffset(), from: "this machine's zone; give --tz for logs from another host" };
+}
+
+async function accessOffset(access: Readable): Promise<number | null> {
+  const lines = await tailLines(access.path, 64 * 1024);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = ACCESS_OFFSET_RE.exec(lines[i]!);
+    const text = m?.[1] ?? m?.[2];
+    const offset = text === 'Z' ? 0 : text ? parseUtcOffset(text) : null;
+    if (offset !== null) return offset;
+  }
+  return null;
+}
+
+/** `Z`, `UTC`, `+05:30`, `-0330`, or an IANA zone (its offset now: a window across a DST change is off by the change). */
+export function parseZoneOption(text: string): number {
+  const trimmed = text.trim();
+  if (/^(z|utc|gmt)$/i.test(trimmed)) return 0;
+  const offset = parseUtcOffset(trimmed);
+  if (offset !== null) return offset;
+  try {
+    const name = new Intl.DateTimeFormat('en-US', { timeZone: trimmed, timeZoneName: 'longOffset' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value ?? '';
+    const m = /GMT([+-]\d{2}:\d{2})?/.exec(name);
+    if (m) return m[1] ? parseUtcOffset(m[1])! : 0;
+  } catch {
+    // not a zone Intl knows: the usage error below says what is accepted
+  }
+  throw new UsageError(`--tz "${trimmed.slice(0, 40)}" is not a zone: use an offset (+05:30, -0330, Z) or an IANA name (Europe/Berlin).`);
 }
 
 async function readText(file: Readable, sources: SourceStatus[]): Promise<string> {
@@ -165,10 +221,22 @@ function compileFormat(spec: string): CompiledFormat {
 /** --since counts back from the newest entry in the files, found from their tails (cheap on big files). */
 async function resolveWindow(
   request: WindowRequest,
-  files: { access: Readable | null; format: CompiledFormat | null; error: Readable | null; fpmLog: Readable | null },
+  files: LogFiles,
 ): Promise<Window> {
   if (request.kind === 'all') return {};
   if (request.kind === 'range') return { from: request.from, to: request.to };
+  const until = request.until;
+  if (until && 'at' in until) return request.ms === null ? { to: until.at } : { from: until.at - request.ms, to: until.at };
+  const newest = await newestEntry(files);
+  if (newest === null) return {};
+  // Without --until the window ends just past the newest entry, so it includes it.
+  const to = until ? newest - until.agoMs : newest + 1;
+  const from = until ? to - (request.ms ?? Infinity) : newest - (request.ms ?? Infinity);
+  return Number.isFinite(from) ? { from, to } : { to };
+}
+
+/** The time of the newest entry in the files; null when no line has a time. */
+async function newestEntry(files: LogFiles): Promise<number | null> {
   let newest = -Infinity;
   if (files.access && files.format) {
     const analyzer = createAccessAnalyzer({ format: files.format });
@@ -176,12 +244,10 @@ async function resolveWindow(
     newest = Math.max(newest, analyzer.result().lastTime ?? -Infinity);
   }
   if (files.error) {
-    for (const line of await tailLines(files.error.path)) newest = Math.max(newest, parseErrorEntry(line)?.time ?? -Infinity);
+    for (const line of await tailLines(files.error.path)) newest = Math.max(newest, parseErrorEntry(line, files.offset)?.time ?? -Infinity);
   }
   if (files.fpmLog) {
-    for (const line of await tailLines(files.fpmLog.path)) newest = Math.max(newest, parseFpmLogLine(line)?.time ?? -Infinity);
+    for (const line of await tailLines(files.fpmLog.path)) newest = Math.max(newest, parseFpmLogLine(line, files.offset)?.time ?? -Infinity);
   }
-  if (!Number.isFinite(newest)) return {};
-  // Inclusive of the newest entry itself.
-  return { from: newest - request.ms, to: newest + 1 };
+  return Number.isFinite(newest) ? newest : null;
 }

@@ -12,6 +12,7 @@ import { lineTimestamp, type LogSource } from '../analyze/timestamps.js';
 import type { Catalog } from '../catalog/index.js';
 import { LineSplitter } from '../collect/files.js';
 import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
+import { formatUtcOffset, offsetFor, readHostClock, type HostClock } from '../collect/clock.js';
 import { readFpmStatus } from '../collect/fpm-status.js';
 import { readWindow } from '../collect/remote-log.js';
 import { readVitals, type HostVitals } from '../collect/vitals.js';
@@ -44,7 +45,8 @@ export function createTriage(deps: TriageDeps): (request: TriageRequest) => Prom
   return async function triage(request) {
     const started = now();
     const hosts = deps.inventory.resolve(request.target);
-    const window = { from: started - request.sinceMs, to: started };
+    const end = request.untilMs ?? started;
+    const window = { from: end - request.sinceMs, to: end };
     const emit = (event: TriageProgress) => request.onProgress?.(event);
     emit({ type: 'started', hosts: hosts.map((h) => h.name) });
     const results = await mapLimit(hosts, deps.config.fanout.concurrency, async (host) => {
@@ -54,7 +56,7 @@ export function createTriage(deps: TriageDeps): (request: TriageRequest) => Prom
     });
     return {
       target: request.target,
-      window: { ...window, since: formatDuration(request.sinceMs) },
+      window: { ...window, since: formatDuration(request.sinceMs), until: request.untilMs !== undefined },
       rows: fleetRows(results),
       hosts: sortWorstFirst(results),
       durationMs: now() - started,
@@ -116,6 +118,7 @@ async function triageHost(ctx: HostContext): Promise<HostTriage> {
       ...(collected.vitals ? { vitals: collected.vitals } : {}),
     });
     if (discovery.problems.length) report.diagnosis.notes.push(...discovery.problems);
+    if (collected.clock.notes.length) report.diagnosis.notes.push(...collected.clock.notes);
     timings.total = Date.now() - started;
     return { host: name, report, error: null, timings, bytesFetched: collected.bytesFetched };
   } catch (err) {
@@ -134,6 +137,7 @@ interface Collected {
   sources: SourceStatus[];
   logFormat: Report['logFormat'];
   bytesFetched: number;
+  clock: HostClock;
   vitals?: HostVitals;
 }
 
@@ -158,6 +162,10 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
   let bytesFetched = 0;
   let connections: ReturnType<ReturnType<typeof createAccessAnalyzer>['statusByConnection']> | undefined;
 
+  // Zone-less logs wait for the host's offsets; the access log carries its own and starts at once.
+  const clock = readHostClock(ctx, { nginx: discovery.nginxMaster?.pid, fpm: discovery.fpmMaster?.pid });
+  // Awaited below (a connection failure rethrows there); this only keeps an early rejection from counting as unhandled.
+  clock.catch(() => undefined);
   const readLog = async ({ key, source }: (typeof LOG_SOURCES)[number]): Promise<void> => {
     const path = ctx.host.sources[source];
     if (!path) {
@@ -166,22 +174,24 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
       ctx.emit({ type: 'source', host: ctx.host.name, source: key, status: 'missing', detail: why });
       return;
     }
-    const sink = logSink(source, format, ctx.window);
     try {
+      const offset = source === 'accessLog' ? undefined : offsetFor(await clock, source === 'errorLog' ? 'nginx' : 'fpm');
+      const sink = logSink(source, format, ctx.window, offset);
       const read = await readWindow({
         executor: ctx.executor,
         catalog: ctx.catalog,
         host: ctx.host,
         source,
         from: ctx.window.from,
-        timeOf: lineTimestamp(source, format),
+        timeOf: lineTimestamp(source, format, offset),
         onData: sink.push,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
       bytesFetched += read.bytesFetched;
       sink.finish(evidence);
       if (key === 'access') connections = sink.connections?.();
-      const detail = [`${read.bytesFetched} bytes fetched`, ...read.notes].join('; ');
+      const zone = offset === undefined ? [] : [`times read at UTC${formatUtcOffset(offset)}`];
+      const detail = [`${read.bytesFetched} bytes fetched`, ...zone, ...read.notes].join('; ');
       sources.push({ source: key, path, status: 'read', bytes: read.bytesFetched, detail });
       ctx.emit({ type: 'source', host: ctx.host.name, source: key, status: 'read' });
     } catch (err) {
@@ -209,18 +219,20 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
   };
 
   await Promise.all([...LOG_SOURCES.map(readLog), readStatus(), readHostVitals()]);
+  const hostClock = await clock;
   if (connections && evidence.errors) evidence.joins = joinByConnection(connections, evidence.errors.connections);
   return {
     evidence,
     sources,
     logFormat: { spec, from: ctx.config.hosts.find((h) => h.name === ctx.host.name)?.sources.logFormat ? 'option' : discovery.sources.logFormat ? 'nginx-config' : 'default' },
     bytesFetched,
+    clock: hostClock,
     ...(vitals ? { vitals } : {}),
   };
 }
 
 /** One analyzer per log, fed raw bytes; `finish` stores its result in the evidence. */
-function logSink(source: LogSource, format: CompiledFormat, window: { from: number; to: number }) {
+function logSink(source: LogSource, format: CompiledFormat, window: { from: number; to: number }, tzOffsetMinutes: number | undefined) {
   if (source === 'accessLog') {
     const analyzer = createAccessAnalyzer({ format, window });
     return {
@@ -233,10 +245,10 @@ function logSink(source: LogSource, format: CompiledFormat, window: { from: numb
   }
   const analyzer =
     source === 'errorLog'
-      ? createErrorLogAnalyzer({ window })
+      ? createErrorLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) })
       : source === 'fpmLog'
-        ? createFpmLogAnalyzer({ window })
-        : createSlowLogAnalyzer({ window });
+        ? createFpmLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) })
+        : createSlowLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) });
   const splitter = new LineSplitter((line) => analyzer.push(line));
   return {
     push: (chunk: Buffer) => splitter.push(chunk),

@@ -2,11 +2,19 @@
 import type { CauseId } from '../diagnose/index.js';
 import type { Report } from '../report/index.js';
 
+/** The window of a triage: `sinceMs` back from `untilMs` (a post-mortem's end), or from now without it. */
+export interface TriageSpan {
+  sinceMs: number;
+  untilMs?: number;
+}
+
 export interface TriageRequest {
   /** What the responder typed: a name, @group, glob or comma list (resolved by the inventory). */
   target: string;
-  /** How far back from now to look. */
+  /** How far back to look from the window's end. */
   sinceMs: number;
+  /** The window's end (epoch ms) for a post-mortem (`--until`); absent: now. */
+  untilMs?: number;
   signal?: AbortSignal;
   onProgress?: (event: TriageProgress) => void;
 }
@@ -43,7 +51,8 @@ export interface FleetRow {
 
 export interface TriageResult {
   target: string;
-  window: { from: number; to: number; since: string };
+  /** `until`: the end was asked for (`--until`) rather than now. */
+  window: { from: number; to: number; since: string; until: boolean };
   /** Worst first: failed hosts, then by 5xx rate, then by cause confidence. */
   rows: FleetRow[];
   hosts: HostTriage[];

@@ -79,6 +79,34 @@ describe('badgateway analyze', () => {
     expect(range.access.count502).toBe(1);
   });
 
+  it('--until ends the window: at a time with its offset, or a duration before the newest entry', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-until-'));
+    const file = join(dir, 'access.log');
+    const line = (ts: string, status: number) =>
+      `127.0.0.1 - - [${ts}] "GET /x.php HTTP/1.1" ${status} 5 "-" "curl" rt=0.010 uct="0.000" uht="0.010" urt="0.010" uaddr="unix:/run/php.sock" ustatus="${status}"`;
+    // The host logs at +05:30: 15:00 there is 09:30Z.
+    writeFileSync(
+      file,
+      [line('25/Nov/2026:14:30:00 +0530', 200), line('25/Nov/2026:14:45:00 +0530', 502), line('25/Nov/2026:15:20:00 +0530', 504), line('25/Nov/2026:15:30:00 +0530', 200)].join('\n') + '\n',
+    );
+    const run = (...args: string[]) => {
+      const { code, stdout } = cli(['--access', file, '--log-format', 'upstream', '--json', ...args]);
+      expect(code).toBe(0);
+      return JSON.parse(stdout);
+    };
+    const postMortem = run('--since', '30m', '--until', '2026-11-25T15:00+05:30');
+    expect(postMortem.window).toMatchObject({ from: Date.parse('2026-11-25T09:00:00Z'), to: Date.parse('2026-11-25T09:30:00Z'), since: '30m', until: true });
+    expect([postMortem.access.requests, postMortem.access.count502, postMortem.access.count504]).toEqual([2, 1, 0]);
+    // The same instant written in UTC reads the same window.
+    expect(run('--since', '30m', '--until', '2026-11-25T09:30:00Z').window).toEqual(postMortem.window);
+    // 20m before the newest entry (15:30 +05:30): 15:10, so only the first two lines.
+    const ago = run('--until', '20m');
+    expect(ago.window.to).toBe(Date.parse('2026-11-25T09:40:00Z'));
+    expect(ago.access.requests).toBe(2);
+    const text = cli(['--access', file, '--log-format', 'upstream', '--since', '30m', '--until', '2026-11-25T09:30Z']).stdout;
+    expect(text).toContain('Window: 2026-11-25 09:00:00Z .. 2026-11-25 09:30:00Z (30m to 2026-11-25 09:30Z)');
+  });
+
   it('reports missing, empty and unreadable inputs instead of crashing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'badgateway-missing-'));
     writeFileSync(join(dir, 'empty.log'), '');
@@ -124,8 +152,12 @@ describe('badgateway analyze', () => {
 
   it.each([
     [['--since', 'yesterday', '--access', '/dev/null'], /--since "yesterday" is not a duration/],
-    [['--since', '15m', '--from', '2026-11-25T00:00:00Z', '--access', '/dev/null'], /either --since or --from\/--to/],
+    [['--since', '15m', '--from', '2026-11-25T00:00:00Z', '--access', '/dev/null'], /either --since\/--until or --from\/--to/],
     [['--from', 'noon', '--to', 'later', '--access', '/dev/null'], /--from "noon" is not a time/],
+    [['--from', '2026-11-25T09:00:00', '--to', '2026-11-25T10:00:00Z', '--access', '/dev/null'], /--from "2026-11-25T09:00:00" is not a time: use ISO 8601 with Z or an offset/],
+    [['--until', 'tomorrow', '--access', '/dev/null'], /--until "tomorrow" is not a time/],
+    [['--until', '2026-02-30T10:00Z', '--access', '/dev/null'], /--until "2026-02-30T10:00Z" is not a time/],
+    [['--until', '2h', '--to', '2026-11-25T10:00:00Z', '--access', '/dev/null'], /either --since\/--until or --from\/--to/],
     [['--access', '/dev/null', '--log-format', "escape=bogus '$remote_addr'"], /is not a log_format nginx would accept/],
     [[], /analyze needs at least one input file/],
     [['--bogus'], /Unknown option '--bogus'/],

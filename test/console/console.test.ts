@@ -54,12 +54,12 @@ describe('badgateway start (local console)', () => {
     let mark = c.out().length;
     c.send('/502 triage web-03;id');
     await c.waitFor(/"web-03;id" contains ";", which is not allowed/);
-    expect(c.out().slice(mark)).toContain('/502 triage TARGET [--since 15m]');
+    expect(c.out().slice(mark)).toContain('/502 triage TARGET [--since 15m] [--until TIME]');
     c.send('/502 triage web-3');
     await c.waitFor(/Unknown host "web-3"\. Did you mean web-03\?/);
 
     mark = c.out().length;
-    c.send('/502 triage web-03 --since 7d');
+    c.send('/502 triage web-03 --since 15m --until 2026-11-25T17:00Z');
     await c.waitFor(/Triage of web-03 running/);
     await c.waitFor(/\[\d+\] Show evidence\s+\[\d+\] Start runbook\s+\[\d+\] Reload php-fpm/, 40_000);
     const answer = c.out().slice(mark);

@@ -39,7 +39,7 @@ function resultOf(hosts: HostTriage[], target = '@web'): TriageResult {
   const times = hosts.flatMap((h) => (h.report?.access ? [h.report.access.firstTime!, h.report.access.lastTime!] : []));
   const from = Math.min(...times) - 3 * HOUR;
   const to = Math.max(...times) + 60_000;
-  return { target, window: { from, to, since: '4h' }, rows: [], hosts, durationMs: 2500 };
+  return { target, window: { from, to, since: '4h', until: false }, rows: [], hosts, durationMs: 2500 };
 }
 
 async function fleet() {
@@ -134,7 +134,7 @@ describe('buildDigest', () => {
   it('keeps Block Kit within Slack limits and log text inert, however big the fleet', async () => {
     const huge = await hugeResult('@big');
     const times = huge.hosts.flatMap((h) => (h.report?.access ? [h.report.access.firstTime!] : []));
-    const d = buildDigest({ ...huge, window: { from: Math.min(...times) - 20 * HOUR, to: Math.min(...times) + 4 * HOUR, since: '24h' } }, null);
+    const d = buildDigest({ ...huge, window: { from: Math.min(...times) - 20 * HOUR, to: Math.min(...times) + 4 * HOUR, since: '24h', until: false } }, null);
     for (const images of [true, false]) {
       const slack = renderDigestSlack(d, { images });
       expect(blockProblem(slack.blocks)).toBeNull();

@@ -175,7 +175,7 @@ describe('the router', () => {
   });
 
   it('folds progress events into one status line per host', () => {
-    const state = new ProgressState('Triage of @web', '15m', null, ['web-03', 'web-04']);
+    const state = new ProgressState('Triage of @web', 'last 15m', null, ['web-03', 'web-04']);
     state.apply({ type: 'phase', host: 'web-03', phase: 'collect' });
     state.apply({ type: 'source', host: 'web-03', source: 'access', status: 'read' });
     state.apply({ type: 'source', host: 'web-03', source: 'slowLog', status: 'missing' });

@@ -77,7 +77,7 @@ describe('a runbook in the console', () => {
   it('takes the request_terminate_timeout branch, survives a restart of the bot, and prints the timeline', async () => {
     const first = startConsole();
     await first.match(/badgateway console: type \/502 help/);
-    first.send('/502 runbook web-03 --since 7d');
+    first.send('/502 runbook web-03 --since 15m --until 2026-11-25T17:00Z');
     const verdict = await first.match(/Verdict: [^\n]*\(request_terminate_timeout\)/, 0, 40_000);
     expect(verdict[0]).toBeTruthy();
     await first.match(/Runbook: 502\/504 triage[^\n]* on web-03, started by [^\n]* · session ([a-f0-9]+)/);

@@ -158,13 +158,13 @@ describe('guidance rendering', () => {
 describe('the /502 runbook and /502 timeline grammar', () => {
   it('parses a host, --since and --runbook; a timeline takes an optional session id', async () => {
     const { parseCommand } = await import('../../src/router/grammar.js');
-    expect(parseCommand('runbook web-03')).toEqual({ name: 'runbook', target: 'web-03', sinceMs: 15 * 60_000 });
-    expect(parseCommand('runbook web-03 --since 30m --runbook 502-triage')).toEqual({ name: 'runbook', target: 'web-03', sinceMs: 30 * 60_000, runbook: '502-triage' });
+    expect(parseCommand('runbook web-03')).toEqual({ name: 'runbook', target: 'web-03', sinceMs: 15 * 60_000, until: null });
+    expect(parseCommand('runbook web-03 --since 30m --runbook 502-triage')).toEqual({ name: 'runbook', target: 'web-03', sinceMs: 30 * 60_000, until: null, runbook: '502-triage' });
     expect(parseCommand('timeline')).toEqual({ name: 'timeline', session: null });
     expect(parseCommand('timeline 97430e8a18')).toEqual({ name: 'timeline', session: '97430e8a18' });
     expect(() => parseCommand('runbook')).toThrow(/`runbook` needs a host/);
     expect(() => parseCommand('runbook web-03 --runbook')).toThrow(/--runbook needs a runbook id/);
-    expect(() => parseCommand('runbook web-03 --fast')).toThrow(/takes only --since and --runbook/);
+    expect(() => parseCommand('runbook web-03 --fast')).toThrow(/takes only --since, --until and --runbook/);
     expect(() => parseCommand('timeline web-03')).toThrow(/takes at most a session id/);
   });
 });

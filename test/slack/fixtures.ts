@@ -31,7 +31,7 @@ function row(h: HostTriage): FleetRow {
 
 export function resultOf(target: string, hosts: HostTriage[], durationMs = 1234): TriageResult {
   const now = Date.now();
-  return { target, window: { from: now - 900_000, to: now, since: '15m' }, rows: hosts.map(row), hosts, durationMs };
+  return { target, window: { from: now - 900_000, to: now, since: '15m', until: false }, rows: hosts.map(row), hosts, durationMs };
 }
 
 export function hostOf(report: Report | null, name: string, error: string | null = null): HostTriage {

@@ -138,7 +138,8 @@ describe('Slack over HTTP: requests', () => {
       ['reboot web-03', /Unknown subcommand "reboot"/],
       ['triage web-03 --since forever', /--since "forever" is not a duration/],
       ['triage web-03 --since 30d', /longer than 7d/],
-      ['triage web-03 --until 5m', /Unknown option "--until"/],
+      ['triage web-03 --until 5x', /--until "5x" is not a time/],
+      ['triage web-03 --verbose', /Unknown option "--verbose"/],
       ['triage web-03;id', /"web-03;id" contains ";"/],
       // Slack sends & escaped; the reply is mrkdwn, where &amp; shows as &.
       ['triage web-03&amp;&amp;id', /"web-03&amp;&amp;id" contains "&amp;"/],
@@ -156,7 +157,7 @@ describe('Slack over HTTP: requests', () => {
       expect(res.json.response_type, text).toBe('ephemeral');
       const shown = allText({ body: res.json.blocks });
       expect(shown, text).toMatch(expected);
-      expect(shown, text).toContain('/502 triage TARGET [--since 15m]');
+      expect(shown, text).toContain('/502 triage TARGET [--since 15m] [--until TIME]');
     }
     await settle();
     expect(triageCalls).toEqual([]);
