@@ -31,3 +31,33 @@ export function lineTimestamp(source: LogSource, accessFormat?: CompiledFormat, 
       };
   }
 }
+
+/** `+0530` or `+05:30` → 330, `-0330` → -210 (local minus UTC, in minutes); null when malformed. */
+export function parseUtcOffset(text: string): number | null {
+  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(text.trim());
+  if (!m) return null;
+  const minutes = Number(m[2]) * 60 + Number(m[3]);
+  return minutes > 18 * 60 ? null : (m[1] === '-' ? -1 : 1) * minutes;
+}
+
+export function formatUtcOffset(minutes: number): string {
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+}
+
+/** `[25/Nov/2026:16:52:17 +0530]` ($time_local) or `2026-11-25T16:52:17+05:30` ($time_iso8601). */
+const ACCESS_OFFSET_RE = /\[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} ([+-]\d{4})\]|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})/;
+
+/**
+ * The UTC offset nginx wrote into its access log (newest line first): the zone nginx itself runs in,
+ * and so the zone of its error log, which carries none. Null when no line has a time with an offset.
+ */
+export function accessLogOffset(lines: readonly string[]): number | null {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = ACCESS_OFFSET_RE.exec(lines[i]!);
+    const text = m?.[1] ?? m?.[2];
+    const offset = text === 'Z' ? 0 : text ? parseUtcOffset(text) : null;
+    if (offset !== null) return offset;
+  }
+  return null;
+}

@@ -1,67 +1,56 @@
 /**
  * The host's clock. nginx's error log, PHP-FPM's log and its slow log carry local wall-clock time with
- * no zone; read in the bot's zone they land hours away from the window. So each host is asked for its
- * UTC offset and for the offset its nginx and PHP-FPM masters log in (their own TZ may differ from the
- * login shell's), and the zone-less logs are read in those.
+ * no zone; read in the bot's zone they land hours away from the window. So each triage asks the host
+ * for its UTC offset, and takes nginx's own from the access log (`$time_local` carries it), since a
+ * daemon's zone (systemd `Environment=TZ=`, a container's env) can differ from the login shell's.
+ * The masters' /proc/PID/environ would say it too, but nginx and PHP-FPM overwrite that memory with
+ * their process titles.
  */
+import { accessLogOffset, formatUtcOffset, parseUtcOffset } from '../analyze/timestamps.js';
 import { runCommand, type DiscoveryContext } from './discover.js';
 
 export interface HostClock {
   /** The host's time when asked (epoch ms), to tell a skewed clock. */
   hostNow: number | null;
-  /** UTC offset in minutes (local minus UTC: CET = 60) of the login shell, and of each master. */
+  /** UTC offsets in minutes (local minus UTC: CET = 60): the login shell's, and the one nginx logs in. */
   hostOffset: number | null;
   nginxOffset: number | null;
-  fpmOffset: number | null;
-  /** One line each for the report: what could not be learned, and which offset each log was read in. */
+  /** One line each for the report: what could not be learned, and when the two disagree. */
   notes: string[];
 }
 
-/** `+0530` → 330, `-0330` → -210; null when malformed. */
-export function parseUtcOffset(text: string): number | null {
-  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(text.trim());
-  if (!m) return null;
-  const minutes = Number(m[2]) * 60 + Number(m[3]);
-  return minutes > 18 * 60 ? null : (m[1] === '-' ? -1 : 1) * minutes;
+/** Parses `host.clock` output: `EPOCH_SECONDS +HHMM`. */
+export function parseHostClock(stdout: string): { hostNow: number | null; hostOffset: number | null } {
+  const [epoch, offset] = stdout.trim().split(/\s+/);
+  return { hostNow: epoch && /^\d+$/.test(epoch) ? Number(epoch) * 1000 : null, hostOffset: offset ? parseUtcOffset(offset) : null };
 }
 
-export function formatUtcOffset(minutes: number): string {
-  const abs = Math.abs(minutes);
-  return `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
-}
-
-/** Parses `host.clock` output (see commands/host.yaml). */
-export function parseHostClock(stdout: string): Omit<HostClock, 'notes'> & { unreadable: string[] } {
-  const clock = { hostNow: null as number | null, hostOffset: null as number | null, nginxOffset: null as number | null, fpmOffset: null as number | null, unreadable: [] as string[] };
-  for (const line of stdout.split('\n')) {
-    const [name, a, b] = line.trim().split(/\s+/);
-    if (name === 'host') {
-      clock.hostNow = a && /^\d+$/.test(a) ? Number(a) * 1000 : null;
-      clock.hostOffset = b ? parseUtcOffset(b) : null;
-    } else if (name === 'nginx' || name === 'fpm') {
-      const offset = b ? parseUtcOffset(b) : null;
-      if (offset === null) clock.unreadable.push(name);
-      else clock[name === 'nginx' ? 'nginxOffset' : 'fpmOffset'] = offset;
-    }
-  }
-  return clock;
-}
-
-export async function readHostClock(ctx: DiscoveryContext, masters: { nginx?: number | undefined; fpm?: number | undefined }): Promise<HostClock> {
-  const run = await runCommand(ctx, 'host.clock', { nginx: masters.nginx ?? 0, fpm: masters.fpm ?? 0 });
-  if (!run.ok) {
-    return { hostNow: null, hostOffset: null, nginxOffset: null, fpmOffset: null, notes: [`The host's time zone is unknown (${run.why}): logs without a zone were read as UTC.`] };
-  }
-  const { unreadable, ...clock } = parseHostClock(run.stdout);
+/** Asks the host its offset and, where an access log is known, reads nginx's from its last lines; both at once. */
+export async function readHostClock(ctx: DiscoveryContext, accessLogKnown: boolean): Promise<HostClock> {
+  const [clock, tail] = await Promise.all([
+    runCommand(ctx, 'host.clock'),
+    accessLogKnown ? runCommand(ctx, 'log.tail', { source: 'accessLog', lines: 20 }) : null,
+  ]);
   const notes: string[] = [];
-  if (clock.hostOffset === null) notes.push('The host did not say its UTC offset: logs without a zone were read as UTC.');
-  for (const name of unreadable) {
-    notes.push(`The ${name === 'nginx' ? 'nginx' : 'PHP-FPM'} master's own TZ could not be read (no permission on /proc/PID/environ): its logs were read in the host's zone.`);
+  const { hostNow, hostOffset } = clock.ok ? parseHostClock(clock.stdout) : { hostNow: null, hostOffset: null };
+  if (!clock.ok) notes.push(`The host did not say its time zone (${clock.why}).`);
+  else if (hostOffset === null) notes.push('The host did not say its UTC offset.');
+  const nginxOffset = tail?.ok ? accessLogOffset(tail.stdout.split('\n')) : null;
+  if (nginxOffset !== null && hostOffset !== null && nginxOffset !== hostOffset) {
+    notes.push(
+      `nginx logs at UTC${formatUtcOffset(nginxOffset)} while the host's shell says UTC${formatUtcOffset(hostOffset)}: ` +
+        'the daemons run in a zone of their own, so the error, PHP-FPM and slow logs were read at nginx\'s.',
+    );
   }
-  return { ...clock, notes };
+  if (nginxOffset === null && hostOffset === null) notes.push('Logs without a zone (error, PHP-FPM, slow log) were read as UTC: their times may be off.');
+  return { hostNow, hostOffset, nginxOffset, notes };
 }
 
-/** The offset to read one daemon's zone-less logs in: its own, else the host's, else UTC. */
-export function offsetFor(clock: HostClock, daemon: 'nginx' | 'fpm'): number {
-  return (daemon === 'nginx' ? clock.nginxOffset : clock.fpmOffset) ?? clock.hostOffset ?? 0;
+/**
+ * The offset a zone-less log was written in: nginx's own where its access log shows it, else the host's,
+ * else UTC. PHP-FPM's zone cannot be read off the host; where nginx's differs from the shell's, the
+ * daemons evidently share a zone of their own, and nginx's is the better guess.
+ */
+export function zoneOffset(clock: HostClock): number {
+  return clock.nginxOffset ?? clock.hostOffset ?? 0;
 }

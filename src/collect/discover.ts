@@ -300,6 +300,17 @@ function untrusted(facts: Map<string, string[]>): Array<{ pid: string; uid: stri
   });
 }
 
+/**
+ * Why the PHP-FPM master read is not the one this site's nginx passes PHP to, or null when it is (or
+ * nginx passes to an address this host cannot tell: a variable, another machine).
+ */
+function unreachedFpm(nginx: NginxConfig, fpm: FpmConfig): string | null {
+  const routes = phpRoutes(nginx, fpm);
+  if (routes.length === 0 || routes.some((r) => r.pools.length > 0 || !r.resolvable)) return null;
+  const targets = [...new Set(routes.map((r) => r.fastcgiPass))].join(', ');
+  return `no running PHP-FPM master serves what nginx passes PHP to (${targets}): PHP-FPM looks down for this site, so its log, slow log and status page were not read from another pool.`;
+}
+
 function reachesPool(nginx: NginxConfig | undefined, fpm: FpmConfig | undefined): boolean {
   if (!nginx || !fpm) return false;
   return phpRoutes(nginx, fpm).some((r) => r.pools.length > 0);
@@ -349,6 +360,12 @@ export async function discoverHost(ctx: DiscoveryContext): Promise<Discovery> {
     }
   }
   problems.push(...fpmRead.problems);
+  const unreached = nginxRead.config && fpmRead.config ? unreachedFpm(nginxRead.config, fpmRead.config) : null;
+  if (unreached) {
+    // Another site's master would answer for a pool that is down here: its log and status are not this site's.
+    problems.push(unreached);
+    fpmRead = { ok: false, facts: fpmRead.facts, problems: [] };
+  }
 
   const derived = deriveSources({
     ...(nginxRead.config ? { nginx: nginxRead.config } : {}),
@@ -358,6 +375,9 @@ export async function discoverHost(ctx: DiscoveryContext): Promise<Discovery> {
     ...(nginxRead.master ? { nginxMaster: nginxRead.master } : {}),
   });
   problems.push(...derived.problems);
+  if (unreached) {
+    for (const m of derived.missing) if (m.source === 'fpmLog' || m.source === 'slowLog' || m.source === 'fpmStatusUrl') m.why = 'no running PHP-FPM master serves the pool nginx passes PHP to';
+  }
 
   const runs = (facts: Map<string, string[]>, seen: number | undefined) => !facts.has('no-master') || facts.has('untrusted') || (seen ?? 0) > 0;
   const discovery: Discovery = {

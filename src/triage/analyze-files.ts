@@ -7,9 +7,9 @@ import { parseFpmTT, parseNginxT, type NginxConfig } from '../analyze/config/ind
 import { createErrorLogAnalyzer, parseErrorEntry } from '../analyze/errorlog/index.js';
 import { joinByConnection, type Evidence } from '../analyze/evidence.js';
 import { createFpmLogAnalyzer, createSlowLogAnalyzer, parseFpmLogLine, parseFpmStatus } from '../analyze/fpm/index.js';
+import { accessLogOffset, formatUtcOffset, parseUtcOffset } from '../analyze/timestamps.js';
 import type { Window } from '../analyze/window.js';
 import { checkFile, LineSplitter, streamFile, tailLines } from '../collect/files.js';
-import { formatUtcOffset, parseUtcOffset } from '../collect/clock.js';
 import type { WindowEnd } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { buildReport } from '../report/build.js';
@@ -125,9 +125,6 @@ export async function analyzeFiles(input: AnalyzeFilesInput): Promise<Report> {
 
 type LogFiles = { access: Readable | null; format: CompiledFormat | null; error: Readable | null; fpmLog: Readable | null; offset: number };
 
-/** `[25/Nov/2026:16:52:17 +0530]` ($time_local) or `2026-11-25T16:52:17+05:30` ($time_iso8601): nginx's own offset. */
-const ACCESS_OFFSET_RE = /\[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} ([+-]\d{4})\]|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})/;
-
 /**
  * The zone the zone-less logs were written in: --tz, else the offset nginx wrote into the access log
  * (same host, same clock), else this machine's (right when the logs were written here).
@@ -140,14 +137,7 @@ async function logZone(tz: string | undefined, access: Readable | null): Promise
 }
 
 async function accessOffset(access: Readable): Promise<number | null> {
-  const lines = await tailLines(access.path, 64 * 1024);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = ACCESS_OFFSET_RE.exec(lines[i]!);
-    const text = m?.[1] ?? m?.[2];
-    const offset = text === 'Z' ? 0 : text ? parseUtcOffset(text) : null;
-    if (offset !== null) return offset;
-  }
-  return null;
+  return accessLogOffset(await tailLines(access.path, 64 * 1024));
 }
 
 /** `Z`, `UTC`, `+05:30`, `-0330`, or an IANA zone (its offset now: a window across a DST change is off by the change). */

@@ -8,11 +8,11 @@ import { compileLogFormat, createAccessAnalyzer, type CompiledFormat } from '../
 import { createErrorLogAnalyzer } from '../analyze/errorlog/index.js';
 import { joinByConnection, type Evidence } from '../analyze/evidence.js';
 import { createFpmLogAnalyzer, createSlowLogAnalyzer } from '../analyze/fpm/index.js';
-import { lineTimestamp, type LogSource } from '../analyze/timestamps.js';
+import { formatUtcOffset, lineTimestamp, type LogSource } from '../analyze/timestamps.js';
 import type { Catalog } from '../catalog/index.js';
 import { LineSplitter } from '../collect/files.js';
 import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
-import { formatUtcOffset, offsetFor, readHostClock, type HostClock } from '../collect/clock.js';
+import { readHostClock, zoneOffset, type HostClock } from '../collect/clock.js';
 import { readFpmStatus } from '../collect/fpm-status.js';
 import { readWindow } from '../collect/remote-log.js';
 import { readVitals, type HostVitals } from '../collect/vitals.js';
@@ -155,7 +155,7 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
   if (discovery.fpm) evidence.fpmConfig = discovery.fpm;
   const sources: SourceStatus[] = [
     { source: 'nginxConfig', path: null, status: discovery.nginx ? 'read' : 'missing', ...(discovery.nginx ? {} : { detail: 'nginx -T gave nothing' }) },
-    { source: 'fpmConfig', path: null, status: discovery.fpm ? 'read' : 'missing', ...(discovery.fpm ? {} : { detail: 'php-fpm -tt gave nothing' }) },
+    { source: 'fpmConfig', path: null, status: discovery.fpm ? 'read' : 'missing', ...(discovery.fpm ? {} : { detail: discovery.missing.find((m) => m.source === 'fpmLog')?.why ?? 'php-fpm -tt gave nothing' }) },
   ];
   const spec = ctx.host.sources.logFormat ?? 'combined';
   const format = compileLogFormat(spec);
@@ -163,7 +163,7 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
   let connections: ReturnType<ReturnType<typeof createAccessAnalyzer>['statusByConnection']> | undefined;
 
   // Zone-less logs wait for the host's offsets; the access log carries its own and starts at once.
-  const clock = readHostClock(ctx, { nginx: discovery.nginxMaster?.pid, fpm: discovery.fpmMaster?.pid });
+  const clock = readHostClock(ctx, Boolean(ctx.host.sources.accessLog));
   // Awaited below (a connection failure rethrows there); this only keeps an early rejection from counting as unhandled.
   clock.catch(() => undefined);
   const readLog = async ({ key, source }: (typeof LOG_SOURCES)[number]): Promise<void> => {
@@ -175,7 +175,7 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
       return;
     }
     try {
-      const offset = source === 'accessLog' ? undefined : offsetFor(await clock, source === 'errorLog' ? 'nginx' : 'fpm');
+      const offset = source === 'accessLog' ? undefined : zoneOffset(await clock);
       const sink = logSink(source, format, ctx.window, offset);
       const read = await readWindow({
         executor: ctx.executor,

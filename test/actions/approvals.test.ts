@@ -21,7 +21,7 @@ import { writeConfig } from '../support/config.js';
 import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { freePort } from '../support/sshd.js';
 import { allText, actionBody, clickPayload, post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from '../slack/stub.js';
-import { pgliteDb, postgresDb, type TestDb } from '../store/support.js';
+import { BACKENDS, pgliteDb, type TestDb } from '../store/support.js';
 
 const SECRET = 'approvals-signing-secret';
 const CHANNEL = 'C0ONCALL';
@@ -145,7 +145,7 @@ async function reloads(): Promise<number> {
   return ((await labHost.lab.readLogs()).fpmLog.match(/Reloading in progress/g) ?? []).length;
 }
 
-describe.each([{ make: postgresDb }, { make: pgliteDb }])('approvals', ({ make }) => {
+describe.each(BACKENDS)('approvals', ({ make }) => {
   const db: TestDb = make();
   let storeA: Store;
   let storeB: Store;

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log/index.js';
 import type { Store } from '../../src/store/index.js';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
-import { PG_URL, pgliteDb, postgresDb } from '../store/support.js';
+import { HAS_POSTGRES, PG_URL, pgliteDb, postgresDb } from '../store/support.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
 const NOW = Date.now();
@@ -43,7 +43,7 @@ async function seed(store: Store): Promise<void> {
 }
 
 describe('badgateway audit (CLI)', () => {
-  it('exports from PostgreSQL (DATABASE_URL): --since, --host, --json; bad usage exits 2, an unreachable server 1', async () => {
+  it.skipIf(!HAS_POSTGRES)('exports from PostgreSQL (DATABASE_URL): --since, --host, --json; bad usage exits 2, an unreachable server 1', async () => {
     const db = postgresDb();
     const store = await db.open();
     try {

@@ -242,6 +242,8 @@ describe('discoverHost against the real lab over real SSH', () => {
   it('never runs the binary or config of a master that root does not run (anyone can set a process title)', async () => {
     const fake = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', 'exec -a "nginx: master process /tmp/evil -c /tmp/evil.conf" sleep 30'], {
       stdio: 'ignore',
+      // A bare environment: the impostor needs none of the suite's (faketime's LD_PRELOAD included).
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     });
     try {
       const pid = fake.pid!;

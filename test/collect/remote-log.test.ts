@@ -276,7 +276,8 @@ describe('readWindow over a real sshd', () => {
       expect(killed).toBe(true);
       expect(error).toBeInstanceOf(ExecError);
       expect((error as Error).message).toMatch(/web-lab: the connection was lost while log\.read-stream was running/);
-      expect(Date.now() - started).toBeLessThan(15_000);
+      // A hang would run into the test's own timeout; this is the bound with a loaded machine's margin.
+      expect(Date.now() - started).toBeLessThan(25_000);
     } finally {
       await own.close();
     }

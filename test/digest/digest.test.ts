@@ -32,7 +32,7 @@ import { poolExhausted, poolExhaustedOptions } from '../lab/scenarios.js';
 import { REPO_ROOT, writeConfig } from '../support/config.js';
 import { hostConfig } from '../support/lab-host.js';
 import { freePort, startSshd, type TestSshd } from '../support/sshd.js';
-import { postgresDb, type TestDb } from '../store/support.js';
+import { HAS_POSTGRES, postgresDb, type TestDb } from '../store/support.js';
 import { allText, post, sign, slashBody, startSlackStub, type SlackStub } from '../slack/stub.js';
 
 const CHANNEL = 'C0DIGEST';
@@ -151,7 +151,7 @@ afterAll(async () => {
   await Promise.all([lab?.stop(), sshd?.stop(), stub?.close()]);
 });
 
-describe('scheduled digests', () => {
+describe.skipIf(!HAS_POSTGRES)('scheduled digests', () => {
   let first: Awaited<ReturnType<DigestScheduler['run']>>;
 
   it('a fired schedule is posted once by two instances sharing PostgreSQL: one message, one chart', async () => {
@@ -289,7 +289,7 @@ describe('scheduled digests', () => {
   });
 });
 
-describe('asked for', () => {
+describe.skipIf(!HAS_POSTGRES)('asked for', () => {
   it('/502 digest TARGET posts one now through the Slack app, with the chart; a bad target runs nothing', async () => {
     const a = instances[0]!;
     stub.reset();

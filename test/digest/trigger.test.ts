@@ -44,7 +44,8 @@ describe('cronTrigger (node-cron 4)', () => {
     const first = fired[0]!;
     expect(first.slot % 1000).toBe(0);
     expect(first.slot).toBeLessThanOrEqual(first.at);
-    expect(first.at - first.slot).toBeLessThan(3000);
+    // The slot is the second this fire stands for, not a later one (the margin is for a loaded machine).
+    expect(first.at - first.slot).toBeLessThan(10_000);
     const skipped = lines.filter((l) => l.includes('digest skipped: the previous run of this schedule is still going'));
     expect(skipped.length).toBeGreaterThanOrEqual(1);
     expect(skipped[0]).toContain('"schedule":"tick"');

@@ -232,8 +232,9 @@ describe('scenarios produce the real failure evidence', () => {
     expect(timedOut).toHaveLength(2);
     for (const l of timedOut) {
       expect(l).toMatchObject({ status: 504, uct: CONNECTED, uht: '-', ustatus: '504' });
+      // At the 1 s read timeout, well before the 3 s script ends (the margin is for a loaded machine).
       expect(Number(l.urt)).toBeGreaterThanOrEqual(1);
-      expect(Number(l.urt)).toBeLessThan(1.2);
+      expect(Number(l.urt)).toBeLessThan(2);
     }
     const errs = upstreamErrors(r);
     expect(errs).toHaveLength(2);
@@ -256,9 +257,10 @@ describe('scenarios produce the real failure evidence', () => {
     expect(killed).toHaveLength(2);
     for (const l of killed) {
       expect(l).toMatchObject({ status: 502, uct: CONNECTED, uht: '-', ustatus: '502' });
-      // heartbeat = timeout/3 -> killed between T and ~1.33T (reference 3.4)
+      // heartbeat = timeout/3 -> killed between T and ~1.33T (reference 3.4); the bound leaves a loaded
+      // machine's margin and still tells the kill from the 4 s script's own end.
       expect(Number(l.urt)).toBeGreaterThanOrEqual(1);
-      expect(Number(l.urt)).toBeLessThan(1.6);
+      expect(Number(l.urt)).toBeLessThan(2.5);
     }
     for (const e of upstreamErrors(r)) {
       expect(e.level).toBe('error');
@@ -276,7 +278,7 @@ describe('scenarios produce the real failure evidence', () => {
       ).exec(fpm);
       expect(m, `${script}.php execution timed out`).not.toBeNull();
       expect(Number(m![2])).toBeGreaterThanOrEqual(1);
-      expect(Number(m![2])).toBeLessThan(1.5);
+      expect(Number(m![2])).toBeLessThan(2.5);
       expect(fpm).toMatch(new RegExp(`WARNING: \\[pool www\\] child ${m![1]} exited on signal 15 \\(SIGTERM\\) after \\d+\\.\\d{6} seconds from start`));
     }
     expect(fpm.match(/NOTICE: \[pool www\] child \d+ started/g)?.length).toBeGreaterThanOrEqual(2);
@@ -420,8 +422,9 @@ describe('scenarios produce the real failure evidence', () => {
     expect(timedOut.length).toBeGreaterThanOrEqual(1);
     for (const l of timedOut) {
       expect(l).toMatchObject({ uct: '-', uht: '-', uaddr: r.fpmListen, ustatus: '504' });
+      // At the 1 s connect timeout (the margin is for a loaded machine).
       expect(l.rt).toBeGreaterThanOrEqual(1);
-      expect(l.rt).toBeLessThan(1.3);
+      expect(l.rt).toBeLessThan(2);
     }
     const errs = upstreamErrors(r);
     expect(errs.length).toBe(timedOut.length);

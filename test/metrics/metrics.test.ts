@@ -167,7 +167,8 @@ describe('the endpoint server (Socket Mode and console)', () => {
     slow.setCheck('hung', () => new Promise(() => undefined));
     const started = Date.now();
     const result = await slow.readiness(200);
-    expect(Date.now() - started).toBeLessThan(1000);
+    // The check never answers: only the 200 ms budget can end this (the margin is for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(result).toMatchObject({ ready: false, checks: { hung: { ok: false, detail: 'no answer within 200 ms' } } });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, openStore, type NewApproval, type Store } from '../../src/store/index.js';
-import { pgliteDb, postgresDb, type TestDb } from './support.js';
+import { BACKENDS, HAS_POSTGRES, pgliteDb, postgresDb, type TestDb } from './support.js';
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 
@@ -35,7 +35,7 @@ async function rawSql(db: TestDb, store: Store, sql: string): Promise<unknown> {
   return (store as unknown as { db: { query(sql: string): Promise<unknown> } }).db.query(sql);
 }
 
-describe.each([{ make: postgresDb }, { make: pgliteDb }])('store', ({ make }) => {
+describe.each(BACKENDS)('store', ({ make }) => {
   const db = make();
   let store: Store;
 
@@ -146,7 +146,7 @@ describe.each([{ make: postgresDb }, { make: pgliteDb }])('store', ({ make }) =>
 });
 
 describe('store: scale-out and ownership', () => {
-  it('two replicas on one PostgreSQL: both migrate at once, and a request decided from both is decided once', async () => {
+  it.skipIf(!HAS_POSTGRES)('two replicas on one PostgreSQL: both migrate at once, and a request decided from both is decided once', async () => {
     const db = postgresDb();
     const [a, b] = await Promise.all([db.open(), db.open()]);
     try {
