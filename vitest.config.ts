@@ -9,6 +9,7 @@ export default defineConfig({
     maxWorkers: 4,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    globalSetup: ['./test/support/global-setup.ts'],
     reporters: ['default', './test/support/slowest-files.ts'],
   },
 });

@@ -14,7 +14,8 @@ import { SshExecutor } from '../../src/exec/index.js';
 import { createLogger } from '../../src/log/index.js';
 import type { Store } from '../../src/store/index.js';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
-import { startSshd, type TestSshd } from '../support/sshd.js';
+import { sharedSshd } from '../support/shared-sshd.js';
+import type { TestSshd } from '../support/sshd.js';
 import { HAS_POSTGRES, PG_URL, pgliteDb, postgresDb } from '../store/support.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
@@ -106,7 +107,7 @@ describe('AuditingExecutor over real SSH', () => {
   let store: Store;
 
   beforeAll(async () => {
-    [sshd, store] = await Promise.all([startSshd(), db.open()]);
+    [sshd, store] = [sharedSshd(), await db.open()];
   }, 60_000);
 
   afterAll(async () => {

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
-import { startSshd, type TestSshd } from '../support/sshd.js';
+import { sharedSshd } from '../support/shared-sshd.js';
+import type { TestSshd } from '../support/sshd.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'badgateway.js');
 
@@ -20,7 +21,7 @@ let sshd: TestSshd;
 let configFile: string;
 
 beforeAll(async () => {
-  sshd = await startSshd();
+  sshd = sharedSshd();
   configFile = writeConfig({
     ssh: { user: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHosts, connectTimeout: '2s' },
     sources: { accessLog: '/etc/hostname' },

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
 import { consoleEnv, spawnConsole, type ConsoleProcess } from '../support/console-process.js';
-import { startSshd, type TestSshd } from '../support/sshd.js';
+import { sharedSshd } from '../support/shared-sshd.js';
+import type { TestSshd } from '../support/sshd.js';
 
 const EVIDENCE = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'fastcgi_read_timeout');
 
@@ -16,7 +17,7 @@ let sshd: TestSshd;
 let configFile: string;
 
 beforeAll(async () => {
-  sshd = await startSshd();
+  sshd = sharedSshd();
   configFile = writeConfig({
     ssh: { user: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHosts, connectTimeout: '5s' },
     catalog: testCatalogDir(),

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { REPO_ROOT, writeConfig } from '../support/config.js';
 import { BIN, consoleEnv, spawnConsole, type ConsoleProcess } from '../support/console-process.js';
-import { startSshd, type TestSshd } from '../support/sshd.js';
+import { sharedSshd } from '../support/shared-sshd.js';
+import type { TestSshd } from '../support/sshd.js';
 
 const EVIDENCE = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'request_terminate_timeout');
 
@@ -21,7 +22,7 @@ let configFile: string;
 const dataDir = mkdtempSync(join(tmpdir(), 'badgateway-runbook-console-'));
 
 beforeAll(async () => {
-  sshd = await startSshd();
+  sshd = sharedSshd();
   configFile = writeConfig({
     ssh: { user: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHosts, connectTimeout: '5s' },
     hosts: {

@@ -25,6 +25,9 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
+/** What the run's shared server hands to the files (everything but stop, which is the run's). */
+export type SharedSshdInfo = Omit<TestSshd, 'stop'>;
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -1,0 +1,18 @@
+/**
+ * Once per `vitest run`: one OpenSSH server that the test files which only read through it share
+ * (`sharedSshd()`), instead of one each. Files that stop, kill or reconfigure their server keep their own.
+ */
+import type { TestProject } from 'vitest/node';
+import { startSshd, type SharedSshdInfo } from './sshd.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    sshd: SharedSshdInfo;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const { stop, ...info } = await startSshd();
+  project.provide('sshd', info);
+  return stop;
+}
