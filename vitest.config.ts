@@ -7,8 +7,10 @@ export default defineConfig({
     // Most files wait on real daemons (sshd, nginx, PHP-FPM, child bots) rather than compute, so more
     // files than cores run at once; vitest's default (cores - 1) leaves one file running on 2 cores.
     maxWorkers: 4,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Waits in tests are for real daemons and bots, which a machine busy with a second suite slows down:
+    // the limits are generous because a passing test never reaches them.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     globalSetup: ['./test/support/global-setup.ts'],
     reporters: ['default', './test/support/slowest-files.ts'],
   },

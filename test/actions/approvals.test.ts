@@ -58,7 +58,7 @@ beforeAll(async () => {
     }),
     env: {},
   });
-}, 90_000);
+}, 120_000);
 
 afterAll(async () => {
   await stub?.close();
@@ -157,7 +157,7 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
     // Two replicas: their own connection pool on PostgreSQL; the embedded store belongs to one process.
     storeB = db.name === 'postgres' ? await db.open() : storeA;
     [botA, botB] = await Promise.all([startBot(storeA), startBot(storeB)]);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await botA?.stop();
@@ -201,7 +201,7 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       const denied = await stub.waitFor(() => stub.ok('chat.update').find((c) => c.body.ts === 'req-1' && text(c).includes('Denied')), 10_000, 'the denied message');
       expect(text(denied)).toContain(`by <@${GROUPIE}>`);
       expect((await storeA.getApproval(id))?.state).toBe('denied');
-    }, 60_000);
+    }, 120_000);
 
     it('the same Approve click reaching both replicas at once (and a double click) runs the reload once; it is verified', async () => {
       const before = stub.ok('chat.postMessage').length;
@@ -263,7 +263,7 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
         'the request message updated to Done',
       );
       expect(text(final)).toContain('Done: reload php-fpm on web-lab');
-    }, 60_000);
+    }, 120_000);
 
     it('a late click on an expired request is refused and runs nothing', async () => {
       const now = Date.now();
@@ -292,7 +292,7 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       expect(audit.filter((e) => e.kind === 'command')).toEqual([]);
       expect(await reloads()).toBe(reloadsBefore);
       expect(stub.ok('chat.update').filter((c) => c.body.ts === 'req-expired')).toEqual([]);
-    }, 30_000);
+    }, 120_000);
 
     it('a pending request survives a restart: a new app on the same store takes the click and runs it', async () => {
       const before = stub.ok('chat.postMessage').length;
@@ -312,7 +312,7 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       const done = await outcome(ts);
       expect(text(done)).toMatch(/reload php-fpm on web-lab: ok/);
       expect((await storeA.getApproval(id))?.state).toBe('succeeded');
-    }, 60_000);
+    }, 120_000);
 
     it('/502 audit HOST shows the recent entries to who asked; a triage\'s commands are recorded with who asked', async () => {
       if (db.name === 'postgres') {
@@ -329,7 +329,7 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       expect(text(reply)).toMatch(/ran\s+web-lab\s+U0ASKER\s+fpm\.reload-signal exit 0/);
       expect(text(reply)).toMatch(/approved\s+web-lab/);
       if (db.name === 'postgres') expect(text(reply)).toMatch(/plus \d+ read-only commands \(triage, logs, status\) asked by <@U0ASKER>/);
-    }, 60_000);
+    }, 120_000);
   });
 });
 
@@ -341,7 +341,7 @@ describe('approvals against the lab: dry run, and a stopped php-fpm', () => {
   beforeAll(async () => {
     store = await db.open();
     bot = await startBot(store);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await bot?.stop();
@@ -371,7 +371,7 @@ describe('approvals against the lab: dry run, and a stopped php-fpm', () => {
     } finally {
       await dry.stop();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('a reload of a stopped php-fpm fails clearly, with the output and the failed check', async () => {
     const before = stub.ok('chat.postMessage').length;
@@ -393,5 +393,5 @@ describe('approvals against the lab: dry run, and a stopped php-fpm', () => {
       'the request message updated to Failed',
     );
     expect(text(final)).toContain('Failed: reload php-fpm on web-lab');
-  }, 60_000);
+  }, 120_000);
 });

@@ -82,7 +82,7 @@ describe('badgateway audit (CLI)', () => {
       await store.close();
       await db.drop();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('reads the embedded store while another process (here: this one) owns it, from a snapshot', async () => {
     const db = pgliteDb();
@@ -98,7 +98,7 @@ describe('badgateway audit (CLI)', () => {
       await store.close();
       await db.drop();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('AuditingExecutor over real SSH', () => {
@@ -108,7 +108,7 @@ describe('AuditingExecutor over real SSH', () => {
 
   beforeAll(async () => {
     [sshd, store] = [sharedSshd(), await db.open()];
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await sshd?.stop();
@@ -150,5 +150,5 @@ describe('AuditingExecutor over real SSH', () => {
     } finally {
       await executor.close();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -67,5 +67,5 @@ describe('/502 reload, restart, audit', () => {
     expect(() => loadConfig({ path: writeConfig({ approvals: { expiry: 'soon' }, hosts: { 'web-01': { actions: { reboot: 'x.y' } } } }), env: {} })).toThrow(
       /hosts\.web-01\.actions: unknown setting "reboot"; approvals\.expiry: expected a duration/,
     );
-  }, 30_000);
+  }, 120_000);
 });

@@ -143,7 +143,7 @@ beforeAll(async () => {
   });
   await bot.start();
   base = `http://127.0.0.1:${port}`;
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await endpoints?.close();
@@ -245,7 +245,7 @@ describe('POST /alerts/alertmanager: firing, repeated, resolved', () => {
     expect(allText(final)).toContain('asked by alert `PhpFpmDown`');
     expect(blocks.find((b) => b.type === 'actions')).toBeTruthy();
     expect(topLevelPosts()).toHaveLength(1);
-  }, 40_000);
+  }, 120_000);
 
   it('the same alert again within the cooldown: a thread note, no second triage', async () => {
     const before = stub.ok('chat.update').length;
@@ -278,7 +278,7 @@ describe('POST /alerts/alertmanager: firing, repeated, resolved', () => {
     expect(untracked.json.results[0]).toMatchObject({ action: 'untracked' });
     await settle();
     expect(stub.ok('chat.postMessage')).toHaveLength(count);
-  }, 40_000);
+  }, 120_000);
 
   it('a host found by its address that is down: the triage says so, and the failure is counted', async () => {
     const posted = topLevelPosts().length;

@@ -85,5 +85,5 @@ describe('badgateway start (local console)', () => {
     // The mode it chose is one JSON line on stderr; the console itself stays on stdout.
     const first = JSON.parse(c.err().split('\n')[0]!);
     expect(first).toMatchObject({ level: 30, mode: 'console' });
-  }, 60_000);
+  }, 120_000);
 });

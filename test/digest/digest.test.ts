@@ -137,7 +137,7 @@ beforeAll(async () => {
   // Real traffic and a real pool exhaustion: 502s (EAGAIN), 504s, "server reached pm.max_children".
   await poolExhausted(lab);
   await poolIdle();
-}, 90_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const i of instances) {

@@ -134,7 +134,7 @@ describe('zero config: no badgateway.yaml, no Slack tokens', () => {
     expect(answer).toMatch(/PHP-FPM: installed \(\/usr\/sbin\/php-fpm[\d.]*\) but not running: no "php-fpm: master process"/);
     expect(answer).not.toMatch(/Healthy|healthy/);
     expect(await c.quit()).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it('`badgateway triage localhost` on a machine without nginx or PHP-FPM installed names what it looked for', () => {
     const { code, stdout, stderr } = cli(['triage', 'localhost'], freshDir(), WITHOUT_USR_SBIN);
@@ -158,7 +158,7 @@ describe('a fresh machine running the lab', () => {
   beforeAll(async () => {
     lab = await startLab(workerCrashOptions);
     await workerCrash(lab);
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await lab?.stop();
   });
@@ -187,5 +187,5 @@ describe('a fresh machine running the lab', () => {
     expect(answer).toMatch(/Verdict: .*\(worker_crash\), confidence \d+%/);
     expect(answer).toMatch(/read: access, error, fpmLog/);
     expect(await c.quit()).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });

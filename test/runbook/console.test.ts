@@ -71,7 +71,7 @@ describe('a malformed runbook at start', () => {
     expect(code).toBe(2);
     expect(stderr).toContain(`${join(dir, 'night.md')}:8: step "Check the pool": when.cause.0:`);
     expect(stderr).toMatch(/pool_exhausted/);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('a runbook in the console', () => {
@@ -126,5 +126,5 @@ describe('a runbook in the console', () => {
     expect(timeline).toContain('Step 5 done: Locate: PHP-FPM kills long requests');
     expect(timeline).toContain('~~Locate: the pool is exhausted~~: not applicable (top cause request_terminate_timeout');
     expect(await second.quit()).toBe(0);
-  }, 90_000);
+  }, 120_000);
 });

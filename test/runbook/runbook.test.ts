@@ -95,7 +95,7 @@ beforeAll(async () => {
   });
   dataDir = mkdtempSync(join(tmpdir(), 'badgateway-runbook-store-'));
   bot = await startBot();
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await bot?.stop();

@@ -258,7 +258,7 @@ describe('Slack over HTTP: a triage', () => {
   it('a fan-out answer far over the limits is truncated with a note, not refused; log lines are escaped and scrubbed', async () => {
     const res = await command('triage web-big');
     expect(res.status).toBe(200);
-    const final = await stub.waitFor(() => stub.calls.find((c) => c.method === 'chat.update' && allText(c).includes('need attention')), 10_000, 'the final message');
+    const final = await stub.waitFor(() => stub.calls.find((c) => c.method === 'chat.update' && allText(c).includes('need attention')), 30_000, 'the final message');
     expect(final.ok).toBe(true);
     const blocks = final.body.blocks as Array<Record<string, any>>;
     expect(blocks.length).toBeLessThanOrEqual(50);
@@ -274,7 +274,7 @@ describe('Slack over HTTP: a triage', () => {
     // Its evidence is too long for a thread reply: it goes up as a file, scrubbed.
     const actions = blocks[blocks.length - 1]!;
     await click(actions.elements[0].action_id, actions.elements[0].value, final.body.ts as string);
-    const done = await stub.waitFor(() => stub.ok('files.completeUploadExternal')[0], 5000, 'the file upload');
+    const done = await stub.waitFor(() => stub.ok('files.completeUploadExternal')[0], 30_000, 'the file upload');
     expect(done).toBeTruthy();
     const getUrl = stub.ok('files.getUploadURLExternal')[0]!;
     expect(getUrl.body.filename).toBe('evidence-web-big.txt');
@@ -290,7 +290,7 @@ describe('Slack over HTTP: a triage', () => {
     const res = await command('triage web-03');
     expect(res.status).toBe(200);
     expect(res.ms).toBeLessThan(3000);
-    const final = await stub.waitFor(() => stub.ok('chat.update').find((c) => allText(c).includes('Verdict')), 15_000, 'the final message after 429s');
+    const final = await stub.waitFor(() => stub.ok('chat.update').find((c) => allText(c).includes('Verdict')), 30_000, 'the final message after 429s');
     expect(final.body.channel).toBe(CHANNEL);
     const posts = stub.calls.filter((c) => c.method === 'chat.postMessage');
     expect(posts.map((c) => c.status)).toEqual([429, 200]);

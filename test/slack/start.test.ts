@@ -86,7 +86,7 @@ describe('badgateway start: mode from the environment', () => {
     }
     const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
     expect(code).toBe(0);
-  }, 40_000);
+  }, 120_000);
 });
 
 describe('manifest.yml', () => {

@@ -175,7 +175,7 @@ export async function startSlackStub(): Promise<SlackStub> {
       limited.set(method, { times, seconds });
     },
     responseUrl: (id) => `${url}/respond/${id}`,
-    async waitFor(find, timeoutMs = 10_000, what = 'condition') {
+    async waitFor(find, timeoutMs = 30_000, what = 'condition') {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = find();

@@ -41,7 +41,7 @@ describe.each(BACKENDS)('store', ({ make }) => {
 
   beforeAll(async () => {
     store = await db.open();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await store?.close();
@@ -56,7 +56,7 @@ describe.each(BACKENDS)('store', ({ make }) => {
       store = await db.open();
       expect(await store.migrations()).toHaveLength(MIGRATIONS.length);
       expect((await store.getApproval('0000000000000001'))?.reason).toBe('pool exhausted');
-    }, 60_000);
+    }, 120_000);
 
     it('round-trips an approval; the first decision wins, later ones change nothing', async () => {
       const created = await store.createApproval(approval('00000000000000a1'));
@@ -161,7 +161,7 @@ describe('store: scale-out and ownership', () => {
       await Promise.all([a.close(), b.close()]);
       await db.drop();
     }
-  }, 30_000);
+  }, 120_000);
 
   it('an embedded directory has one owner; a second open is refused with what to do, or reads a snapshot', async () => {
     const db = pgliteDb();
@@ -184,5 +184,5 @@ describe('store: scale-out and ownership', () => {
     expect((await next.listAudit({ host: 'web-03' })).length).toBe(1);
     await next.close();
     await db.drop();
-  }, 60_000);
+  }, 120_000);
 });

@@ -35,7 +35,9 @@ export function spawnConsole(options: { cwd?: string; env: NodeJS.ProcessEnv; wr
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const match = async (re: RegExp, from = 0, ms = 20_000): Promise<RegExpExecArray> => {
+  // Generous: a bot starting on a machine busy with another suite can take many seconds; a wait that
+  // fails only ever fails by timing out, so the margin costs nothing when things go right.
+  const match = async (re: RegExp, from = 0, ms = 60_000): Promise<RegExpExecArray> => {
     const deadline = Date.now() + ms;
     for (;;) {
       const found = re.exec(stdout.slice(from));

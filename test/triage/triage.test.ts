@@ -54,7 +54,7 @@ describe('triage over SSH of real lab faults', () => {
     } finally {
       await services.close();
     }
-  }, 90_000);
+  }, 120_000);
 });
 
 describe('fan-out', () => {
@@ -97,7 +97,7 @@ describe('fan-out', () => {
     } finally {
       await services.close();
     }
-  }, 90_000);
+  }, 120_000);
 });
 
 describe('badgateway triage (CLI)', () => {
@@ -114,7 +114,7 @@ describe('badgateway triage (CLI)', () => {
     expect(result.hosts[0].timings.total).toBeGreaterThan(0);
     expect(result.hosts[0].report.diagnosis.causes[0].id).toBe('worker_crash');
     expect(result.hosts[0].report.sources.find((s: { source: string }) => s.source === 'access').status).toBe('read');
-  }, 90_000);
+  }, 120_000);
 
   it.each([
     [['triage', 'web-lab;id'], /is not a host name, group or glob/],
