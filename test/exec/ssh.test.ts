@@ -171,7 +171,7 @@ describe('SshExecutor against a real sshd', () => {
     try {
       const started = Date.now();
       const result = await executor.run(host(), catalog.render('test.sleep', host(), { seconds: marker }));
-      expect(result.timedOut).toBe(true);
+      expect(result.timedOut, JSON.stringify({ ...result, stdout: String(result.stdout), stderr: String(result.stderr) })).toBe(true);
       expect(result.code).toBeNull();
       // The 1 s timeout, not the sleep of 1000+ s, ended it (the margin is for a loaded machine).
       expect(Date.now() - started).toBeLessThan(20_000);

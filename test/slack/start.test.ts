@@ -63,7 +63,7 @@ describe('badgateway start: mode from the environment', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 60_000;
       while (!stderr.includes('slack app running')) {
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`did not start: ${stderr}`);
         await new Promise((r) => setTimeout(r, 50));
