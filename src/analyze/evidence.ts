@@ -27,6 +27,11 @@ export interface Evidence {
   nginxConfig?: NginxConfig;
   fpmConfig?: FpmConfig;
   joins?: ConnectionJoin[];
+  /**
+   * The nginx master that writes this access log was seen running (triage): a window without requests
+   * is then no traffic, not a log nobody writes any more. Unset where nothing says so (files read after the fact).
+   */
+  nginxRunning?: boolean;
 }
 
 export function joinByConnection(

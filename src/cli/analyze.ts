@@ -35,6 +35,9 @@ Every input is optional; files may be gzip-compressed.
                        offset (+05:30, Z) or an IANA name; default the access log's offset, else this
                        machine's zone. The report says which it used.
   --json               one JSON object on stdout
+
+Exit code 1 when the evidence supports no verdict (no access log, an empty or unparseable one, nothing
+in the window): the report says Unknown, why, and what it needs. Never "healthy" without an access log.
 `,
   async run(args, _context, io) {
     const { values, positionals } = parseOptions(args);
@@ -59,7 +62,7 @@ Every input is optional; files may be gzip-compressed.
     }
     const report = await analyzeFiles(input);
     io.stdout.write(values.json ? `${renderJson(report)}\n` : renderText(report));
-    return ExitCode.ok;
+    return report.diagnosis.verdict.status === 'unknown' ? ExitCode.failed : ExitCode.ok;
   },
 };
 

@@ -24,7 +24,8 @@ only the time window of its logs, the FPM status and host vitals, and says what 
                 (2026-11-25T17:00Z); a post-mortem of 02:00-02:30: --since 30m --until 2026-11-25T02:30+01:00
   --json        one JSON object: per host the analyzers' output, timings and sources read
 
-Ctrl-C cancels the remote commands. Exit code 1 when any host could not be triaged.
+Ctrl-C cancels the remote commands. Exit code 1 when any host could not be triaged: unreachable, or
+its evidence supports no verdict (the report says Unknown, why, and what it needs).
 `,
   async run(args, context, io) {
     const { values, positionals } = parseOptions(args);
@@ -43,7 +44,8 @@ Ctrl-C cancels the remote commands. Exit code 1 when any host could not be triag
       const result = await services.triage({ target: positionals[0]!, sinceMs, ...(until ? { untilMs: resolveWindowEnd(until, Date.now()) } : {}), signal: controller.signal, onProgress: progress.update });
       progress.clear();
       io.stdout.write(values.json ? `${JSON.stringify(scrubDeep(result))}\n` : renderFleetText(result, { colour: Boolean((io.stdout as { isTTY?: boolean }).isTTY) }));
-      return result.hosts.some((h) => h.error) ? ExitCode.failed : ExitCode.ok;
+      // A host whose evidence supports no verdict was not triaged, whatever the report says about it.
+      return result.hosts.some((h) => h.error || h.report?.diagnosis.verdict.status === 'unknown') ? ExitCode.failed : ExitCode.ok;
     } finally {
       process.off('SIGINT', onSigint);
       await services.close();

@@ -4,9 +4,9 @@
 import type { Evidence } from '../analyze/evidence.js';
 import { Facts, UPSTREAM_FAILURE_KINDS, plural } from './facts.js';
 import { RULES } from './rules.js';
-import type { Cause, Diagnosis } from './types.js';
+import type { Cause, Diagnosis, Verdict } from './types.js';
 
-export type { Cause, CauseId, Diagnosis, EvidenceItem, Remedy, SourceName } from './types.js';
+export type { Cause, CauseId, Diagnosis, EvidenceItem, Remedy, SourceName, Verdict, VerdictStatus } from './types.js';
 export { CAUSE_IDS } from './types.js';
 
 export function diagnose(evidence: Evidence): Diagnosis {
@@ -14,13 +14,20 @@ export function diagnose(evidence: Evidence): Diagnosis {
   const causes = RULES.map((rule) => rule(facts)).filter((c): c is Cause => c !== null);
   const notes: string[] = [];
   const needsExplaining = facts.failures > 0 || facts.errorFailures > 0;
-  if (!needsExplaining) {
-    causes.push(healthy(facts));
-  } else if (causes.length === 0) {
+  let verdict: Verdict;
+  if (causes.length > 0) verdict = { status: 'cause' };
+  else if (needsExplaining) {
     notes.push(unexplainedNote(facts));
+    verdict = { status: 'unexplained' };
+  } else {
+    verdict = quietVerdict(evidence);
+    if (verdict.status === 'healthy') causes.push(healthy(facts));
   }
   causes.sort((a, b) => b.confidence - a.confidence);
-  if (!evidence.access) notes.push('No access log was read: 502/504 counts and rates are unknown.');
+  // Where the verdict is Unknown it already says what is wrong with the access log.
+  if (verdict.status === 'unknown') {
+    // nothing to add
+  } else if (!evidence.access) notes.push('No access log was read: 502/504 counts and rates are unknown.');
   else if (evidence.access.parsed === 0 && evidence.access.unparsed > 0) {
     notes.push(`None of the ${evidence.access.unparsed} access-log lines matched the log_format in use: give the format from nginx.conf (or nginx -T output).`);
   }
@@ -29,42 +36,72 @@ export function diagnose(evidence: Evidence): Diagnosis {
     notes.push(`None of the ${evidence.errors.unparsed} error-log lines looked like nginx's error.log: check that the file is the error log.`);
   }
   return {
+    verdict,
     causes,
     failures: { count502: facts.count502, count504: facts.count504, explained: !needsExplaining || causes.length > 0 },
     notes,
   };
 }
 
+/** The verdict in words where no cause names it ("Unknown: no access log was read, ..."); null when one does. */
+export function verdictLine(d: Diagnosis): string | null {
+  if (d.causes[0]) return null;
+  if (d.headline) return d.headline;
+  switch (d.verdict.status) {
+    case 'unknown':
+      return `Unknown: ${d.verdict.why ?? 'the evidence cannot support a verdict'}`;
+    case 'no_traffic':
+      return `No traffic: ${d.verdict.why ?? 'no request in the window'}`;
+    default:
+      return `${d.failures.count502 + d.failures.count504} × 502/504 with no cause named`;
+  }
+}
+
+/**
+ * Nothing failed in what was read: health only when an access log covering the window had requests.
+ * Anything less is no traffic (nginx runs and logged nothing) or unknown, with why and what would settle it.
+ */
+function quietVerdict(evidence: Evidence): Verdict {
+  const access = evidence.access;
+  if (!access) {
+    return { status: 'unknown', why: 'no access log was read, so nothing shows whether requests failed', needs: "nginx's access log for the window (sources.accessLog, or --access)" };
+  }
+  if (access.parsed === 0) {
+    return access.unparsed > 0
+      ? { status: 'unknown', why: `none of the ${access.unparsed} access-log lines matched the log_format in use`, needs: 'the log_format nginx writes this log with (--log-format, or the nginx -T output)' }
+      : { status: 'unknown', why: 'the access log is empty', needs: 'the access log nginx writes now (a freshly rotated file is empty: check the newest generation)' };
+  }
+  if (access.requests > 0) return { status: 'healthy' };
+  const newest = access.newestTime !== null ? `; its newest entry is at ${new Date(access.newestTime).toISOString().slice(0, 16).replace('T', ' ')}Z` : '';
+  if (evidence.nginxRunning) return { status: 'no_traffic', why: `nginx runs but logged no request in the window${newest}` };
+  return {
+    status: 'unknown',
+    why: `the access log has no request in the window${newest}`,
+    needs: 'a window with traffic, or a check that nginx is running and writing this log',
+  };
+}
+
+/** Health, from an access log with requests in the window and no 502/504 (quietVerdict decided that). */
 function healthy(facts: Facts): Cause {
-  const access = facts.readableAccess ? facts.evidence.access : undefined;
+  const access = facts.evidence.access!;
   const errorsRead = facts.readableErrors;
   const slow = facts.slowSummary();
-  const evidence: Cause['evidence'] = [];
-  if (access) evidence.push({ source: 'access.log', text: `${access.requests} requests, no 502/504 (5xx rate ${(access.rate5xx * 100).toFixed(1)}%)` });
+  const evidence: Cause['evidence'] = [{ source: 'access.log', text: `${access.requests} requests, no 502/504 (5xx rate ${(access.rate5xx * 100).toFixed(1)}%)` }];
   if (errorsRead) evidence.push({ source: 'error.log', text: 'no upstream failures in the error log' });
   if (slow) evidence.push({ source: 'slow.log', text: slow });
   const fatals = facts.count(['php_fatal']);
   if (fatals) {
     evidence.push({ source: 'error.log', text: `${plural(fatals, 'PHP fatal error')} (users get 500, an application bug rather than a gateway problem)`, samples: facts.signatures(['php_fatal']).flatMap((s) => s.samples).slice(0, 1) });
   }
-  const confidence = access && access.requests > 0 ? (errorsRead ? 0.95 : 0.85) : errorsRead ? 0.6 : 0.3;
+  // More requests seen without a failure, more weight; without the error log, less.
+  const confidence = (errorsRead ? 0.75 : 0.6) + (access.requests >= 100 ? 0.2 : access.requests >= 10 ? 0.12 : 0.05);
   return {
     id: 'healthy',
     confidence,
-    summary: access
-      ? `No 502/504 to explain in ${plural(access.requests, 'request')}${fatals ? `; ${plural(fatals, 'PHP fatal error')} gave 500s` : ''}${slow ? '; some requests are slow' : ''}.`
-      : errorsRead
-        ? 'No upstream failures in the evidence read.'
-        : 'Not enough readable evidence to name a cause: no log read here looked like nginx\'s.',
+    summary: `No 502/504 to explain in ${plural(access.requests, 'request')}${fatals ? `; ${plural(fatals, 'PHP fatal error')} gave 500s` : ''}${slow ? '; some requests are slow' : ''}.`,
     evidence,
     sources: [...new Set(evidence.map((e) => e.source))],
-    remedy: {
-      text: !access && !errorsRead
-        ? "Give badgateway nginx's access and error logs of the right server (or triage the host over SSH) before trusting this."
-        : slow
-          ? `Nothing urgent. Keep an eye on the slow requests (${slow}).`
-          : 'Nothing to do.',
-    },
+    remedy: { text: slow ? `Nothing urgent. Keep an eye on the slow requests (${slow}).` : 'Nothing to do.' },
   };
 }
 

@@ -47,7 +47,23 @@ export interface Cause {
   toConfirm?: string[];
 }
 
+/**
+ * What the evidence supports, before any cause: a named cause, 502/504s no rule explains, health (an
+ * access log covering the window had requests and no failures), no traffic (nginx runs and logged
+ * nothing in the window), or unknown (the evidence cannot support a verdict). Unknown is never healthy.
+ */
+export type VerdictStatus = 'cause' | 'unexplained' | 'healthy' | 'no_traffic' | 'unknown';
+
+export interface Verdict {
+  status: VerdictStatus;
+  /** For unknown and no_traffic: why, in one sentence about the evidence. */
+  why?: string;
+  /** For unknown: what to give or check so that a verdict can be reached. */
+  needs?: string;
+}
+
 export interface Diagnosis {
+  verdict: Verdict;
   /** Ranked, highest confidence first. */
   causes: Cause[];
   /** 502/504 in the access log and whether the causes account for them. */

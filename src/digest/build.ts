@@ -197,11 +197,13 @@ function hostDigest(host: HostTriage & { report: Report }, grid: HourBucket[], p
     findings: sortFindings(findingLines(r.findings, host.host)),
     topCause: topCause ? { id: topCause.id, confidence: topCause.confidence } : null,
     missing,
+    noData: r.diagnosis.verdict.status === 'unknown' ? (r.diagnosis.verdict.why ?? 'the evidence supports no verdict') : null,
     change: changeOf({ ...counts, rate5xx: rates(counts).rate5xx, p95 }, before),
     counters: countersOf(r) ?? baseline,
     attention: false,
   };
-  digest.attention = counts.count5xx > 0 || pressureNotable(fpm) || missing.some((m) => m.startsWith('access'));
+  digest.attention =
+    counts.count5xx > 0 || digest.noData !== null || r.diagnosis.verdict.status === 'unexplained' || pressureNotable(fpm) || missing.some((m) => m.startsWith('access'));
   return digest;
 }
 
@@ -264,6 +266,7 @@ export function buildDigest(result: TriageResult, previous?: StoredDigest | null
   const fleet = {
     hosts: result.hosts.length,
     reached: reached.length,
+    withData: hosts.filter((h) => h.noData === null).length,
     ...totals,
     ...rates(totals),
     p95: fleetP95,
@@ -318,7 +321,8 @@ export function buildDigest(result: TriageResult, previous?: StoredDigest | null
     ),
   );
 
-  const quiet = reached.length > 0 && unreachable.length === 0 && totals.count5xx === 0 && hosts.every((h) => !h.attention);
+  // "All quiet" only when every host's window was read: a host without data is not a quiet one.
+  const quiet = reached.length > 0 && unreachable.length === 0 && totals.count5xx === 0 && hosts.every((h) => !h.attention && h.noData === null);
   const digest: Digest = {
     schedule: options.schedule ?? null,
     target: result.target,

@@ -96,7 +96,7 @@ function fleetBlock(d: Digest): MessageBlock {
   const f = d.fleet;
   const c = d.change;
   const lines = [
-    `${bold('Fleet')} ${f.reached}/${f.hosts} hosts reached · ${esc(windowText(d))}`,
+    `${bold('Fleet')} ${f.withData}/${f.hosts} hosts with data${f.reached > f.withData ? ` (${f.reached - f.withData} reached without: see below)` : ''} · ${esc(windowText(d))}`,
     [
       `requests ${num(f.requests)}${c?.requests ? ` ${relative(c.requests.before, c.requests.now)}` : ''}`,
       `502 × ${num(f.count502)}${c?.count502 ? ` ${fromCount(c.count502.before, c.count502.now)}` : ''}`,
@@ -125,6 +125,7 @@ export function hourlySparkline(d: Digest): string[] {
 }
 
 function hostCause(h: HostDigest): string {
+  if (h.noData !== null) return 'no data';
   if (!h.topCause || h.topCause.id === 'healthy') return h.count5xx ? 'no cause named' : '-';
   return `${h.topCause.id} ${Math.round(h.topCause.confidence * 100)}%`;
 }
@@ -209,6 +210,16 @@ function findingsBlock(d: Digest, max = 6): MessageBlock | null {
   return { kind: 'section', text: lines.join('\n') };
 }
 
+/** Hosts reached whose window could not be judged: never counted as quiet, with why. */
+function noDataBlock(d: Digest, max = 10): MessageBlock | null {
+  const rows = d.hosts.filter((h) => h.noData !== null);
+  if (!rows.length) return null;
+  const lines = [`${bold('No data')} for ${rows.length} host${rows.length === 1 ? '' : 's'} (not counted as quiet)`];
+  for (const h of rows.slice(0, max)) lines.push(`• ${code(h.host)}: ${esc(oneLine(h.noData!, 200))}`);
+  if (rows.length > max) lines.push(`_…and ${rows.length - max} more_`);
+  return { kind: 'section', text: lines.join('\n') };
+}
+
 function unreachableBlock(d: Digest, max = 10): MessageBlock | null {
   if (!d.unreachable.length) return null;
   const lines = [`${bold('Could not reach')} ${d.unreachable.length} host${d.unreachable.length === 1 ? '' : 's'}`];
@@ -256,6 +267,7 @@ export function digestMessage(d: Digest, options: DigestRenderOptions = {}): Mes
     urisBlock(d),
     slowBlock(d),
     findingsBlock(d),
+    noDataBlock(d),
     unreachableBlock(d),
   ]) {
     if (block) blocks.push(block);

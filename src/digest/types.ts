@@ -119,10 +119,12 @@ export interface HostDigest extends Counts, Rates {
   topCause: { id: CauseId; confidence: number } | null;
   /** Sources that could not be read, e.g. "access unreadable". */
   missing: string[];
+  /** Why this host's window has no data to judge (its verdict was Unknown), e.g. "the access log is missing: ..."; null when it has. */
+  noData: string | null;
   change: Change | null;
   /** What the store keeps for the next digest: the counters read now, else the previous baseline. */
   counters: FpmCounters | null;
-  /** Any 5xx, or pool pressure since the previous digest. */
+  /** Any 5xx, 502/504s no cause explains, no data, or pool pressure since the previous digest. */
   attention: boolean;
 }
 
@@ -134,6 +136,8 @@ export interface UnreachableHost {
 export interface FleetDigest extends Counts, Rates {
   hosts: number;
   reached: number;
+  /** Reached hosts whose window could be read (an access log with data): the rest are in `noData`. */
+  withData: number;
   /** Highest p95 / p99 among hosts: an upper bound of the fleet's own percentile. */
   p95: number | null;
   p99: number | null;

@@ -3,7 +3,7 @@ import { configFindings, type Finding } from '../analyze/config/index.js';
 import type { Evidence } from '../analyze/evidence.js';
 import type { Window } from '../analyze/window.js';
 import { formatDuration } from '../config/index.js';
-import { diagnose } from '../diagnose/index.js';
+import { diagnose, type Diagnosis } from '../diagnose/index.js';
 import type { HostVitals } from '../collect/vitals.js';
 import type { Report, SourceKey, SourceStatus } from './types.js';
 
@@ -48,8 +48,19 @@ export function buildReport(input: BuildReportInput): Report {
     findings: findingsOf(evidence, input.vitals?.somaxconn ?? undefined),
     vitals: input.vitals ?? null,
     joins: evidence.joins ?? [],
-    diagnosis: diagnose(evidence),
+    diagnosis: withAccessSource(diagnose(evidence), sources),
   };
+}
+
+/** "No access log was read" says more with the source's own state: missing, empty, unreadable, and where. */
+function withAccessSource(diagnosis: Diagnosis, sources: readonly SourceStatus[]): Diagnosis {
+  const access = sources.find((s) => s.source === 'access');
+  if (diagnosis.verdict.status !== 'unknown' || !access || access.status === 'read' || diagnosis.headline) return diagnosis;
+  const why =
+    access.status === 'not given'
+      ? 'no access log was given'
+      : `the access log is ${access.status}: ${access.detail ?? access.path ?? 'no path was found for it'}`;
+  return { ...diagnosis, verdict: { ...diagnosis.verdict, why } };
 }
 
 function findingsOf(evidence: Evidence, somaxconn: number | undefined): Finding[] {

@@ -6,7 +6,8 @@
  */
 import { describeWindow } from '../config/index.js';
 import type { LatencySummary } from '../analyze/access/index.js';
-import type { Cause, CauseId } from '../diagnose/index.js';
+import { verdictLine, type Cause, type CauseId } from '../diagnose/index.js';
+import { verdictCell } from './fleet.js';
 import type { HostTriage, TriageResult } from '../triage/types.js';
 import { bold, code, esc, fallbackOf, oneLine, pre, type Message, type MessageBlock, type MessageButton } from './message.js';
 import { scrubDeep } from './scrub.js';
@@ -86,8 +87,9 @@ function verdictBlocks(report: Report): MessageBlock[] {
   const blocks: MessageBlock[] = [];
   if (!top) {
     const notes = report.diagnosis.notes.map((n) => `• ${esc(n)}`).join('\n');
-    const verdict = report.diagnosis.headline ? esc(report.diagnosis.headline) : 'no cause named.';
-    blocks.push({ kind: 'section', text: `${bold('Verdict:')} ${verdict}${notes ? `\n${notes}` : ''}` });
+    const verdict = esc(verdictLine(report.diagnosis) ?? 'no cause named');
+    const needs = report.diagnosis.verdict.needs ? `\n${bold('Needed:')} ${esc(report.diagnosis.verdict.needs)}` : '';
+    blocks.push({ kind: 'section', text: `${bold('Verdict:')} ${verdict}${needs}${notes ? `\n${notes}` : ''}` });
     return blocks;
   }
   blocks.push({ kind: 'section', text: verdictText(top) });
@@ -217,7 +219,7 @@ function fleetTable(result: TriageResult, maxRows: number): string[] {
     r.rate5xx === null ? '-' : percent(r.rate5xx),
     r.count502 === null ? '-' : String(r.count502),
     r.count504 === null ? '-' : String(r.count504),
-    r.error ? `ERROR ${oneLine(r.error, 50)}` : r.topCause ? `${r.topCause} ${Math.round((r.confidence ?? 0) * 100)}%` : 'no cause named',
+    r.error ? `ERROR ${oneLine(r.error, 50)}` : r.topCause ? `${r.topCause} ${Math.round((r.confidence ?? 0) * 100)}%` : verdictCell(r),
   ]);
   const header = ['HOST', 'REQ', '5XX', '502', '504', 'TOP CAUSE'];
   const widths = header.map((h, i) => (i === header.length - 1 ? 0 : Math.max(h.length, ...rows.map((r) => r[i]!.length))));
@@ -230,7 +232,7 @@ function fleetTable(result: TriageResult, maxRows: number): string[] {
 function headline(host: HostTriage): string {
   if (!host.report) return `${host.host}: triage failed`;
   const top = host.report.diagnosis.causes[0];
-  return `${host.host}: ${top ? CAUSE_WORDS[top.id] : (host.report.diagnosis.headline ?? 'no cause named')}`;
+  return `${host.host}: ${top ? CAUSE_WORDS[top.id] : verdictLine(host.report.diagnosis)}`;
 }
 
 /** The sections of one host's report, verdict first. */
@@ -260,7 +262,7 @@ export function triageMessage(unscrubbed: TriageResult, options: ChatOptions = {
     blocks.push(host.report ? withRequester(sourcesContext(host.report, [took]), who) : { kind: 'context', text: `${esc(took)}${who}` });
     blocks.push(...buttons(options, host.host));
   } else {
-    const failing = result.rows.filter((r) => r.error || (r.topCause && r.topCause !== 'healthy')).length;
+    const failing = result.rows.filter((r) => r.error || (r.verdict !== 'healthy' && r.verdict !== 'no_traffic')).length;
     blocks.push({ kind: 'header', text: `${result.target}: ${result.hosts.length} hosts, ${failing} need attention` });
     blocks.push({ kind: 'section', text: `${bold('Worst first')} (${esc(describeWindow(result.window))})\n${pre(fleetTable(result, 25))}` });
     const worst = result.hosts.find((h) => h.report) ?? result.hosts[0];

@@ -1,8 +1,13 @@
 /** Rendering of a triage across hosts: the worst-first table, then each host's report. */
 import { describeWindow } from '../config/index.js';
-import type { TriageResult } from '../triage/types.js';
+import type { FleetRow, TriageResult } from '../triage/types.js';
 import { renderText } from './text.js';
 import { scrubDeep } from './scrub.js';
+
+/** A host row's verdict where no cause names it: the words are the same in every front end. */
+export function verdictCell(row: FleetRow): string {
+  return row.verdict === 'unknown' ? 'UNKNOWN (not enough evidence)' : row.verdict === 'no_traffic' ? 'no traffic' : 'no cause named';
+}
 
 export function renderFleetTable(result: TriageResult): string {
   const header = ['HOST', 'REQUESTS', '5XX RATE', '502', '504', 'TOP CAUSE'];
@@ -12,7 +17,7 @@ export function renderFleetTable(result: TriageResult): string {
     r.rate5xx === null ? '-' : `${(r.rate5xx * 100).toFixed(1)}%`,
     r.count502 === null ? '-' : String(r.count502),
     r.count504 === null ? '-' : String(r.count504),
-    r.error ? `ERROR: ${r.error}` : r.topCause ? `${r.topCause} (${r.confidence?.toFixed(2)})` : 'no cause named',
+    r.error ? `ERROR: ${r.error}` : r.topCause ? `${r.topCause} (${r.confidence?.toFixed(2)})` : verdictCell(r),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === header.length - 1 ? 0 : row[i]!.length))));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');

@@ -4,7 +4,7 @@
  */
 import { describeWindow } from '../config/index.js';
 import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
-import type { Cause } from '../diagnose/index.js';
+import { verdictLine, type Cause } from '../diagnose/index.js';
 import { scrubDeep } from './scrub.js';
 import type { Report } from './types.js';
 
@@ -64,7 +64,8 @@ export function renderText(unscrubbed: Report): string {
   if (report.host) lines.push(`Host: ${report.host}`);
   const [top, ...others] = diagnosis.causes;
   if (top) verdict(top, lines);
-  else lines.push(`VERDICT: ${diagnosis.headline ?? 'no cause named'}`);
+  else lines.push(`VERDICT: ${verdictLine(diagnosis)}`);
+  if (diagnosis.verdict.needs) lines.push(`  NEEDED: ${diagnosis.verdict.needs}`);
   for (const note of diagnosis.notes) lines.push(`  NOTE: ${note}`);
   if (others.length) {
     lines.push('', 'Other candidates:');

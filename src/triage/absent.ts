@@ -45,5 +45,6 @@ export function absenceDiagnosis(host: Host, discovery: Discovery): Diagnosis | 
     'If they run on another machine, add it to badgateway.yaml (`badgateway init` writes one to edit) and triage it by name; ' +
       'for logs copied here, use `badgateway analyze --access FILE --error FILE`.',
   );
-  return { causes: [], failures: { count502: 0, count504: 0, explained: false }, notes, headline };
+  const verdict = { status: 'unknown' as const, why: headline.replace(/: nothing to triage$/, ''), needs: 'a host where nginx or PHP-FPM runs, or log files named in badgateway.yaml' };
+  return { verdict, causes: [], failures: { count502: 0, count504: 0, explained: false }, notes, headline };
 }

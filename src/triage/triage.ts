@@ -152,6 +152,8 @@ const LOG_SOURCES: Array<{ key: SourceKey; source: LogSource }> = [
 async function collect(ctx: HostContext, discovery: Discovery): Promise<Collected> {
   const evidence: Evidence = {};
   if (discovery.nginx) evidence.nginxConfig = discovery.nginx;
+  // A quiet window is "no traffic" only when the running master's own config names this access log.
+  if (discovery.nginxMaster && discovery.sources.accessLog !== undefined && discovery.sources.accessLog === ctx.host.sources.accessLog) evidence.nginxRunning = true;
   if (discovery.fpm) evidence.fpmConfig = discovery.fpm;
   const sources: SourceStatus[] = [
     { source: 'nginxConfig', path: null, status: discovery.nginx ? 'read' : 'missing', ...(discovery.nginx ? {} : { detail: 'nginx -T gave nothing' }) },
@@ -294,10 +296,13 @@ export function fleetRows(results: readonly HostTriage[]): FleetRow[] {
       count504: access?.count504 ?? null,
       topCause: top?.id ?? null,
       confidence: top?.confidence ?? null,
+      verdict: r.report?.diagnosis.verdict.status ?? null,
       error: r.error,
     };
   });
-  const badness = (row: FleetRow) => [row.error ? 1 : 0, row.topCause && row.topCause !== 'healthy' ? 1 : 0, row.rate5xx ?? 0, row.confidence ?? 0];
+  // Failed hosts first, then every host a responder must look at (a cause, unexplained 502s, unknown).
+  const attention = (row: FleetRow) => (row.verdict === 'cause' || row.verdict === 'unexplained' || row.verdict === 'unknown' ? 1 : 0);
+  const badness = (row: FleetRow) => [row.error ? 1 : 0, attention(row), row.rate5xx ?? 0, row.confidence ?? 0];
   return rows.sort((a, b) => {
     const x = badness(a);
     const y = badness(b);

@@ -1,5 +1,5 @@
 /** What a triage returns and reports while it runs; the front ends (CLI, Slack, console) render these. */
-import type { CauseId } from '../diagnose/index.js';
+import type { CauseId, VerdictStatus } from '../diagnose/index.js';
 import type { Report } from '../report/index.js';
 
 /** The window of a triage: `sinceMs` back from `untilMs` (a post-mortem's end), or from now without it. */
@@ -46,6 +46,8 @@ export interface FleetRow {
   count504: number | null;
   topCause: CauseId | null;
   confidence: number | null;
+  /** What the evidence supported (null: the host could not be triaged, see error). */
+  verdict: VerdictStatus | null;
   error: string | null;
 }
 

@@ -112,7 +112,8 @@ describe('badgateway analyze', () => {
     writeFileSync(join(dir, 'empty.log'), '');
     writeFileSync(join(dir, 'garbage.log'), Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a, 0x80, 0x81, 0x0a]));
     const { code, stdout } = cli(['--access', join(dir, 'garbage.log'), '--error', join(dir, 'nope.log'), '--fpm-log', join(dir, 'empty.log'), '--slow-log', dir, '--json']);
-    expect(code).toBe(0);
+    // Reported, not a crash; and with nothing usable the verdict is Unknown (exit 1).
+    expect(code).toBe(1);
     const report = JSON.parse(stdout);
     const status = Object.fromEntries(report.sources.map((s: { source: string; status: string }) => [s.source, s.status]));
     expect(status).toMatchObject({ access: 'read', error: 'missing', fpmLog: 'empty', slowLog: 'unreadable' });
@@ -120,16 +121,41 @@ describe('badgateway analyze', () => {
     expect(report.access.requests).toBe(0);
   });
 
-  it('does not call garbage evidence healthy: low confidence, a note, and what to give it instead', () => {
+  it('does not call garbage evidence healthy: Unknown, why, what it needs, exit 1', () => {
     const dir = mkdtempSync(join(tmpdir(), 'badgateway-garbage-'));
     writeFileSync(join(dir, 'error.log'), 'not a log line\n\x01\x02 binary junk\nanother line\n');
-    const report = JSON.parse(cli(['--error', join(dir, 'error.log'), '--json']).stdout);
-    const top = report.diagnosis.causes[0];
-    expect(top.id).toBe('healthy');
-    expect(top.confidence).toBeLessThanOrEqual(0.3);
-    expect(top.evidence).toEqual([]);
-    expect(top.remedy.text).toMatch(/access and error logs of the right server/);
+    const { code, stdout } = cli(['--error', join(dir, 'error.log'), '--json']);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report.diagnosis.causes).toEqual([]);
+    expect(report.diagnosis.verdict).toEqual({ status: 'unknown', why: 'no access log was given', needs: expect.stringMatching(/access log/) });
     expect(report.diagnosis.notes.join(' ')).toMatch(/None of the 3 error-log lines looked like nginx's error\.log/);
+  });
+
+  it('a missing, an empty or an unparseable access log, or one with nothing in the window, is Unknown, never healthy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-unknown-'));
+    writeFileSync(join(dir, 'empty.log'), '');
+    writeFileSync(join(dir, 'garbage.log'), 'hello\nworld\n');
+    const line = `127.0.0.1 - - [25/Nov/2026:09:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl"`;
+    writeFileSync(join(dir, 'old.log'), `${line}\n`);
+    const cases: Array<[string[], RegExp]> = [
+      [['--access', '/nonexistent/access.log'], /^VERDICT: Unknown: the access log is missing: \/nonexistent\/access.log does not exist/m],
+      [['--access', join(dir, 'empty.log')], /^VERDICT: Unknown: the access log is empty: /m],
+      [['--access', join(dir, 'garbage.log')], /^VERDICT: Unknown: none of the 2 access-log lines matched the log_format/m],
+      // Read after the fact, a quiet window cannot tell "no traffic" from "nginx wrote elsewhere".
+      [['--access', join(dir, 'old.log'), '--since', '1h', '--until', '2026-11-25T12:00Z'], /^VERDICT: Unknown: the access log has no request in the window; its newest entry is at 2026-11-25 09:00Z/m],
+    ];
+    for (const [args, verdict] of cases) {
+      const { code, stdout } = cli(args);
+      expect(code, args.join(' ')).toBe(1);
+      expect(stdout, args.join(' ')).toMatch(verdict);
+      expect(stdout, args.join(' ')).toMatch(/^  NEEDED: /m);
+      expect(stdout, args.join(' ')).not.toMatch(/healthy/i);
+    }
+    // The same log with its request in the window: healthy, exit 0.
+    const ok = cli(['--access', join(dir, 'old.log')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^VERDICT: healthy/m);
   });
 
   it('scrubs tokens, cookies and Authorization values from the lines it shows', () => {

@@ -388,6 +388,9 @@ function nginxConf(dir: string, port: number, fastcgiPass: string, fpmPass: stri
 user ${o.nginxUser} ${o.nginxUser === 'root' ? 'root' : 'nogroup'};
 worker_processes 1;
 pid ${dir}/nginx.pid;
+# nginx clears its workers' environment (all but TZ); under \`npm run test:clock\` libfaketime re-reads
+# FAKETIME every few seconds, so without it the workers' log lines would drift back to the real date.
+env FAKETIME;
 error_log ${dir}/error.log info;
 
 events {

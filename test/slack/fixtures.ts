@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import type { Report } from '../../src/report/index.js';
-import type { FleetRow, HostTriage, TriageResult } from '../../src/triage/types.js';
+import { fleetRows } from '../../src/triage/triage.js';
+import type { HostTriage, TriageResult } from '../../src/triage/types.js';
 import { analyzeFolder } from '../diagnose/support.js';
 import { REPO_ROOT } from '../support/config.js';
 
@@ -14,24 +15,9 @@ export async function labReport(scenario: string, host: string): Promise<Report>
   return { ...report, host };
 }
 
-function row(h: HostTriage): FleetRow {
-  const a = h.report?.access ?? null;
-  const top = h.report?.diagnosis.causes[0] ?? null;
-  return {
-    host: h.host,
-    requests: a?.requests ?? null,
-    rate5xx: a?.rate5xx ?? null,
-    count502: a?.count502 ?? null,
-    count504: a?.count504 ?? null,
-    topCause: top?.id ?? null,
-    confidence: top?.confidence ?? null,
-    error: h.error,
-  };
-}
-
 export function resultOf(target: string, hosts: HostTriage[], durationMs = 1234): TriageResult {
   const now = Date.now();
-  return { target, window: { from: now - 900_000, to: now, since: '15m', until: false }, rows: hosts.map(row), hosts, durationMs };
+  return { target, window: { from: now - 900_000, to: now, since: '15m', until: false }, rows: fleetRows(hosts), hosts, durationMs };
 }
 
 export function hostOf(report: Report | null, name: string, error: string | null = null): HostTriage {

@@ -139,6 +139,8 @@ class Analyzer implements AccessAnalyzer {
   private outsideWindow = 0;
   private firstTime = Infinity;
   private lastTime = -Infinity;
+  /** Newest entry of any parsed line, in the window or not: a quiet window says when the log last moved. */
+  private newestSeen = -Infinity;
   private requests = 0;
   private readonly statusCounts = new Float64Array(1000);
   private count5xx = 0;
@@ -300,6 +302,7 @@ class Analyzer implements AccessAnalyzer {
         if (time < 0) time = NaN;
       }
       if (time !== time) return this.reject(ERR_TIME, buf, s, e);
+      if (time > this.newestSeen) this.newestSeen = time;
       if (!inWindow(this.window, time)) {
         // Outside the window only shape and time are checked; the rest is not worth decoding.
         this.parsed++;
@@ -583,6 +586,7 @@ class Analyzer implements AccessAnalyzer {
       outsideWindow: this.outsideWindow,
       firstTime: this.requests > 0 && hasTime ? this.firstTime : null,
       lastTime: this.requests > 0 && hasTime ? this.lastTime : null,
+      newestTime: this.newestSeen > -Infinity ? this.newestSeen : null,
       requests: this.requests,
       statuses,
       count5xx: this.count5xx,

@@ -62,6 +62,8 @@ export interface AccessStats {
   outsideWindow: number;
   firstTime: number | null;
   lastTime: number | null;
+  /** The newest entry of the whole log read, in the window or not (null: no line had a time). */
+  newestTime: number | null;
   requests: number;
   statuses: Record<string, number>;
   count5xx: number;
