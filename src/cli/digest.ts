@@ -25,7 +25,8 @@ hosts that could not be reached, with a per-hour sparkline. The same digest the 
   --chart FILE   also write the PNG chart (requests and 502/504 per hour) to FILE
   --json         the digest as one JSON object
 
-Exit code 1 when any host could not be reached.
+Exit code 1 when any host could not be reached, or was reached without data for the window (the
+digest lists those under "No data", with why).
 `,
   async run(args, context, io) {
     let parsed;
@@ -66,7 +67,8 @@ Exit code 1 when any host could not be reached.
         else io.stderr.write('badgateway: no chart: a quiet window is one line\n');
       }
       io.stdout.write(values.json ? `${JSON.stringify(composed.digest)}\n` : renderDigestText(composed.digest));
-      return composed.digest.unreachable.length ? ExitCode.failed : ExitCode.ok;
+      const withoutData = composed.digest.fleet.reached - composed.digest.fleet.withData;
+      return composed.digest.unreachable.length || withoutData ? ExitCode.failed : ExitCode.ok;
     } finally {
       process.off('SIGINT', onSigint);
       await services.close();

@@ -92,6 +92,40 @@ export interface Discovery {
   problems: string[];
   /** Sources left undetermined, and why. */
   missing: Array<{ source: DiscoverableSource; why: string }>;
+  /**
+   * The masters whose config was read, with their start times (bot clock, from ps's age), and where
+   * nginx or PHP-FPM was not found, every master then running: a cached discovery holds only while the
+   * same ones run (a stopped or restarted master, or one started where none ran, means rediscovery).
+   * Absent when ps failed.
+   */
+  masters?: { read: MasterIdentity[]; all?: MasterIdentity[] };
+}
+
+/** A master process by pid and start: a restart gives a new start time even where the pid comes back. */
+export interface MasterIdentity {
+  pid: number;
+  /** Epoch ms, within ps's one-second resolution. */
+  startedAt: number;
+}
+
+/** The nginx and PHP-FPM masters of a process table (or those of `only`), by pid. */
+export function masterIdentities(rows: readonly ProcessRow[], now: number, only?: ReadonlySet<number>): MasterIdentity[] {
+  const pids = only ?? new Set([...nginxMasters(rows), ...fpmMasters(rows)].map((m) => m.pid));
+  return rows
+    .filter((r) => pids.has(r.pid) && r.ageSeconds !== null)
+    .map((r) => ({ pid: r.pid, startedAt: now - r.ageSeconds! * 1000 }))
+    .sort((a, b) => a.pid - b.pid);
+}
+
+function identityOf(rows: readonly ProcessRow[], read: ReadonlyArray<number | undefined>): NonNullable<Discovery['masters']> {
+  const now = Date.now();
+  const pids = new Set(read.filter((p): p is number => p !== undefined));
+  return { read: masterIdentities(rows, now, pids), ...(pids.size < read.length ? { all: masterIdentities(rows, now) } : {}) };
+}
+
+/** The same masters (pid and start, give or take ps's rounding and the time between two looks). */
+export function sameMasters(a: readonly MasterIdentity[], b: readonly MasterIdentity[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.pid === b[i]!.pid && Math.abs(m.startedAt - b[i]!.startedAt) <= 2500);
 }
 
 /** FPM masters tried at most when looking for the one nginx passes to. */
@@ -381,6 +415,7 @@ export async function discoverHost(ctx: DiscoveryContext): Promise<Discovery> {
 
   const runs = (facts: Map<string, string[]>, seen: number | undefined) => !facts.has('no-master') || facts.has('untrusted') || (seen ?? 0) > 0;
   const discovery: Discovery = {
+    ...(rows ? { masters: identityOf(rows, [nginxRead.master?.pid, fpmRead.master?.pid]) } : {}),
     host: ctx.host.name,
     at: Date.now(),
     sources: derived.sources,
@@ -756,6 +791,20 @@ export interface DiscoveryCacheOptions {
   ttlMs?: number;
   /** Clock (ms) for tests. */
   now?: () => number;
+  /** Whether a cached discovery still holds; default: the same masters still run (one ps). */
+  stillValid?: (ctx: DiscoveryContext, cached: Discovery) => Promise<boolean>;
+}
+
+/** One ps: the masters a cached discovery saw, and no others, still run (unknown counts as no). */
+async function mastersStillRun(ctx: DiscoveryContext, cached: Discovery): Promise<boolean> {
+  const masters = cached.masters;
+  if (!masters) return false;
+  const ps = await runCommand(ctx, 'host.processes');
+  if (!ps.ok) return false;
+  const rows = parsePs(ps.stdout);
+  const now = Date.now();
+  const read = masterIdentities(rows, now, new Set(masters.read.map((m) => m.pid)));
+  return sameMasters(masters.read, read) && (!masters.all || sameMasters(masters.all, masterIdentities(rows, now)));
 }
 
 /** Discoveries per host name, reused for a few minutes; concurrent requests for one host share one run. */
@@ -764,10 +813,12 @@ export class DiscoveryCache {
   private readonly now: () => number;
   private readonly entries = new Map<string, { at: number; discovery: Discovery }>();
   private readonly inFlight = new Map<string, Promise<Discovery>>();
+  private readonly stillValid: (ctx: DiscoveryContext, cached: Discovery) => Promise<boolean>;
 
   constructor(options: DiscoveryCacheOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
+    this.stillValid = options.stillValid ?? mastersStillRun;
   }
 
   get(host: string): Discovery | undefined {
@@ -789,11 +840,15 @@ export class DiscoveryCache {
     else this.entries.delete(host);
   }
 
-  /** The cached discovery of ctx.host, or a fresh one (failures are not cached). */
-  discover(ctx: DiscoveryContext, run: (ctx: DiscoveryContext) => Promise<Discovery> = discoverHost): Promise<Discovery> {
+  /**
+   * The cached discovery of ctx.host while the masters it saw still run (same pids, same start times),
+   * else a fresh one (failures are not cached). A process is never presented as running from cache.
+   */
+  async discover(ctx: DiscoveryContext, run: (ctx: DiscoveryContext) => Promise<Discovery> = discoverHost): Promise<Discovery> {
     const name = ctx.host.name;
     const cached = this.get(name);
-    if (cached) return Promise.resolve(cached);
+    if (cached && (await this.stillValid(ctx, cached))) return cached;
+    if (cached) this.entries.delete(name);
     const pending = this.inFlight.get(name);
     if (pending) return pending;
     const started = run(ctx)

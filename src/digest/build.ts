@@ -351,6 +351,12 @@ export function buildDigest(result: TriageResult, previous?: StoredDigest | null
 export function toStored(digest: Digest, postedAt: number, previous?: StoredDigest | null): StoredDigest {
   const hosts: StoredDigest['hosts'] = {};
   for (const h of digest.hosts) {
+    // A host without data keeps its last totals, like an unreachable one: zeros would be a false baseline.
+    if (h.noData !== null) {
+      const before = previous?.hosts[h.host];
+      if (before) hosts[h.host] = { ...before, counters: h.counters ?? before.counters };
+      continue;
+    }
     hosts[h.host] = { requests: h.requests, count5xx: h.count5xx, count502: h.count502, count504: h.count504, rate5xx: h.rate5xx, p95: h.p95, p99: h.p99, counters: h.counters };
   }
   // A host that could not be reached keeps its last baseline, so the next delta still spans the gap.

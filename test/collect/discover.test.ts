@@ -151,7 +151,8 @@ describe('instance choice, facts, overrides and the cache', () => {
 
   it('caches per host for its TTL and shares one run between concurrent callers', async () => {
     let now = 1000;
-    const cache = new DiscoveryCache({ ttlMs: 60_000, now: () => now });
+    // The masters check is proven against the real lab below; here only the TTL and sharing.
+    const cache = new DiscoveryCache({ ttlMs: 60_000, now: () => now, stillValid: async () => true });
     let runs = 0;
     const run = async (ctx: DiscoveryContext) => {
       runs++;
@@ -274,5 +275,29 @@ describe('discoverHost against the real lab over real SSH', () => {
     expect(d.problems.some((p) => p.startsWith('no running PHP-FPM master found; read the default configuration of /'))).toBe(true);
     expect(d.sources.accessLog).not.toBe(lh.lab.paths.access);
     if (sizeBefore !== null) expect(statSync(debianFpmLog).size).toBe(sizeBefore);
+  });
+
+  it('reuses a cached discovery only while the masters it read still run: a stopped or restarted PHP-FPM is rediscovered', async () => {
+    const cache = new DiscoveryCache();
+    const first = await cache.discover(ctxFor('web-lab'));
+    const pid = lh.lab.fpmMasterPid()!;
+    expect(first.fpmMaster?.pid).toBe(pid);
+    expect(first.masters?.read.map((m) => m.pid)).toEqual(expect.arrayContaining([pid, first.nginxMaster!.pid]));
+    // Same masters: the cached one (other labs starting and stopping beside this one do not matter).
+    expect(await cache.discover(ctxFor('web-lab'))).toBe(first);
+
+    await lh.lab.stopFpm();
+    const down = await cache.discover(ctxFor('web-lab'));
+    expect(down).not.toBe(first);
+    // Never the dead master from cache, and never another lab's pool in its place.
+    expect(down.fpmMaster?.pid).not.toBe(pid);
+    expect(down.sources.fpmLog).not.toBe(lh.lab.paths.fpmLog);
+
+    await lh.lab.startFpm();
+    const again = await cache.discover(ctxFor('web-lab'));
+    expect(again).not.toBe(down);
+    expect(again.fpmMaster?.pid).toBe(lh.lab.fpmMasterPid());
+    expect(again.fpmMaster?.pid).not.toBe(pid);
+    expect(again.sources.fpmLog).toBe(lh.lab.paths.fpmLog);
   });
 });

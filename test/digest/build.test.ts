@@ -26,6 +26,8 @@ import {
 import type { Report } from '../../src/report/types.js';
 import type { HostTriage, TriageResult } from '../../src/triage/types.js';
 import { HOSTILE_LINE, hugeResult, labReport } from '../slack/fixtures.js';
+import { analyzeFolder } from '../diagnose/support.js';
+import { REPO_ROOT } from '../support/config.js';
 import { blockProblem } from '../slack/stub.js';
 
 const HOUR = 3_600_000;
@@ -129,6 +131,27 @@ describe('buildDigest', () => {
     expect(text.split('\n')).toHaveLength(1);
     expect(text).toMatch(/^🌙 All quiet on @web \(nightly digest\): 2 hosts, \d+ requests, no 5xx/);
     expect(text.length).toBeLessThan(200);
+  });
+
+  it('never calls a host without data quiet: it is listed under "No data" with why, and keeps its last totals', async () => {
+    const healthy = await labReport('healthy', 'web-3');
+    const clean: Report = { ...healthy, access: { ...healthy.access!, count5xx: 0, count502: 0, count504: 0, rate5xx: 0, statuses: { '200': healthy.access!.requests } } };
+    // The same host's evidence without its access log: the verdict is Unknown, the digest must say so.
+    const blind = await analyzeFolder(join(REPO_ROOT, 'test', 'fixtures', 'lab', 'healthy'), ['access']);
+    expect(blind.diagnosis.verdict.status).toBe('unknown');
+    const d = buildDigest(resultOf([host(clean, 'web-3'), host(blind, 'web-4')]), null, { schedule: 'nightly', timeZone: 'Europe/Berlin' });
+    expect(d.quiet).toBe(false);
+    expect(d.fleet).toMatchObject({ hosts: 2, reached: 2, withData: 1, attention: 1 });
+    expect(d.hosts.find((h) => h.host === 'web-4')).toMatchObject({ noData: 'no access log was given', attention: true });
+    const text = renderDigestText(d);
+    expect(text).not.toMatch(/All quiet/);
+    expect(text).toMatch(/1 of 2 hosts needs attention/);
+    expect(text).toMatch(/1\/2 hosts with data \(1 reached without: see below\)/);
+    expect(text).toMatch(/No data for 1 host \(not counted as quiet\)/);
+    expect(text).toMatch(/web-4.*no access log was given/);
+    // Its stored totals are the previous digest's, not zeros a later comparison would read as a recovery.
+    const previous = toStored(buildDigest(resultOf([host(clean, 'web-3'), host(clean, 'web-4')]), null, {}), 1);
+    expect(toStored(d, 2, previous).hosts['web-4']).toEqual(previous.hosts['web-4']);
   });
 
   it('keeps Block Kit within Slack limits and log text inert, however big the fleet', async () => {

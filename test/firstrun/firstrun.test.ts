@@ -139,7 +139,8 @@ describe('zero config: no badgateway.yaml, no Slack tokens', () => {
   it('`badgateway triage localhost` on a machine without nginx or PHP-FPM installed names what it looked for', () => {
     const { code, stdout, stderr } = cli(['triage', 'localhost'], freshDir(), WITHOUT_USR_SBIN);
     expect(stderr).toBe('');
-    expect(code).toBe(0);
+    // Nothing to triage is not a clean bill of health: exit 1, as for any host that could not be triaged.
+    expect(code).toBe(1);
     expect(stdout).toMatch(/^Host: localhost\nVERDICT: Found neither nginx nor PHP-FPM: nothing to triage\n/);
     expect(stdout).toContain('nginx: not running (no "nginx: master process" in localhost\'s process table) and not installed (no nginx in PATH, /usr/sbin, /usr/local/sbin or /usr/local/nginx/sbin)');
     expect(stdout).toContain('default /etc/nginx/nginx.conf');
