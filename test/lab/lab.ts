@@ -75,6 +75,8 @@ export interface LabOptions {
   poolGroup: string;
   /** extra lines appended to the [www] pool section */
   extraPoolConfig?: string[];
+  /** TZ the daemons run (and log) in; default the suite's own. A host whose clock is not the bot's. */
+  tz?: string;
 }
 
 export const DEFAULT_LAB_OPTIONS: LabOptions = {
@@ -530,6 +532,7 @@ class LabImpl implements Lab {
     const errBefore = countOf(await readText(this.paths.error), 'start worker process ');
     const child = spawn(NGINX_BIN, ['-p', `${this.dir}/`, '-c', this.paths.nginxConf, '-e', this.paths.error, '-g', 'daemon off;'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.daemonEnv(),
     });
     this.nginx = child;
     child.stdout?.on('data', (c: Buffer) => (this.nginxStderr += c.toString()));
@@ -544,13 +547,17 @@ class LabImpl implements Lab {
     }, () => this.nginxStderr);
   }
 
+  private daemonEnv(): NodeJS.ProcessEnv {
+    return this.options.tz === undefined ? process.env : { ...process.env, TZ: this.options.tz };
+  }
+
   async startFpm(): Promise<void> {
     if (isRunning(this.fpm)) return;
     this.fpmStderr = '';
     // the master logs "ready to handle connections" once the listening socket exists and the pool is up
     // (no connect probe: it would show up as an accepted connection in the status page)
     const readyBefore = countOf(await readText(this.paths.fpmLog), 'ready to handle connections');
-    const child = spawn(FPM_BIN, ['-F', '-y', this.paths.fpmConf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(FPM_BIN, ['-F', '-y', this.paths.fpmConf], { stdio: ['ignore', 'pipe', 'pipe'], env: this.daemonEnv() });
     this.fpm = child;
     child.stdout?.on('data', (c: Buffer) => (this.fpmStderr += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.fpmStderr += c.toString()));

@@ -100,6 +100,41 @@ describe('fan-out', () => {
   }, 120_000);
 });
 
+describe('time zones: hosts and bot in different zones', () => {
+  // request_terminate_timeout is named only from PHP-FPM's log and nginx's error log, both zone-less:
+  // read in the wrong zone they fall out of the window and the verdict changes.
+  const scenario = SCENARIOS.find((s) => s.name === 'request_terminate_timeout')!;
+  const bin = join(REPO_ROOT, 'bin', 'badgateway.js');
+  const triageIn = (labHost: LabHost, botZone: string) => {
+    const run = spawnSync(process.execPath, [bin, 'triage', 'web-lab', '--json', '--config', labHost.configFile], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, TZ: botZone },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    return JSON.parse(run.stdout).hosts[0].report;
+  };
+
+  it.concurrent.each([
+    ['UTC', ['UTC', 'Asia/Tokyo', 'America/St_Johns']],
+    ['Asia/Tokyo', ['UTC', 'America/St_Johns']],
+    ['America/St_Johns', ['Asia/Kolkata']],
+  ])('hosts logging in %s: the same verdict with the bot in %j', async (hostZone, botZones) => {
+    const labHost = await startLabHost({ ...scenario.labOptions, tz: hostZone });
+    started.push(labHost);
+    await scenario.run(labHost.lab);
+    for (const botZone of botZones) {
+      const report = triageIn(labHost, botZone);
+      expect(report.diagnosis.causes[0]?.id, `bot in ${botZone}`).toBe('request_terminate_timeout');
+      const fpmLog = report.sources.find((s: { source: string }) => s.source === 'fpmLog');
+      // The FPM log was read at the zone nginx writes into its access log (the host's daemons' zone).
+      const offset = new Intl.DateTimeFormat('en-US', { timeZone: hostZone, timeZoneName: 'longOffset' }).formatToParts(new Date(report.window.to)).find((p) => p.type === 'timeZoneName')!.value;
+      const expected = offset === 'GMT' ? '+0000' : offset.slice(3).replace(':', '');
+      expect(fpmLog.detail, `bot in ${botZone}`).toContain(`times read at UTC${expected}`);
+    }
+  }, 120_000);
+});
+
 describe('badgateway triage (CLI)', () => {
   it('prints the verdict, exits 0, and --json carries per-host timings and sources', async () => {
     const labHost = await startLabHost({}, { names: ['web-lab'] });
