@@ -4,14 +4,16 @@
 import type { Evidence } from '../analyze/evidence.js';
 import { Facts, UPSTREAM_FAILURE_KINDS, plural } from './facts.js';
 import { RULES } from './rules.js';
-import type { Cause, Diagnosis, Verdict } from './types.js';
+import { CAUSE_WORDS, type Cause, type Diagnosis, type Verdict } from './types.js';
 
 export type { Cause, CauseId, Diagnosis, EvidenceItem, Remedy, SourceName, Verdict, VerdictStatus } from './types.js';
-export { CAUSE_IDS } from './types.js';
+export { CAUSE_IDS, CAUSE_WORDS } from './types.js';
 
 export function diagnose(evidence: Evidence): Diagnosis {
   const facts = new Facts(evidence);
-  const causes = RULES.map((rule) => rule(facts)).filter((c): c is Cause => c !== null);
+  const causes = RULES.map((rule) => rule(facts))
+    .filter((c): c is Cause => c !== null)
+    .map((c) => weighed(c, evidence));
   const notes: string[] = [];
   const needsExplaining = facts.failures > 0 || facts.errorFailures > 0;
   let verdict: Verdict;
@@ -41,6 +43,46 @@ export function diagnose(evidence: Evidence): Diagnosis {
     failures: { count502: facts.count502, count504: facts.count504, explained: !needsExplaining || causes.length > 0 },
     notes,
   };
+}
+
+/** Under 3 failures and under 1% of the requests: a note to watch, not an outage. */
+const ISOLATED = { count: 3, share: 0.01 };
+
+/**
+ * A rule says what the failures mean; how sure to be also depends on how many requests they hit and
+ * whether they still happen. Few failures among many requests, or failures that stopped while traffic
+ * went on, lower the confidence and say so in the summary, so that no sentence claims more than that.
+ */
+function weighed(cause: Cause, evidence: Evidence): Cause {
+  const access = evidence.access;
+  const n = cause.explains;
+  if (n === undefined || !access || access.requests === 0) return cause;
+  let { confidence, summary } = cause;
+  const share = n / Math.max(access.requests, n);
+  if (n < ISOLATED.count && share < ISOLATED.share) {
+    confidence *= 0.45;
+    summary =
+      `Isolated: ${plural(n, 'failure')} of this kind among ${access.requests} requests (${(share * 100).toFixed(2)}%), too few to say "${CAUSE_WORDS[cause.id]}"; ` +
+      `watch whether it repeats. What was logged: ${(cause.evidence[0]?.text ?? cause.summary).replace(/\.?$/, '.')}`;
+  } else if (n < 10 && share < 0.05) {
+    confidence *= 0.8;
+  }
+  const stopped = stoppedAt(cause.lastSeen, access);
+  if (stopped) {
+    confidence *= 0.85;
+    summary = `${summary.replace(/\.?$/, '.')} Last at ${stopped}, none since while requests went on.`;
+  }
+  return { ...cause, confidence: Math.round(confidence * 100) / 100, summary };
+}
+
+/** The time of the last failure, when it is well before the window's end and requests were served after it. */
+function stoppedAt(lastSeen: number | undefined, access: NonNullable<Evidence['access']>): string | null {
+  const end = access.window.to ?? access.lastTime;
+  if (lastSeen === undefined || end === null || access.lastTime === null) return null;
+  const span = access.window.from !== null && access.window.to !== null ? access.window.to - access.window.from : 0;
+  const quietFor = end - lastSeen;
+  if (quietFor < Math.max(120_000, span * 0.1) || access.lastTime - lastSeen < 60_000) return null;
+  return `${new Date(lastSeen).toISOString().slice(11, 19)}Z`;
 }
 
 /** The verdict in words where no cause names it ("Unknown: no access log was read, ..."); null when one does. */

@@ -5,6 +5,7 @@
  * `recv() failed (104: Connection reset by peer)`), so rules that share a symptom consult the FPM
  * master log, and say what would settle it when that log is missing.
  */
+import type { ErrorSignature } from '../analyze/errorlog/index.js';
 import type { Cause, EvidenceItem, SourceName } from './types.js';
 import { Facts, plural, samplesOf, seconds } from './facts.js';
 
@@ -18,8 +19,11 @@ function sourcesOf(evidence: EvidenceItem[]): SourceName[] {
   return [...new Set(evidence.map((e) => e.source))];
 }
 
-function cause(partial: Omit<Cause, 'sources' | 'confidence'> & { confidence: number }): Cause {
-  return { ...partial, confidence: clamp(partial.confidence), sources: sourcesOf(partial.evidence) };
+/** `failures`: the error-log signatures the cause accounts for (how many, and the last one's time). */
+function cause(partial: Omit<Cause, 'sources' | 'confidence'> & { confidence: number; failures?: readonly ErrorSignature[] }): Cause {
+  const { failures, ...rest } = partial;
+  const counted = failures?.length ? { explains: failures.reduce((n, s) => n + s.count, 0), lastSeen: Math.max(...failures.map((s) => s.lastSeen)) } : {};
+  return { ...rest, ...counted, confidence: clamp(partial.confidence), sources: sourcesOf(partial.evidence) };
 }
 
 /** Access-log corroboration: the statuses users actually got. */
@@ -61,6 +65,7 @@ export const fpmDown: Rule = (f) => {
   const listen = f.pool?.listen;
   return cause({
     id: 'fpm_down',
+    failures: sigs,
     confidence,
     summary: `PHP-FPM is not accepting connections on ${upstream}: ${plural(count, 'connect() failure')}${missingSocket ? ' (socket file missing)' : ' (refused)'}.`,
     evidence,
@@ -83,6 +88,7 @@ export const socketPermission: Rule = (f) => {
   const current = pool ? `listen.owner=${pool.listenOwner ?? '?'} listen.group=${pool.listenGroup ?? '?'} listen.mode=${pool.listenMode ?? '?'}` : undefined;
   return cause({
     id: 'socket_permission',
+    failures: sigs,
     confidence: 0.88 + 0.1 * f.share(count),
     summary: `nginx may not open the PHP-FPM socket: ${plural(count, 'connect()')} failed with 13: Permission denied.`,
     evidence: [
@@ -108,6 +114,7 @@ export const headerTooBig: Rule = (f) => {
   const uris = f.evidence.joins?.find((j) => j.kind === 'too_big_header')?.topUris ?? [];
   return cause({
     id: 'header_too_big',
+    failures: sigs,
     confidence: 0.9 + 0.08 * f.share(count),
     summary: `The application sends response headers larger than nginx's buffer: ${plural(count, '"upstream sent too big header"')}.`,
     evidence: [
@@ -130,6 +137,7 @@ export const invalidUpstreamResponse: Rule = (f) => {
   if (count === 0) return null;
   return cause({
     id: 'invalid_upstream_response',
+    failures: sigs,
     confidence: 0.8 + 0.15 * f.share(count),
     summary: `The upstream answered with something nginx cannot parse as a FastCGI/HTTP response (${plural(count, 'entry')}).`,
     evidence: [
@@ -156,11 +164,29 @@ export const upstreamDown: Rule = (f) => {
   }
   const disabled = f.count(['upstream_disabled']);
   if (disabled) evidence.push({ source: 'error.log', text: `${disabled} × upstream server temporarily disabled` });
+  const servers = [...new Set(proxyFailures.flatMap((s) => s.upstreams))];
+  const onlyTimeouts = proxyFailures.every((s) => s.kind === 'timeout_connect' || s.kind === 'connect_etimedout');
+  if (noLive.length === 0 && servers.length === 1 && onlyTimeouts) {
+    // One proxy target that does not answer in time is a connect timeout, not a whole group down.
+    return cause({
+      id: 'upstream_connect_timeout',
+      failures: proxyFailures,
+      confidence: 0.7 + 0.25 * f.share(count),
+      summary: `${servers[0]} did not accept connections within proxy_connect_timeout: ${plural(count, 'connect timeout')}.`,
+      evidence: [...evidence, ...accessItem(f, 'both')],
+      remedy: { text: `Check that ${servers[0]} is up and reachable (firewall, its accept queue), and what proxy_connect_timeout allows.`, setting: 'proxy_connect_timeout' },
+    });
+  }
   evidence.push(...accessItem(f, 502));
+  // "Every server" only where nginx said so (no live upstreams); else what failed, by name.
+  const summary = noLive.length
+    ? `Every server of the upstream ${group} is failing; nginx has none left to send requests to.`
+    : `nginx cannot connect to ${servers.slice(0, 3).join(', ')}${servers.length > 3 ? ` and ${servers.length - 3} more` : ''}: ${plural(count, 'connect failure')}.`;
   return cause({
     id: 'upstream_down',
+    failures: [...noLive, ...proxyFailures],
     confidence: 0.75 + 0.2 * f.share(count),
-    summary: `Every server of the upstream ${group} is failing; nginx has none left to send requests to.`,
+    summary,
     evidence,
     remedy: {
       text: 'Bring the upstream servers back (they refuse or drop connections); nginx marks a server failed for fail_timeout after max_fails errors, so the 502s stop shortly after they recover.',
@@ -176,6 +202,7 @@ export const upstreamConnectTimeout: Rule = (f) => {
   const current = f.nginx?.fastcgi_connect_timeout;
   return cause({
     id: 'upstream_connect_timeout',
+    failures: sigs,
     confidence: 0.7 + 0.25 * f.share(count),
     summary: `PHP-FPM did not accept connections within fastcgi_connect_timeout${current ? ` (${seconds(current)})` : ''}: ${plural(count, 'connect timeout')}.`,
     evidence: [
@@ -229,6 +256,7 @@ export const poolExhausted: Rule = (f) => {
   const suggested = max !== undefined ? Math.max(max * 2, peak !== null ? Math.ceil(peak * 1.25) : 0) : undefined;
   return cause({
     id: 'pool_exhausted',
+    failures: eagain,
     confidence,
     summary: `The PHP-FPM pool is exhausted: every worker is busy${max !== undefined ? ` (pm.max_children = ${max})` : ''} and new requests ${eagainCount ? 'are refused at the socket' : 'wait or time out'}.`,
     evidence,
@@ -264,6 +292,7 @@ export const fastcgiReadTimeout: Rule = (f) => {
   if (f.fpmEvents('max_children_reached') > 0 || f.count(['connect_eagain']) > 0) confidence -= 0.2;
   return cause({
     id: 'fastcgi_read_timeout',
+    failures: sigs,
     confidence,
     summary: `PHP takes longer than fastcgi_read_timeout${current !== undefined ? ` (${seconds(current)})` : ''} to answer: ${plural(count, 'read timeout')}, users get 504.`,
     evidence,

@@ -16,6 +16,21 @@ export const CAUSE_IDS = [
 
 export type CauseId = (typeof CAUSE_IDS)[number];
 
+/** Each cause id in words, for the headline. */
+export const CAUSE_WORDS: Record<CauseId, string> = {
+  fastcgi_read_timeout: 'PHP answered too slowly: nginx gave up at fastcgi_read_timeout',
+  upstream_connect_timeout: 'nginx could not connect to the upstream in time',
+  request_terminate_timeout: 'PHP-FPM killed requests at request_terminate_timeout',
+  worker_crash: 'PHP-FPM workers crashed',
+  fpm_down: 'PHP-FPM is down',
+  pool_exhausted: 'The PHP-FPM pool is exhausted: every worker busy',
+  socket_permission: "nginx may not open PHP-FPM's socket (permissions)",
+  header_too_big: "Response headers too big for nginx's buffer",
+  upstream_down: 'The upstream servers are down',
+  invalid_upstream_response: 'The upstream does not speak the protocol nginx expects',
+  healthy: 'Healthy: no 502/504 to explain',
+};
+
 /** Which evidence source a fact came from. */
 export type SourceName = 'access.log' | 'error.log' | 'fpm.log' | 'slow.log' | 'fpm-status' | 'nginx-config' | 'fpm-config';
 
@@ -45,6 +60,9 @@ export interface Cause {
   remedy: Remedy;
   /** Evidence that would settle it when a source was missing. */
   toConfirm?: string[];
+  /** Failures (error-log entries) this cause accounts for, and when the last one was logged (epoch ms). */
+  explains?: number;
+  lastSeen?: number;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { describeWindow } from '../config/index.js';
 import type { LatencySummary } from '../analyze/access/index.js';
-import { verdictLine, type Cause, type CauseId } from '../diagnose/index.js';
+import { CAUSE_WORDS, verdictLine, type Cause } from '../diagnose/index.js';
 import { verdictCell } from './fleet.js';
 import type { HostTriage, TriageResult } from '../triage/types.js';
 import { bold, code, esc, fallbackOf, oneLine, pre, type Message, type MessageBlock, type MessageButton } from './message.js';
@@ -14,20 +14,8 @@ import { scrubDeep } from './scrub.js';
 import { sparkline } from './text.js';
 import type { Report } from './types.js';
 
-/** Each cause id in words, for the headline. */
-export const CAUSE_WORDS: Record<CauseId, string> = {
-  fastcgi_read_timeout: 'PHP answered too slowly: nginx gave up at fastcgi_read_timeout',
-  upstream_connect_timeout: 'nginx could not connect to the upstream in time',
-  request_terminate_timeout: 'PHP-FPM killed requests at request_terminate_timeout',
-  worker_crash: 'PHP-FPM workers crashed',
-  fpm_down: 'PHP-FPM is down',
-  pool_exhausted: 'The PHP-FPM pool is exhausted: every worker busy',
-  socket_permission: "nginx may not open PHP-FPM's socket (permissions)",
-  header_too_big: "Response headers too big for nginx's buffer",
-  upstream_down: 'The upstream servers are down',
-  invalid_upstream_response: 'The upstream does not speak the protocol nginx expects',
-  healthy: 'Healthy: no 502/504 to explain',
-};
+/** Each cause id in words (defined with the causes, in src/diagnose). */
+export { CAUSE_WORDS };
 
 export const ACTION_EVIDENCE = 'bg:evidence';
 export const ACTION_RUNBOOK = 'bg:runbook';

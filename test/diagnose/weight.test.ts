@@ -1,0 +1,68 @@
+/**
+ * Claims that hold: the same real nginx error lines (recorded from the lab's fpm_down_tcp fault) read
+ * against different amounts of traffic. One refused connect among 2,000 requests is a note to watch,
+ * not "PHP-FPM is down"; failures that stopped while traffic went on are reported as stopped.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeFiles } from '../../src/triage/analyze-files.js';
+import { LAB_LOG_FORMAT } from '../lab/lab.js';
+import { REPO_ROOT } from '../support/config.js';
+
+const RECORDED = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'fpm_down_tcp');
+/** The refused connects nginx logged, at 2026-11-25 16:52:22 UTC, on connections *8 and up. */
+const REFUSED = readFileSync(join(RECORDED, 'error.log'), 'utf8').split('\n').filter((l) => l.includes('(111: Connection refused)'));
+const AT = Date.parse('2026-11-25T16:52:22Z');
+
+function accessLine(time: number, status: number, cn: number): string {
+  const d = new Date(time);
+  const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const stamp = `${String(d.getUTCDate()).padStart(2, '0')}/${month}/${d.getUTCFullYear()}:${d.toISOString().slice(11, 19)} +0000`;
+  const upstream = status === 502 ? 'uct="-" uht="-" urt="0.000"' : 'uct="0.000" uht="0.002" urt="0.002"';
+  return `127.0.0.1 - - [${stamp}] "GET /ok.php HTTP/1.1" ${status} 13 "-" "badgateway-lab/1" rt=0.002 ${upstream} uaddr="127.0.0.1:42639" ustatus="${status}" cn=${cn}`;
+}
+
+/** `ok` requests every 500 ms from `from`, and a 502 at 16:52:22 on the connection of each error line given. */
+async function analyze(errorLines: string[], ok: number, from: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'badgateway-weight-'));
+  const lines = Array.from({ length: ok }, (_, i) => ({ t: from + i * 500, line: accessLine(from + i * 500, 200, 100_000 + i) }));
+  for (const e of errorLines) lines.push({ t: AT, line: accessLine(AT, 502, Number(/\*(\d+) /.exec(e)![1])) });
+  lines.sort((a, b) => a.t - b.t);
+  writeFileSync(join(dir, 'access.log'), `${lines.map((l) => l.line).join('\n')}\n`);
+  writeFileSync(join(dir, 'error.log'), `${errorLines.join('\n')}\n`);
+  const report = await analyzeFiles({ access: join(dir, 'access.log'), error: join(dir, 'error.log'), logFormat: `'${LAB_LOG_FORMAT}'`, window: { kind: 'all' } });
+  return report.diagnosis;
+}
+
+describe('how much the failures weigh', () => {
+  it('one refused connect among 2,000 requests is an isolated note, not "PHP-FPM is down"', async () => {
+    const d = await analyze(REFUSED.slice(0, 1), 2000, AT - 500_000);
+    const top = d.causes[0]!;
+    expect(top.id).toBe('fpm_down');
+    expect(top.confidence).toBeLessThan(0.5);
+    expect(top.summary).toMatch(/^Isolated: 1 failure of this kind among 2001 requests \(0\.05%\), too few to say "PHP-FPM is down"; watch whether it repeats\. What was logged: 1 connect\(\) failure to fastcgi:\/\/127\.0\.0\.1:42639: connection refused \(111\)\./);
+    expect(top.summary).not.toMatch(/is not accepting connections/);
+  });
+
+  it('the same failures at a rate that matters are the cause, with the claim', async () => {
+    // 5 refused connects among 45 requests: one in nine failed.
+    const d = await analyze(REFUSED, 40, AT - 10_000);
+    const top = d.causes[0]!;
+    expect(REFUSED).toHaveLength(5);
+    expect(top.id).toBe('fpm_down');
+    expect(top.confidence).toBeGreaterThan(0.8);
+    expect(top.summary).toMatch(/^PHP-FPM is not accepting connections on fastcgi:\/\/127\.0\.0\.1:42639/);
+  });
+
+  it('failures that stopped while traffic went on are reported as stopped, with less confidence', async () => {
+    // Traffic from 16:51:40 to about 17:05: the refused connects at 16:52:22 are long over.
+    const ongoing = (await analyze(REFUSED, 40, AT - 10_000)).causes[0]!;
+    const stopped = (await analyze(REFUSED, 1500, AT - 40_000)).causes[0]!;
+    expect(stopped.id).toBe('fpm_down');
+    expect(stopped.summary).toMatch(/Last at 16:52:22Z, none since while requests went on\.$/);
+    expect(stopped.confidence).toBeLessThan(ongoing.confidence);
+    expect(ongoing.summary).not.toMatch(/none since/);
+  });
+});
