@@ -5,6 +5,7 @@
  * `recv() failed (104: Connection reset by peer)`), so rules that share a symptom consult the FPM
  * master log, and say what would settle it when that log is missing.
  */
+import { bufferSuggestion, pickTerminate } from '../analyze/config/index.js';
 import type { ErrorSignature } from '../analyze/errorlog/index.js';
 import type { Cause, EvidenceItem, SourceName } from './types.js';
 import { Facts, plural, samplesOf, seconds } from './facts.js';
@@ -110,7 +111,9 @@ export const headerTooBig: Rule = (f) => {
   const count = sigs.reduce((n, s) => n + s.count, 0);
   if (count === 0) return null;
   const current = f.nginx?.fastcgi_buffer_size;
-  const suggested = current !== undefined && current >= 16 * 1024 ? `${(current * 2) / 1024}k` : '16k';
+  // The same suggestion as the buffer_vs_header_size finding (nginx's 4k page is the default).
+  const advice = bufferSuggestion(current ?? 4 * 1024, f.nginx?.fastcgi_buffers);
+  const suggested = `${advice.next / 1024}k`;
   const uris = f.evidence.joins?.find((j) => j.kind === 'too_big_header')?.topUris ?? [];
   return cause({
     id: 'header_too_big',
@@ -123,7 +126,7 @@ export const headerTooBig: Rule = (f) => {
       ...(current !== undefined ? [{ source: 'nginx-config' as const, text: `fastcgi_buffer_size is ${current / 1024}k` }] : []),
     ],
     remedy: {
-      text: `Raise fastcgi_buffer_size to ${suggested} (and fastcgi_buffers to 16 ${suggested}) in the PHP location, then reload nginx; also check why the app sends such headers (large Set-Cookie, CSP or Link headers).`,
+      text: `Raise fastcgi_buffer_size to ${suggested}${advice.buffersLine ? ` (and ${advice.buffersLine}, which nginx -t requires with it)` : ''} in the PHP location, then reload nginx; also check why the app sends such headers (large Set-Cookie, CSP or Link headers).`,
       setting: 'fastcgi_buffer_size',
       ...(current !== undefined ? { current: `${current / 1024}k` } : {}),
       suggested,
@@ -299,13 +302,21 @@ export const fastcgiReadTimeout: Rule = (f) => {
     remedy: {
       text:
         `Find and fix the slow code${slow ? ` (${slow})` : ' (enable request_slowlog_timeout to see it)'}; nginx gives up but the PHP worker keeps running. ` +
-        `If such long requests are legitimate, raise fastcgi_read_timeout for that location, and set request_terminate_timeout just below it so FPM frees the worker.`,
+        `If such long requests are legitimate, raise fastcgi_read_timeout for that location, and set request_terminate_timeout to about three quarters of it (FPM's kill lands up to a third later) so FPM frees the worker.`,
       setting: 'fastcgi_read_timeout',
       ...(current !== undefined ? { current: seconds(current) } : {}),
-      ...(current !== undefined ? { suggested: `keep ${seconds(current)}, set request_terminate_timeout = ${seconds(Math.max(1, current - 1))}` } : {}),
+      ...(current !== undefined ? { suggested: terminateAdvice(current) } : {}),
     },
   });
 };
+
+/** The config finding's own request_terminate_timeout for this read timeout (its kill must land before nginx gives up). */
+function terminateAdvice(readTimeout: number): string {
+  const t = pickTerminate(readTimeout);
+  return t !== undefined
+    ? `keep ${seconds(readTimeout)}, set request_terminate_timeout = ${t}s (FPM's kill lands by ${seconds((t * 4) / 3)})`
+    : `raise fastcgi_read_timeout first (at ${seconds(readTimeout)} no request_terminate_timeout can kill before nginx gives up)`;
+}
 
 /** nginx-side evidence shared by request_terminate_timeout and worker_crash. */
 function resetEvidence(f: Facts): { count: number; items: EvidenceItem[] } {

@@ -123,7 +123,12 @@ function severityOf(base: Severity, escalate: boolean): Severity {
 }
 
 /** Largest terminate timeout whose worst-case kill time (T + T/3 heartbeat) still lands before nginx gives up. */
-function pickTerminate(readTimeout: number): number | undefined {
+/**
+ * The request_terminate_timeout (whole seconds) whose kill lands before nginx gives up: FPM checks on a
+ * T/3 heartbeat, so the kill comes between T and 4T/3, which must stay under fastcgi_read_timeout.
+ * One function for the config finding and the cause's remedy, so a report never gives two answers.
+ */
+export function pickTerminate(readTimeout: number): number | undefined {
   let t = Math.floor((readTimeout * 3) / 4);
   while (t > 0 && (t * 4) / 3 >= readTimeout) t--;
   return t >= 1 ? t : undefined;
@@ -367,6 +372,19 @@ function backlogFindings(pool: FpmPoolConfig, observed: ObservedLoad): Finding[]
 
 const BUFFER_STEPS = [16 * 1024, 32 * 1024, 64 * 1024];
 
+/**
+ * The next fastcgi_buffer_size after `current`, and the fastcgi_buffers nginx -t then requires (busy
+ * buffers, 2 × max(buffer_size, buffers.size), must stay under (count-1) × buffers.size). One function
+ * for the config finding and the cause's remedy.
+ */
+export function bufferSuggestion(current: number, buffers: { count: number; size: number } = NGINX_DEFAULTS.fastcgi_buffers) {
+  const next = BUFFER_STEPS.find((s) => s > current) ?? current * 2;
+  const needBuffers = 2 * Math.max(next, buffers.size) > (buffers.count - 1) * buffers.size;
+  const bufCount = Math.max(buffers.count, 4);
+  const suggested = needBuffers ? `${formatSize(next)} (with fastcgi_buffers ${bufCount} ${formatSize(next)})` : formatSize(next);
+  return { next, needBuffers, bufCount, suggested, buffersLine: needBuffers ? `fastcgi_buffers ${bufCount} ${formatSize(next)}` : null };
+}
+
 function bufferFindings(nginx: NginxConfig | undefined, routes: PhpRoute[], observed: ObservedLoad): Finding[] {
   const count = observed.tooBigHeaderCount ?? 0;
   if (count <= 0) return [];
@@ -375,11 +393,7 @@ function bufferFindings(nginx: NginxConfig | undefined, routes: PhpRoute[], obse
   const current = Math.min(...settings.map((s) => s.fastcgi_buffer_size));
   const distinct = [...new Set(settings.map((s) => s.fastcgi_buffer_size))].sort((a, b) => a - b);
   const buffers = settings.find((s) => s.fastcgi_buffer_size === current)?.fastcgi_buffers ?? NGINX_DEFAULTS.fastcgi_buffers;
-  const next = BUFFER_STEPS.find((s) => s > current) ?? current * 2;
-  // nginx -t rejects fastcgi_buffer_size unless busy buffers (2 × max(buffer_size, buffers.size)) < (count-1) × buffers.size.
-  const needBuffers = 2 * Math.max(next, buffers.size) > (buffers.count - 1) * buffers.size;
-  const bufCount = Math.max(buffers.count, 4);
-  const suggested = needBuffers ? `${formatSize(next)} (with fastcgi_buffers ${bufCount} ${formatSize(next)})` : formatSize(next);
+  const { next, needBuffers, bufCount, suggested } = bufferSuggestion(current, buffers);
   const proxied = nginx?.servers.some((s) => s.locations.some((l) => l.proxyPass !== undefined)) ?? false;
   const src = nginx === undefined ? 'nginx config not provided; 4k default assumed' : routes.length > 0
         ? distinct.length > 1
