@@ -228,10 +228,11 @@ interface NginxRead {
 }
 
 async function readNginx(ctx: DiscoveryContext, pid: number, problems: string[]): Promise<NginxRead> {
-  let run = await runCommand(ctx, 'nginx.config', { pid });
+  const run = await runCommand(ctx, 'nginx.config', { pid });
   if (!run.ok && pid !== 0 && /is not a running nginx master/.test(run.stderr)) {
-    // The master went away between ps and now (restart): take whichever runs now.
-    run = await runCommand(ctx, 'nginx.config', { pid: 0 });
+    // Gone between ps and now (a restart): another master would be another server's, so none is read.
+    problems.push(`nginx master ${pid} stopped while it was being read (a restart?): triage again`);
+    return { facts: new Map() };
   }
   const facts = parseFacts(run.stderr);
   const read: NginxRead = { facts };
@@ -282,9 +283,9 @@ interface FpmRead {
 }
 
 async function readFpm(ctx: DiscoveryContext, pid: number): Promise<FpmRead> {
-  let run = await runCommand(ctx, 'fpm.config', { pid });
+  const run = await runCommand(ctx, 'fpm.config', { pid });
   if (!run.ok && pid !== 0 && /is not a running PHP-FPM master/.test(run.stderr)) {
-    run = await runCommand(ctx, 'fpm.config', { pid: 0 });
+    return { ok: false, facts: new Map(), problems: [`PHP-FPM master ${pid} stopped while it was being read (a restart?): triage again`] };
   }
   const facts = parseFacts(run.stderr);
   const read: FpmRead = { ok: run.ok, facts, problems: [] };
@@ -359,33 +360,41 @@ export async function discoverHost(ctx: DiscoveryContext): Promise<Discovery> {
   let rows: ProcessRow[] | undefined;
   const ps = await runCommand(ctx, 'host.processes');
   if (ps.ok) rows = parsePs(ps.stdout);
-  else problems.push(`cannot list processes (ps): ${ps.why}; reading the first running nginx/PHP-FPM instead`);
+  else problems.push(`cannot list processes (ps): ${ps.why}; nothing was discovered, so only the sources set in badgateway.yaml are read`);
 
   // Only masters root (or the login user) runs are read: the scripts run their binary and config with
   // root rights, which a process title anyone can set must not choose.
   const trusted = rows?.filter((r) => r.user === 'root' || r.user === '0' || r.user === ctx.host.ssh.user);
   const hints = hintDirs(ctx.host.sources);
   const nginxCandidates = orderNginxMasters(trusted ? nginxMasters(trusted) : [], hints);
-  const nginxPick = nginxCandidates[0];
+  // Several masters and nothing configured ties one to this host: reading any would be another server's evidence.
+  const nginxTied = nginxCandidates.length <= 1 || hints.some((h) => holdsDir(nginxCandidates[0]!, h));
+  const nginxPick = nginxTied ? nginxCandidates[0] : undefined;
   if (nginxCandidates.length > 1) {
-    const pinned = hints.some((h) => holdsDir(nginxPick!, h));
+    const pids = nginxCandidates.map((m) => m.pid).join(', ');
     problems.push(
-      `${nginxCandidates.length} nginx masters run (pids ${nginxCandidates.map((m) => m.pid).join(', ')}); read pid ${nginxPick!.pid}, ` +
-        (pinned ? 'whose directory holds the configured logs' : 'the first one (a configured sources.accessLog inside another one\'s prefix pins that one)'),
+      nginxTied
+        ? `${nginxCandidates.length} nginx masters run (pids ${pids}); read pid ${nginxPick!.pid}, whose directory holds the configured logs`
+        : `${nginxCandidates.length} nginx masters run (pids ${pids}) and no configured source ties one to this host: none was read; set sources.accessLog (inside the right one's prefix) in badgateway.yaml`,
     );
   }
   const fpmHints = [...hints, ...dirsOf([nginxPick?.conf]), ...(nginxPick?.prefix ? [nginxPick.prefix.replace(/\/+$/, '') || '/'] : [])];
   const fpmCandidates = orderFpmMasters(trusted ? fpmMasters(trusted) : [], fpmHints);
+  // Without a tied nginx, a PHP-FPM master is this site's only when it is the only one.
+  const fpmUsable = nginxPick !== undefined || fpmCandidates.length <= 1 ? fpmCandidates : [];
+  if (!nginxPick && fpmCandidates.length > 1) problems.push(`${fpmCandidates.length} PHP-FPM masters run and no nginx configuration says which pool this site uses: none was read`);
 
+  // pid 0 reads the default configuration, for a host where none runs; never where one could not be chosen.
+  const nothingRuns = rows !== undefined && nginxCandidates.length === 0;
   const [nginxRead, firstFpm] = await Promise.all([
-    readNginx(ctx, nginxPick?.pid ?? 0, problems),
-    readFpm(ctx, fpmCandidates[0]?.pid ?? 0),
+    nginxPick || nothingRuns ? readNginx(ctx, nginxPick?.pid ?? 0, problems) : Promise.resolve<NginxRead>({ facts: new Map() }),
+    fpmUsable[0] || (rows !== undefined && fpmCandidates.length === 0) ? readFpm(ctx, fpmUsable[0]?.pid ?? 0) : Promise.resolve<FpmRead>({ ok: false, facts: new Map(), problems: [] }),
   ]);
 
   // Several FPM masters: keep the one with a pool nginx passes PHP to.
   let fpmRead = firstFpm;
-  if (nginxRead.config && fpmCandidates.length > 1 && !reachesPool(nginxRead.config, fpmRead.config)) {
-    for (const candidate of fpmCandidates.slice(1, MAX_FPM_CANDIDATES)) {
+  if (nginxRead.config && fpmUsable.length > 1 && !reachesPool(nginxRead.config, fpmRead.config)) {
+    for (const candidate of fpmUsable.slice(1, MAX_FPM_CANDIDATES)) {
       const next = await readFpm(ctx, candidate.pid);
       if (reachesPool(nginxRead.config, next.config)) {
         fpmRead = next;

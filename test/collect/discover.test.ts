@@ -19,7 +19,7 @@ import { parseFacts, parseNginxMasterTitle, systemdUnit } from '../../src/collec
 import { parseConfigText } from '../../src/config/index.js';
 import { SshExecutor, type ExecResult } from '../../src/exec/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { LAB_LOG_FORMAT, sleep } from '../lab/lab.js';
+import { LAB_LOG_FORMAT, sleep, startLab } from '../lab/lab.js';
 import { REPO_ROOT } from '../support/config.js';
 import { hostConfig, startIsolatedSshd, startLabHost, type IsolatedSshd, type LabHost } from '../support/lab-host.js';
 
@@ -231,13 +231,23 @@ describe('discoverHost against the real lab over real SSH', () => {
     expect(compileLogFormat(d.sources.logFormat!).hasConnection).toBe(true);
   });
 
-  it('finds a running lab with no configured sources at all (whichever lab runs first)', async () => {
-    let d: Discovery | undefined;
-    // Other test files start and stop labs meanwhile: one that vanishes mid-read is read again.
-    for (let attempt = 0; attempt < 3 && !d?.sources.accessLog; attempt++) d = await discoverHost(ctxFor('web-bare'));
-    expect(d!.sources.accessLog).toMatch(/^\/tmp\/badgateway-lab-[^/]+\/access\.log$/);
-    expect(d!.sources.logFormat).toBe(`'${LAB_LOG_FORMAT}'`);
-    expect(d!.sources.errorLog).toMatch(/^\/tmp\/badgateway-lab-[^/]+\/error\.log$/);
+  it('with several nginx masters and nothing configured to tie one to the host, reads none and says how to pin it', async () => {
+    // A second lab beside this file's: two nginx and two PHP-FPM masters at least, whatever else runs.
+    const other = await startLab();
+    try {
+      const d = await discoverHost(ctxFor('web-bare'));
+      expect(d.nginxMaster).toBeUndefined();
+      expect(d.fpmMaster).toBeUndefined();
+      expect(d.sources).toEqual({});
+      expect(d.problems.join('\n')).toMatch(/\d+ nginx masters run \(pids [\d, ]+\) and no configured source ties one to this host: none was read; set sources\.accessLog/);
+      expect(d.problems.join('\n')).toMatch(/\d+ PHP-FPM masters run and no nginx configuration says which pool this site uses: none was read/);
+      // The pinned name still finds its own lab among them.
+      const pinned = await discoverHost(ctxFor('web-lab'));
+      expect(pinned.sources.accessLog).toBe(lh.lab.paths.access);
+      expect(pinned.fpmMaster?.pid).toBe(lh.lab.fpmMasterPid());
+    } finally {
+      await other.stop();
+    }
   });
 
   it('never runs the binary or config of a master that root does not run (anyone can set a process title)', async () => {

@@ -6,8 +6,8 @@
  * The lab's nginx and FPM run from a temp dir (`nginx -p DIR -c DIR/nginx.conf`, `php-fpm -y
  * DIR/php-fpm.conf`), and other test files start labs of their own at the same time. Discovery tells
  * them apart by the directory of a configured log: by default each inventory name gets
- * `sources.accessLog` = the lab's access log (`pin: false` leaves sources empty: discovery then reads
- * whichever lab runs first).
+ * `sources.accessLog` = the lab's access log (`pin: false` leaves sources empty: with several labs
+ * running, discovery then reads none and says which source would tie one to the host).
  *
  * `startIsolatedSshd()` serves the same keys from a second sshd in a PID namespace of its own: a "host"
  * whose process table shows no nginx or PHP-FPM at all, whatever else runs on this machine.
