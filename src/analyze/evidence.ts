@@ -28,8 +28,9 @@ export interface Evidence {
   fpmConfig?: FpmConfig;
   joins?: ConnectionJoin[];
   /**
-   * The nginx master that writes this access log was seen running (triage): a window without requests
-   * is then no traffic, not a log nobody writes any more. Unset where nothing says so (files read after the fact).
+   * true: the nginx master that writes this access log was seen running (triage), so a window without
+   * requests is no traffic, not a log nobody writes any more. false: no nginx master runs on the host at
+   * all, so the log describes a past nginx, not the present. Unset where nothing says (files read after the fact).
    */
   nginxRunning?: boolean;
 }

@@ -113,8 +113,12 @@ function quietVerdict(evidence: Evidence): Verdict {
       ? { status: 'unknown', why: `none of the ${access.unparsed} access-log lines matched the log_format in use`, needs: 'the log_format nginx writes this log with (--log-format, or the nginx -T output)' }
       : { status: 'unknown', why: 'the access log is empty', needs: 'the access log nginx writes now (a freshly rotated file is empty: check the newest generation)' };
   }
-  if (access.requests > 0) return { status: 'healthy' };
   const newest = access.newestTime !== null ? `; its newest entry is at ${new Date(access.newestTime).toISOString().slice(0, 16).replace('T', ' ')}Z` : '';
+  if (evidence.nginxRunning === false) {
+    // Requests served before nginx stopped say nothing of now: a stopped nginx is not a healthy one.
+    return { status: 'unknown', why: `no nginx master runs on the host, so its access log describes the past${newest}`, needs: 'nginx started again (then triage again), or --until for the time it ran' };
+  }
+  if (access.requests > 0) return { status: 'healthy' };
   if (evidence.nginxRunning) return { status: 'no_traffic', why: `nginx runs but logged no request in the window${newest}` };
   return {
     status: 'unknown',

@@ -154,6 +154,8 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
   if (discovery.nginx) evidence.nginxConfig = discovery.nginx;
   // A quiet window is "no traffic" only when the running master's own config names this access log.
   if (discovery.nginxMaster && discovery.sources.accessLog !== undefined && discovery.sources.accessLog === ctx.host.sources.accessLog) evidence.nginxRunning = true;
+  // No nginx at all says nothing about a window that ended before it stopped (a post-mortem's --until).
+  else if (discovery.running?.nginx === false && ctx.window.to >= Date.now() - 60_000) evidence.nginxRunning = false;
   if (discovery.fpm) evidence.fpmConfig = discovery.fpm;
   const sources: SourceStatus[] = [
     { source: 'nginxConfig', path: null, status: discovery.nginx ? 'read' : 'missing', ...(discovery.nginx ? {} : { detail: 'nginx -T gave nothing' }) },

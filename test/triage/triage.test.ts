@@ -10,9 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
+import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { SCENARIOS } from '../lab/scenarios.js';
 import { REPO_ROOT, writeConfig } from '../support/config.js';
-import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
+import { hostConfig, startIsolatedSshd, startLabHost, type LabHost } from '../support/lab-host.js';
 import { freePort } from '../support/sshd.js';
 import { expectedTopCause } from '../diagnose/support.js';
 
@@ -96,6 +97,36 @@ describe('fan-out', () => {
       expect(progress.filter((p) => p === 'host-done')).toHaveLength(5);
     } finally {
       await services.close();
+    }
+  }, 120_000);
+});
+
+describe('unknown is not healthy', () => {
+  it('a host where nginx no longer runs: requests it served before are no evidence of health now', async () => {
+    const labHost = await startLabHost({});
+    started.push(labHost);
+    for (let i = 0; i < 5; i++) await labHost.lab.request('/ok.php');
+    // The same files, seen from a host (its own PID namespace) where no nginx or PHP-FPM runs.
+    const isolated = await startIsolatedSshd(labHost.sshd);
+    try {
+      const config = loadConfig({
+        path: writeConfig({
+          catalog: join(REPO_ROOT, 'commands'),
+          hosts: { 'web-stopped': hostConfig(isolated, { accessLog: labHost.lab.paths.access, logFormat: labHost.config.hosts[0]!.sources.logFormat ?? `'${LAB_LOG_FORMAT}'`, errorLog: labHost.lab.paths.error }) },
+        }),
+        env: {},
+      });
+      const services = createServices(config, quiet);
+      try {
+        const report = (await services.triage({ target: 'web-stopped', sinceMs: 15 * 60_000 })).hosts[0]!.report!;
+        expect(report.access?.requests).toBeGreaterThanOrEqual(5);
+        expect(report.diagnosis.causes.map((c) => c.id)).not.toContain('healthy');
+        expect(report.diagnosis.verdict).toMatchObject({ status: 'unknown', why: expect.stringMatching(/^no nginx master runs on the host, so its access log describes the past; its newest entry is at /) });
+      } finally {
+        await services.close();
+      }
+    } finally {
+      await isolated.stop();
     }
   }, 120_000);
 });
