@@ -27,6 +27,15 @@ function scenarioArgs(name: string): string[] {
   ];
 }
 
+/** An access log in the built-in `upstream` format, one request per [$time_local, status]. */
+function upstreamLog(prefix: string, requests: Array<[string, number]>): string {
+  const file = join(mkdtempSync(join(tmpdir(), prefix)), 'access.log');
+  const line = ([ts, status]: [string, number]) =>
+    `127.0.0.1 - - [${ts}] "GET /x.php HTTP/1.1" ${status} 5 "-" "curl" rt=0.010 uct="0.000" uht="0.010" urt="0.010" uaddr="unix:/run/php.sock" ustatus="${status}"`;
+  writeFileSync(file, `${requests.map(line).join('\n')}\n`);
+  return file;
+}
+
 describe('badgateway analyze', () => {
   it('prints one JSON object with the contract keys and the ranked causes', () => {
     const { code, stdout } = cli([...scenarioArgs('request_terminate_timeout'), '--json']);
@@ -60,14 +69,7 @@ describe('badgateway analyze', () => {
   });
 
   it('--since counts back from the newest entry in the files', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'badgateway-since-'));
-    const file = join(dir, 'access.log');
-    const line = (ts: string, status: number) =>
-      `127.0.0.1 - - [${ts}] "GET /x.php HTTP/1.1" ${status} 5 "-" "curl" rt=0.010 uct="0.000" uht="0.010" urt="0.010" uaddr="unix:/run/php.sock" ustatus="${status}"`;
-    writeFileSync(
-      file,
-      [line('25/Nov/2026:09:00:00 +0000', 502), line('25/Nov/2026:09:40:00 +0000', 502), line('25/Nov/2026:09:58:00 +0000', 200), line('25/Nov/2026:10:00:00 +0000', 200)].join('\n') + '\n',
-    );
+    const file = upstreamLog('badgateway-since-', [['25/Nov/2026:09:00:00 +0000', 502], ['25/Nov/2026:09:40:00 +0000', 502], ['25/Nov/2026:09:58:00 +0000', 200], ['25/Nov/2026:10:00:00 +0000', 200]]);
     const all = JSON.parse(cli(['--access', file, '--log-format', 'upstream', '--json']).stdout);
     const recent = JSON.parse(cli(['--access', file, '--log-format', 'upstream', '--since', '15m', '--json']).stdout);
     expect(all.access.requests).toBe(4);
@@ -80,15 +82,8 @@ describe('badgateway analyze', () => {
   });
 
   it('--until ends the window: at a time with its offset, or a duration before the newest entry', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'badgateway-until-'));
-    const file = join(dir, 'access.log');
-    const line = (ts: string, status: number) =>
-      `127.0.0.1 - - [${ts}] "GET /x.php HTTP/1.1" ${status} 5 "-" "curl" rt=0.010 uct="0.000" uht="0.010" urt="0.010" uaddr="unix:/run/php.sock" ustatus="${status}"`;
     // The host logs at +05:30: 15:00 there is 09:30Z.
-    writeFileSync(
-      file,
-      [line('25/Nov/2026:14:30:00 +0530', 200), line('25/Nov/2026:14:45:00 +0530', 502), line('25/Nov/2026:15:20:00 +0530', 504), line('25/Nov/2026:15:30:00 +0530', 200)].join('\n') + '\n',
-    );
+    const file = upstreamLog('badgateway-until-', [['25/Nov/2026:14:30:00 +0530', 200], ['25/Nov/2026:14:45:00 +0530', 502], ['25/Nov/2026:15:20:00 +0530', 504], ['25/Nov/2026:15:30:00 +0530', 200]]);
     const run = (...args: string[]) => {
       const { code, stdout } = cli(['--access', file, '--log-format', 'upstream', '--json', ...args]);
       expect(code).toBe(0);
