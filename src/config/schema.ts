@@ -57,9 +57,10 @@ export const sourcesSchema = z.strictObject({
   accessLog: remotePath.optional(),
   logFormat: z.string().min(1).optional(),
   errorLog: remotePath.optional(),
+  // A leading `-` would make the name an option of systemctl.
   fpmService: z
     .string()
-    .regex(/^[A-Za-z0-9@._-]+$/, 'expected a service name like php8.2-fpm')
+    .regex(/^[A-Za-z0-9@._][A-Za-z0-9@._-]*$/, 'expected a service name like php8.2-fpm (not starting with -)')
     .optional(),
   fpmLog: remotePath.optional(),
   slowLog: remotePath.optional(),
