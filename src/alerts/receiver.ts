@@ -313,13 +313,14 @@ export class AlertReceiver {
   private async noteRepeat(thread: AlertThread, alert: Alert, trigger: AlertTrigger, refired: boolean): Promise<void> {
     const since = clock(alert.startsAt);
     const until = clock(thread.triagedAt + trigger.cooldownMs);
-    const summary = alert.annotations.summary ? `\n> ${esc(oneLine(alert.annotations.summary, 300))}` : '';
+    // The alert's summary is someone else's text: shown as plain text under the note.
     const text =
       `🔁 ${code(thread.alertname)} ${refired ? 'is firing again' : 'is still firing'} for ${code(thread.host)}` +
       ` (notification ${thread.notifications}${since ? `, firing since ${since}` : ''}). ` +
       `Within the ${formatDuration(trigger.cooldownMs)} cooldown${until ? ` (until ${until})` : ''}, so no new triage; ` +
-      `${code(`/502 triage ${thread.host}`)} runs a fresh one.${summary}`;
-    await this.reply(thread, noticeMessage(text));
+      `${code(`/502 triage ${thread.host}`)} runs a fresh one.`;
+    const summary = alert.annotations.summary ? [{ kind: 'plain' as const, text: oneLine(alert.annotations.summary, 300) }] : [];
+    await this.reply(thread, { text, blocks: [{ kind: 'section', text }, ...summary] });
   }
 
   private async noteResolved(thread: AlertThread, alert: Alert): Promise<void> {

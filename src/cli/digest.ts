@@ -5,6 +5,8 @@ import { createServices } from '../app/services.js';
 import { parseWindowOptions, resolveWindowEnd } from '../config/index.js';
 import { createDigests } from '../digest/digests.js';
 import { renderDigestText } from '../digest/render.js';
+import { readerText } from '../report/sanitize.js';
+import { scrubDeep } from '../report/scrub.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import type { CliCommand } from './commands.js';
 
@@ -65,7 +67,7 @@ Exit code 1 when any host could not be reached.
         else if (composed.chartError) io.stderr.write(`badgateway: no chart: ${composed.chartError}\n`);
         else io.stderr.write('badgateway: no chart: a quiet window is one line\n');
       }
-      io.stdout.write(values.json ? `${JSON.stringify(composed.digest)}\n` : renderDigestText(composed.digest));
+      io.stdout.write(values.json ? `${JSON.stringify(scrubDeep(composed.digest))}\n` : readerText(renderDigestText(composed.digest)));
       return composed.digest.unreachable.length ? ExitCode.failed : ExitCode.ok;
     } finally {
       process.off('SIGINT', onSigint);

@@ -2,7 +2,7 @@
 import { describeWindow } from '../config/index.js';
 import type { TriageResult } from '../triage/types.js';
 import { renderText } from './text.js';
-import { scrubDeep } from './scrub.js';
+import { readerDeep } from './sanitize.js';
 
 export function renderFleetTable(result: TriageResult): string {
   const header = ['HOST', 'REQUESTS', '5XX RATE', '502', '504', 'TOP CAUSE'];
@@ -25,7 +25,7 @@ export interface FleetTextOptions {
 }
 
 export function renderFleetText(unscrubbed: TriageResult, options: FleetTextOptions = {}): string {
-  const result = scrubDeep(unscrubbed);
+  const result = readerDeep(unscrubbed);
   const parts: string[] = [];
   const since = describeWindow(result.window);
   if (result.hosts.length > 1) {

@@ -4,6 +4,7 @@
  * overrides and control characters in user text shown in Slack (a reason must not reorder what an
  * approver reads). Secrets are the scrubber's business (scrub.ts); these are about display.
  */
+import { mapStrings, memoized, scrub } from './scrub.js';
 
 /** ESC sequences: CSI (`ESC [ … final`), OSC (`ESC ] … BEL|ST`), DCS/SOS/PM/APC strings, and two-character escapes. */
 const ESCAPE_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[ -~]?)/g;
@@ -28,4 +29,14 @@ export function plainUserText(text: string): string {
     .replace(BIDI, '')
     .replace(INVISIBLE, '')
     .trim();
+}
+
+/** Text for a person at a terminal (console, CLI): scrubbed of credentials, without control sequences. */
+export function readerText(text: string): string {
+  return terminalSafe(scrub(text));
+}
+
+/** `readerText` on every string of a structure, before a terminal renderer adds its own colours. */
+export function readerDeep<T>(value: T): T {
+  return mapStrings(value, memoized(readerText));
 }

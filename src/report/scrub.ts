@@ -81,8 +81,10 @@ const PHP_SECRET_ARGS: Record<string, number> = {
   'connector->createpdoconnection': 2,
   'connector->createconnection': 2,
 };
-const PHP_FRAME =
-  /((?:\\?[A-Za-z_][\w\\]{0,80})?(?:->|::)[A-Za-z_]\w{0,40}|\b(?:new\s+PDO|mysqli_connect|mysqli_real_connect|pg_connect|ldap_bind|ftp_login|ssh2_auth_password|password_verify|password_hash))\(((?:'(?:[^'\\\n]|\\.)*'|[^'()\n])*)\)/g;
+const PHP_ARGS = String.raw`\(((?:'(?:[^'\\\n]|\\.)*'|[^'()\n])*)\)`;
+/** `Class->method(args)` / `Class::method(args)`: found by its `->` first, the class read behind it (a scan from every word would be slow). */
+const PHP_METHOD = new RegExp(String.raw`(->|::)(?<=(?:^|[^\w\\])\\?([A-Za-z_][\w\\]{0,80})(?:->|::))([A-Za-z_]\w{0,40})${PHP_ARGS}`, 'g');
+const PHP_FUNCTION = new RegExp(String.raw`\b(new\s+PDO|mysqli_connect|mysqli_real_connect|pg_connect|ldap_bind|ftp_login|ssh2_auth_password|password_verify|password_hash)${PHP_ARGS}`, 'gi');
 const PHP_STRING_ARG = /\s*'(?:[^'\\\n]|\\.)*'|[^,]+/g;
 
 const QUOTE = String.raw`(?:\\x22|\\"|")`;
@@ -104,16 +106,15 @@ function scrubCookieValue(value: string): string {
   return value.replace(COOKIE_PAIR, (pair, name: string, v: string) => (COOKIE_ATTRIBUTES.has(name.toLowerCase()) || v === REDACTED ? pair : `${name}=${REDACTED}`));
 }
 
-function scrubPhpArgs(whole: string, fn: string, args: string): string {
-  const key = fn.replace(/^\\/, '').replace(/^.*\\/, '').replace(/\s+/g, ' ').toLowerCase();
-  const first = PHP_SECRET_ARGS[key];
+function scrubPhpArgs(whole: string, key: string, args: string, keep: (cleaned: string) => string): string {
+  const first = PHP_SECRET_ARGS[key.replace(/\s+/g, ' ').toLowerCase()];
   if (first === undefined) return whole;
   let index = 0;
   const cleaned = args.replace(PHP_STRING_ARG, (arg) => {
     const i = index++;
     return i >= first && arg.trim().startsWith("'") ? `${arg.match(/^\s*/)![0]}'${REDACTED}'` : arg;
   });
-  return `${fn}(${cleaned})`;
+  return keep(cleaned);
 }
 
 /**
@@ -141,8 +142,18 @@ function redactPrivateKeys(text: string): string {
   return out + REDACTED + (end < 0 ? '' : text.slice(open + end));
 }
 
+/**
+ * Scrubs a text of any length. Private key blocks may span lines; every other shape lives on one line,
+ * so lines are scrubbed one by one, each distinct line once (evidence files repeat their samples).
+ */
 export function scrub(text: string): string {
-  let out = redactPrivateKeys(text).replace(PEM_LINE, `$1${REDACTED}`);
+  const keyless = redactPrivateKeys(text);
+  if (!keyless.includes('\n')) return scrubLine(keyless);
+  return keyless.split('\n').map(memoized(scrubLine)).join('\n');
+}
+
+function scrubLine(line: string): string {
+  let out = line.replace(PEM_LINE, `$1${REDACTED}`);
   for (const shape of TOKEN_SHAPES) out = out.replace(shape, REDACTED);
   return out
     .replace(SLACK_WEBHOOK, `$1${REDACTED}`)
@@ -150,7 +161,10 @@ export function scrub(text: string): string {
     .replace(URL_USERINFO_ENCODED, `$1${REDACTED}$2`)
     .replace(AUTH_HEADER, (_m, name: string, sep: string, digest?: string, scheme?: string) => `${name}${sep}${digest ?? scheme ? `${digest ?? scheme} ` : ''}${REDACTED}`)
     .replace(COOKIE_HEADER, (_m, name: string, sep: string, value: string) => `${name}${sep}${scrubCookieValue(value)}`)
-    .replace(PHP_FRAME, scrubPhpArgs)
+    .replace(PHP_METHOD, (whole, op: string, cls: string, method: string, args: string) =>
+      scrubPhpArgs(whole, `${cls.split('\\').pop()}${op}${method}`, args, (cleaned) => `${op}${method}(${cleaned})`),
+    )
+    .replace(PHP_FUNCTION, (whole, fn: string, args: string) => scrubPhpArgs(whole, fn, args, (cleaned) => `${fn}(${cleaned})`))
     .replace(JSON_STRING_FIELD, `$1$2${REDACTED}`)
     .replace(JSON_BARE_FIELD, `$1${REDACTED}`)
     .replace(KEY_COLON, `$1${REDACTED}`)
@@ -159,12 +173,27 @@ export function scrub(text: string): string {
     .replace(BARE_SCHEME, (whole, scheme: string, value: string) => (looksLikeToken(value) ? `${scheme} ${REDACTED}` : whole));
 }
 
-/** Returns a deep copy with every string scrubbed (keys stay: they are the report's own field names). */
-export function scrubDeep<T>(value: T): T {
-  if (typeof value === 'string') return scrub(value) as T;
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v)) as T;
+/** A deep copy with `fn` applied to every string (keys stay: they are the report's own field names). */
+export function mapStrings<T>(value: T, fn: (text: string) => string): T {
+  if (typeof value === 'string') return fn(value) as T;
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, fn)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, fn)])) as T;
   }
   return value;
+}
+
+/** `fn` remembered per distinct string for one pass: a report repeats its samples (causes, signatures, hosts). */
+export function memoized(fn: (text: string) => string): (text: string) => string {
+  const seen = new Map<string, string>();
+  return (text) => {
+    let out = seen.get(text);
+    if (out === undefined) seen.set(text, (out = fn(text)));
+    return out;
+  };
+}
+
+/** Returns a deep copy with every string scrubbed. */
+export function scrubDeep<T>(value: T): T {
+  return mapStrings(value, memoized(scrub));
 }

@@ -212,7 +212,8 @@ describe('Slack over HTTP: a triage', () => {
     const posted = await stub.waitFor(() => stub.ok('chat.postMessage')[0], 5000, 'the progress message');
     expect(posted.body.channel).toBe(CHANNEL);
     expect(posted.body.text).toContain('Triage of web-03 running');
-    expect(triageCalls[0]).toMatchObject({ target: 'web-03', sinceMs: 30 * 60_000 });
+    // The triage starts once Slack has answered the post, a moment after the stub saw it.
+    expect(await stub.waitFor(() => triageCalls[0], 5000, 'the triage call')).toMatchObject({ target: 'web-03', sinceMs: 30 * 60_000 });
     const final = await stub.waitFor(
       () => stub.ok('chat.update').find((c) => allText(c).includes('Verdict')),
       5000,
