@@ -70,6 +70,8 @@ export interface AlertsSettings {
   tokenEnv: string;
   /** The window of the short read behind a "resolved" note. */
   resolvedWindowMs: number;
+  /** Triages one webhook notification may start; the rest are summarized in one note. */
+  maxTriages: number;
   triggers: AlertTrigger[];
 }
 
@@ -181,6 +183,7 @@ function buildAlerts(raw: RawAlerts): AlertsSettings {
   return {
     tokenEnv: raw.tokenEnv,
     resolvedWindowMs: raw.resolvedWindow ?? 5 * 60_000,
+    maxTriages: raw.maxTriages ?? 10,
     triggers: raw.triggers.map((t) => ({
       alertnames: t.alertnames,
       // The schema makes sure one of the two is set.

@@ -146,6 +146,8 @@ export const alertsSchema = z
     cooldown: duration.optional(),
     window: duration.optional(),
     resolvedWindow: duration.optional(),
+    /** Triages one webhook notification may start; the rest are listed in one note. */
+    maxTriages: z.number().int().min(1).max(50).optional(),
     triggers: z.array(alertTriggerSchema).min(1),
   })
   .superRefine((alerts, ctx) => {

@@ -115,6 +115,33 @@ describe('Slack over HTTP: requests', () => {
     expect(triageCalls).toEqual([]);
   });
 
+  it('refuses a request stamped more than five minutes in the future (a kept request cannot be replayed later)', async () => {
+    const body = slashBody({ text: 'hosts', user_id: USER, channel_id: CHANNEL, response_url: stub.responseUrl('future') });
+    const now = Math.floor(Date.now() / 1000);
+    const ahead = await post(url, body, sign(SECRET, body, now + 6 * 60));
+    const skewed = await post(url, body, sign(SECRET, body, now + 60));
+    expect(ahead.status).toBe(401);
+    expect(skewed.status).toBe(200);
+    expect(skewed.json.text ?? JSON.stringify(skewed.json)).toMatch(/host/);
+  });
+
+  it('answers adversarial target globs at once, and another command\'s ack is not held up by them', async () => {
+    const hostile = [`triage ${'*'.repeat(24)}Z`, `triage ${'*'.repeat(9)}Z`, `triage ${'*a'.repeat(8)}Z`, `logs ${'?*'.repeat(4)}${'x'.repeat(50)}`];
+    const burst = Array.from({ length: 40 }, (_, i) => command(hostile[i % hostile.length]!, { responseId: `glob-${i}` }));
+    const hosts = command('hosts', { responseId: 'hosts-during-globs' });
+    const [answers, hostsAnswer] = await Promise.all([Promise.all(burst), hosts]);
+    expect(hostsAnswer.status).toBe(200);
+    // Slack's limit is 3 s; a backtracking matcher took minutes here.
+    expect(hostsAnswer.ms).toBeLessThan(2500);
+    expect(JSON.stringify(hostsAnswer.json)).toContain('web-03');
+    for (const answer of answers) expect(answer.status).toBe(200);
+    const replies = answers.map((a) => JSON.stringify(a.json));
+    expect(replies.filter((r) => r.includes('a glob may have at most 8'))).toHaveLength(20);
+    expect(replies.filter((r) => r.includes('No host matches'))).toHaveLength(20);
+    await settle();
+    expect(triageCalls).toEqual([]);
+  });
+
   it('answers help and hosts at once, ephemerally, in the acknowledgement', async () => {
     const help = await command('help');
     expect(help.status).toBe(200);
@@ -283,6 +310,29 @@ describe('Slack over HTTP: a triage', () => {
     expect(bytes).toContain('upstream timed out');
     expect(bytes).not.toContain('SECRET123');
     expect(bytes).toContain('token=[redacted]');
+  });
+
+  it('a burst from one user holds five slots and is told when to retry; someone else\'s triage still runs', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    canned.set('web-04', async () => {
+      await gate;
+      return resultOf('web-04', [hostOf(await labReport('fastcgi_read_timeout', 'web-04'), 'web-04')]);
+    });
+    try {
+      const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => command(`triage web-04 --since ${i + 1}m`, { user: 'U0BURST', responseId: `burst-${i}` })));
+      const busy = burst.filter((r) => r.body !== '');
+      expect(burst.filter((r) => r.body === '')).toHaveLength(5);
+      expect(busy).toHaveLength(7);
+      for (const r of busy) expect(JSON.stringify(r.json)).toMatch(/you have 5 commands running already .*please try again in about \d+ (seconds|minutes)/);
+      const other = await command('triage web-03', { user: 'U0OTHER', responseId: 'other' });
+      expect(other.body).toBe('');
+      await stub.waitFor(() => stub.ok('chat.update').find((c) => c.body.channel === CHANNEL && allText(c).includes('web-03') && allText(c).includes('Verdict')), 10_000, "the other user's verdict");
+    } finally {
+      release();
+      await router.idle();
+      canned.delete('web-04');
+    }
   });
 
   it('a 429 from Slack is retried after Retry-After and the message still arrives', async () => {
