@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { shellJoin } from '../catalog/index.js';
-import { bold, code, esc, fallbackOf, mention, oneLine, pre, type Message, type MessageBlock } from '../report/message.js';
+import { bold, channelRef, code, esc, fallbackOf, mention, oneLine, pre, type Message, type MessageBlock } from '../report/message.js';
 import { plainUserText } from '../report/sanitize.js';
 import type { Approval, AuditEntry } from '../store/index.js';
 import type { Check } from './verify.js';
@@ -175,12 +175,13 @@ export interface AuditSummary {
 }
 
 /** Decisions and the commands of approved changes, one line each; the read-only commands of triages counted. */
-export function auditMessage(entries: AuditEntry[], summary: AuditSummary, host: string | null): Message {
+export function auditMessage(entries: AuditEntry[], summary: AuditSummary, host: string | null, channel: string | null = null): Message {
+  const where = channel ? ` in ${channelRef(channel)}` : '';
   if (entries.length === 0 && summary.readOnly === 0) {
-    return message([{ kind: 'section', text: `No audit entries${host ? ` for ${code(host)}` : ''} yet.` }]);
+    return message([{ kind: 'section', text: `No audit entries${host ? ` for ${code(host)}` : ''}${where} yet.${channel ? ` Approvers may ask for every channel's: ${code('/502 audit --all')}.` : ''}` }]);
   }
   const lines = [
-    `${bold(`Audit log${host ? ` of ${esc(host)}` : ''}`)}: the last ${entries.length} decisions and commands of approved changes, newest first`,
+    `${bold(`Audit log${host ? ` of ${esc(host)}` : ''}`)}${where}: the last ${entries.length} decisions and commands of approved changes, newest first`,
   ];
   if (entries.length) {
     lines.push(pre([`${'TIME (UTC)'.padEnd(14)}  ${'EVENT'.padEnd(9)} ${'HOST'.padEnd(12)} ${'WHO'.padEnd(12)} WHAT`, ...entries.map(auditLine)]));

@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { Host, Sources } from '../config/index.js';
 import { parseDuration, parseSize } from '../config/units.js';
+import { yamlData } from '../config/yaml.js';
 import { ConfigError, UsageError } from '../errors.js';
 
 /** Inventory values a template may use, by placeholder name. */
@@ -245,7 +246,9 @@ export function parseCatalogFile(text: string, file: string): Array<CatalogComma
   if (doc.errors.length > 0) {
     return doc.errors.map((e) => `${label}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const data: unknown = doc.toJS();
+  const converted = yamlData(doc);
+  if (!converted.ok) return [`${label}: ${converted.problem}`];
+  const data = converted.data;
   if (!Array.isArray(data)) return [`${label}: expected a list of commands`];
   return data.map((entry, index) => {
     const parsed = commandSchema.safeParse(entry);

@@ -252,7 +252,7 @@ export function createRouter(options: RouterOptions): Router {
           const started = Date.now();
           let outcome = 'ok';
           try {
-            if (command.name === 'audit') await actions.auditReply(command.host, responder);
+            if (command.name === 'audit') await actions.auditReply(command.host, responder, { actor, all: command.all });
             else await actions.request({ action: command.name, host: command.host, actor, reason: command.reason, preview: command.dryRun }, responder, signal);
           } catch (err) {
             outcome = 'failed';

@@ -134,3 +134,12 @@ describe('catalog rules the loader enforces', () => {
   });
 });
 
+describe('catalog files with YAML aliases', () => {
+  it('refuses an alias bomb with the reason instead of expanding it', () => {
+    const levels = ['- &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`- &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    expect(parseCatalogFile(levels.join('\n'), '/x/bomb.yaml')).toEqual([
+      'bomb.yaml: (top level): its aliases expand too far (more than 100 expansions, as in a YAML alias bomb); write the values out instead',
+    ]);
+  });
+});
