@@ -15,9 +15,10 @@ import { createServices, type Services } from '../../src/app/services.js';
 import { createLogger } from '../../src/log/index.js';
 import { createRouter, type Router } from '../../src/router/index.js';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
-import { REPO_ROOT } from '../support/config.js';
+import { defaultCatalogDir } from '../../src/config/index.js';
+import { REPO_ROOT, writeConfig } from '../support/config.js';
 import { consoleEnv, spawnConsole } from '../support/console-process.js';
-import { startLabHost, type LabHost } from '../support/lab-host.js';
+import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { freePort } from '../support/sshd.js';
 import { actionBody, clickPayload, post, sign, slashBody, startSlackStub, type SlackStub } from '../slack/stub.js';
 
@@ -131,6 +132,20 @@ describe('a triage over SSH of logs seeded with secrets', () => {
     for (const marker of ['MARK-E1', 'MARK-E2', 'MARK-E3', 'MARK-E4', 'MARK-E5', 'MARK-E6', 'MARK-F1']) expect(all, marker).toContain(marker);
     expect(text.stdout).toMatch(/VERDICT: /);
     expect(SECRET_RE.test(text.stdout + json.stdout)).toBe(false);
+  }, 120_000);
+
+  it('the CLI: a catalog command printing raw log lines (`run`), text and --json', () => {
+    // `run` does not discover: this config names the error log.
+    const config = writeConfig({ catalog: defaultCatalogDir(), hosts: { 'web-lab': hostConfig(labHost.sshd, { errorLog: labHost.lab.paths.error }) } });
+    const run = (args: string[]) => spawnSync(process.execPath, [BIN, 'run', 'web-lab', 'log.tail', 'source=errorLog', 'lines=20', '--config', config, ...args], { encoding: 'utf8', env: consoleEnv({ LOG_LEVEL: '' }), cwd: REPO_ROOT, timeout: 60_000 });
+    const text = run([]);
+    const json = run(['--json']);
+    expect(text.status, text.stderr).toBe(0);
+    for (const marker of ['MARK-E1', 'MARK-E5', 'MARK-E6']) expect(text.stdout, marker).toContain(marker);
+    expect(text.stdout).toContain('MARK-E7red');
+    expect(text.stdout).not.toContain('\x1b');
+    expect(leaks(text.stdout + text.stderr + json.stdout)).toEqual([]);
+    expect(JSON.parse(json.stdout).stdout).toContain('MARK-E3');
   }, 120_000);
 
   it('the console: the triage, its evidence, and a runbook timeline file', async () => {
