@@ -9,11 +9,10 @@ import { createServices, type Services } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { CAUSE_WORDS } from '../../src/report/chat.js';
-import { createRouter, type Router } from '../../src/router/index.js';
-import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import type { Router } from '../../src/router/index.js';
 import type { TriageRequest, TriageResult } from '../../src/triage/types.js';
 import { testCatalogDir, writeConfig } from '../support/config.js';
-import { freePort } from '../support/sshd.js';
+import { startHttpBot, type HttpBot } from '../support/slack-bot.js';
 import { hostOf, hugeResult, labReport, resultOf } from './fixtures.js';
 import { allText, actionBody, clickPayload, post, sign, slashBody, startSlackStub, type SlackStub } from './stub.js';
 
@@ -23,7 +22,7 @@ const USER = 'U0RESPONDER';
 const APPROVER = 'U0APPROVER';
 
 let stub: SlackStub;
-let bot: SlackApp;
+let app: HttpBot;
 let router: Router;
 let services: Services;
 let url: string;
@@ -60,21 +59,13 @@ beforeAll(async () => {
   };
   canned.set('web-03', async () => resultOf('web-03', [hostOf(await labReport('fastcgi_read_timeout', 'web-03'), 'web-03')]));
   canned.set('web-big', () => hugeResult('web-big'));
-  router = createRouter({ services, logger, updateIntervalMs: 50 });
-  const port = await freePort();
-  bot = createSlackApp({
-    router,
-    logger,
-    mode: { mode: 'http', botToken: 'xoxb-stub-token', signingSecret: SECRET, port, path: '/slack/events', apiUrl: stub.apiUrl },
-    retryConfig: { retries: 3, factor: 1, minTimeout: 20, maxTimeout: 50 },
-  });
-  await bot.start();
-  url = `http://127.0.0.1:${port}/slack/events`;
+  app = await startHttpBot({ services, logger, apiUrl: stub.apiUrl, signingSecret: SECRET, botToken: 'xoxb-stub-token', updateIntervalMs: 50 });
+  router = app.router;
+  url = app.url;
 });
 
 afterAll(async () => {
-  await bot?.stop();
-  await router?.close();
+  await app?.stop();
   await services?.close();
   await stub?.close();
 });

@@ -4,14 +4,10 @@
  * driven into a real fault, answered through a local Slack Web API stub.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, type Services } from '../../src/app/services.js';
-import { createLogger } from '../../src/log/index.js';
 import { CAUSE_WORDS } from '../../src/report/chat.js';
-import { createRouter, type Router } from '../../src/router/index.js';
-import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import { fastcgiReadTimeout, fastcgiReadTimeoutOptions } from '../lab/scenarios.js';
 import { startLabHost, type LabHost } from '../support/lab-host.js';
-import { freePort } from '../support/sshd.js';
+import { startHttpBot, type HttpBot } from '../support/slack-bot.js';
 import { post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from './stub.js';
 
 const SECRET = 'lab-signing-secret';
@@ -19,32 +15,18 @@ const CHANNEL = 'C0LAB';
 
 let stub: SlackStub;
 let labHost: LabHost;
-let services: Services;
-let router: Router;
-let bot: SlackApp;
+let app: HttpBot;
 let url: string;
 
 beforeAll(async () => {
   [stub, labHost] = await Promise.all([startSlackStub(), startLabHost(fastcgiReadTimeoutOptions, { names: ['web-lab'] })]);
   await fastcgiReadTimeout(labHost.lab);
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
-  services = createServices(labHost.config, logger);
-  router = createRouter({ services, logger, updateIntervalMs: 200 });
-  const port = await freePort();
-  bot = createSlackApp({
-    router,
-    logger,
-    mode: { mode: 'http', botToken: 'xoxb-lab', signingSecret: SECRET, port, path: '/slack/events', apiUrl: stub.apiUrl },
-    retryConfig: { retries: 3, factor: 1, minTimeout: 20, maxTimeout: 50 },
-  });
-  await bot.start();
-  url = `http://127.0.0.1:${port}/slack/events`;
+  app = await startHttpBot({ config: labHost.config, apiUrl: stub.apiUrl, signingSecret: SECRET, botToken: 'xoxb-lab', updateIntervalMs: 200 });
+  url = app.url;
 }, 120_000);
 
 afterAll(async () => {
-  await bot?.stop();
-  await router?.close();
-  await services?.close();
+  await app?.stop();
   await stub?.close();
   await labHost?.stop();
 });
