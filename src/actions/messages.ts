@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { shellJoin } from '../catalog/index.js';
-import { bold, code, esc, fallbackOf, mention, oneLine, pre, type Message, type MessageBlock } from '../report/message.js';
+import { bold, channelRef, code, esc, fallbackOf, mention, oneLine, pre, type Message, type MessageBlock } from '../report/message.js';
+import { plainUserText } from '../report/sanitize.js';
 import type { Approval, AuditEntry } from '../store/index.js';
 import type { Check } from './verify.js';
 
@@ -50,6 +51,11 @@ export function displayArgv(argv: readonly string[], commandId: string): string 
   return shellJoin(argv);
 }
 
+/** The requester's words, as plain text: a reason cannot format, mention, end a code block or reorder the message. */
+function reasonBlock(a: Approval): MessageBlock[] {
+  return a.reason ? [{ kind: 'plain', text: `why: ${oneLine(a.reason, 600)}` }] : [];
+}
+
 function approverText(approvers: { users: string[]; group: string | null }): string {
   const names = approvers.users.slice(0, 6).map(who);
   if (approvers.users.length > 6) names.push(`${approvers.users.length - 6} more`);
@@ -68,14 +74,14 @@ export interface RequestView {
 export function requestMessage(a: Approval, view: RequestView): Message {
   const title = `${ACTION_WORDS[a.action]} on ${a.host}`;
   const lines = [
-    `🔐 ${bold(`Approval needed: ${esc(title)}`)}${a.dryRun ? ' (dry run: approving runs nothing)' : ''}`,
-    `asked by ${who(a.requestedBy)}${a.reason ? ` · why: ${esc(oneLine(a.reason, 600))}` : ''}`,
     `command (${code(a.commandId)}${view.sudo ? ', through sudo -n' : ''}):\n${pre([displayArgv(a.argv, a.commandId)])}`,
     `then verified by: ${esc(view.verify.join('; '))}`,
   ];
   for (const note of view.notes) lines.push(`_${esc(oneLine(note, 300))}_`);
   const minutes = Math.max(1, Math.round((a.expiresAt - view.now) / 60_000));
   const blocks: MessageBlock[] = [
+    { kind: 'section', text: `🔐 ${bold(`Approval needed: ${esc(title)}`)}${a.dryRun ? ' (dry run: approving runs nothing)' : ''}\nasked by ${who(a.requestedBy)}` },
+    ...reasonBlock(a),
     { kind: 'section', text: lines.join('\n') },
     { kind: 'context', text: `expires ${clock(a.expiresAt)} (in ${minutes} min) · approvers: ${approverText(view.approvers)} · request ${code(a.id)}` },
     {
@@ -102,7 +108,9 @@ export function decidedMessage(a: Approval, phase: 'running' | 'denied' | 'succe
     expired: `⌛ ${bold(`Expired: ${esc(title)}`)} at ${clock(a.expiresAt)}, nothing was run`,
   }[phase];
   return message([
-    { kind: 'section', text: `${head}\nasked by ${who(a.requestedBy)}${a.reason ? ` · why: ${esc(oneLine(a.reason, 600))}` : ''}\n${pre([displayArgv(a.argv, a.commandId)])}` },
+    { kind: 'section', text: `${head}\nasked by ${who(a.requestedBy)}` },
+    ...reasonBlock(a),
+    { kind: 'section', text: pre([displayArgv(a.argv, a.commandId)]) },
     { kind: 'context', text: `request ${code(a.id)}${a.decidedAt ? ` · decided ${clock(a.decidedAt)}` : ''}` },
   ]);
 }
@@ -155,7 +163,7 @@ export function auditLine(e: AuditEntry): string {
   const what =
     e.kind === 'command'
       ? `${e.commandId ?? '?'} exit ${e.exitCode ?? '-'} ${e.durationMs ?? '?'}ms${e.approvalId ? ` approval ${e.approvalId}` : ''}${e.approver ? ` by ${e.approver}` : ''}`
-      : `${e.approvalId ? `approval ${e.approvalId}` : ''}${e.approver ? ` by ${e.approver}` : ''}${e.detail?.reason ? ` ${oneLine(String(e.detail.reason), 80)}` : ''}${e.detail?.why ? ` (${oneLine(String(e.detail.why), 80)})` : ''}`;
+      : `${e.approvalId ? `approval ${e.approvalId}` : ''}${e.approver ? ` by ${e.approver}` : ''}${e.detail?.reason ? ` ${plainUserText(oneLine(String(e.detail.reason), 80))}` : ''}${e.detail?.why ? ` (${oneLine(String(e.detail.why), 80)})` : ''}`;
   return `${stamp(e.at)}  ${e.event.padEnd(9)} ${(e.host ?? '-').padEnd(12)} ${who.padEnd(12)} ${what}`.trimEnd();
 }
 
@@ -167,12 +175,13 @@ export interface AuditSummary {
 }
 
 /** Decisions and the commands of approved changes, one line each; the read-only commands of triages counted. */
-export function auditMessage(entries: AuditEntry[], summary: AuditSummary, host: string | null): Message {
+export function auditMessage(entries: AuditEntry[], summary: AuditSummary, host: string | null, channel: string | null = null): Message {
+  const where = channel ? ` in ${channelRef(channel)}` : '';
   if (entries.length === 0 && summary.readOnly === 0) {
-    return message([{ kind: 'section', text: `No audit entries${host ? ` for ${code(host)}` : ''} yet.` }]);
+    return message([{ kind: 'section', text: `No audit entries${host ? ` for ${code(host)}` : ''}${where} yet.${channel ? ` Approvers may ask for every channel's: ${code('/502 audit --all')}.` : ''}` }]);
   }
   const lines = [
-    `${bold(`Audit log${host ? ` of ${esc(host)}` : ''}`)}: the last ${entries.length} decisions and commands of approved changes, newest first`,
+    `${bold(`Audit log${host ? ` of ${esc(host)}` : ''}`)}${where}: the last ${entries.length} decisions and commands of approved changes, newest first`,
   ];
   if (entries.length) {
     lines.push(pre([`${'TIME (UTC)'.padEnd(14)}  ${'EVENT'.padEnd(9)} ${'HOST'.padEnd(12)} ${'WHO'.padEnd(12)} WHAT`, ...entries.map(auditLine)]));

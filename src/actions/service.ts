@@ -136,7 +136,8 @@ export class ActionService {
         approver: fields.approver ?? null,
         commandId: a?.commandId ?? null,
         argv: a?.argv ?? null,
-        detail: { ...(a?.reason && event === 'requested' ? { reason: a.reason } : {}), ...fields.detail },
+        // The channel it happened in: `/502 audit` in a channel shows that channel's decisions.
+        detail: { ...(a?.reason && event === 'requested' ? { reason: a.reason } : {}), ...((a?.channel ?? fields.actor.channel) ? { channel: a?.channel ?? fields.actor.channel } : {}), ...fields.detail },
       });
     } catch (err) {
       this.deps.logger.error({ err: errorMessage(err), event, host: fields.host }, 'could not write an audit decision');
@@ -415,13 +416,27 @@ export class ActionService {
   }
 
   /** `/502 audit [HOST]`: decisions and approved changes one by one, read-only commands counted; only for who asked. */
-  async auditReply(host: string | null, responder: Responder, limit = 20): Promise<void> {
-    const recent = await this.deps.store.listAudit({ ...(host ? { host } : {}), limit: 500 });
+  /**
+   * `/502 audit [HOST] [--all]`: the entries of the channel asked in (decisions carry their reasons,
+   * which belong to that channel's people); every channel's with --all, for approvers (and the console).
+   */
+  async auditReply(host: string | null, responder: Responder, scope: { actor: Actor; all: boolean }, limit = 20): Promise<void> {
+    const { actor, all } = scope;
+    if (all) {
+      const check = await this.directory.check(actor.user, actor.surface);
+      if (!check.ok) {
+        await responder.ephemeral(noticeMessage(`Only approvers may see every channel's audit log (${esc(check.why)}); ${code('/502 audit')} shows this channel's.`));
+        return;
+      }
+    }
+    const channel = all || actor.surface === 'console' ? null : actor.channel;
+    const entries = await this.deps.store.listAudit({ ...(host ? { host } : {}), limit: 500 });
+    const recent = channel === null ? entries : entries.filter((e) => (e.detail as { channel?: unknown } | null)?.channel === channel);
     const changes = recent.filter((e) => e.kind === 'decision' || e.approvalId !== null);
     const readOnly = recent.filter((e) => e.kind === 'command' && e.approvalId === null);
     const actors = [...new Set(readOnly.map((e) => e.actor ?? 'system'))];
     const oldest = readOnly.length ? readOnly[readOnly.length - 1]!.at : null;
-    await responder.ephemeral(auditMessage(changes.slice(0, limit), { readOnly: readOnly.length, actors, oldest }, host));
+    await responder.ephemeral(auditMessage(changes.slice(0, limit), { readOnly: readOnly.length, actors, oldest }, host, channel));
   }
 
   /** Marks pending requests past their time expired, with an audit entry each. */

@@ -17,7 +17,7 @@ import { AlertReceiver, alertToken } from './receiver.js';
 export interface EndpointsOptions {
   config: Pick<Config, 'alerts'>;
   services: Pick<Services, 'inventory' | 'triage'>;
-  router: Pick<Router, 'triage' | 'running'>;
+  router: Pick<Router, 'triage' | 'running' | 'background' | 'retryAfterSeconds'>;
   logger: Logger;
   metrics: Metrics;
   health: Health;

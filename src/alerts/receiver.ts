@@ -37,7 +37,8 @@ export type AlertAction =
   | 'note' // a repeat within the cooldown: a thread note
   | 'resolved_note' // resolved: a thread note with the 5xx rate now
   | 'ignored' // no trigger names this alert
-  | 'duplicate' // resolved again after its note
+  | 'duplicate' // resolved again after its note, or the same alert earlier in this notification
+  | 'summarized' // over alerts.maxTriages in this notification: listed in one note, no triage
   | 'untracked' // resolved, but no triage of it is known (before a restart, or never fired here)
   | 'rejected' // the host could not be told (unknown, missing label, ambiguous address)
   | 'unavailable'; // no Slack connection, or too many jobs: Alertmanager should retry
@@ -54,6 +55,15 @@ export interface AlertResult {
 export interface AlertResponse {
   status: number;
   body: Record<string, unknown>;
+  /** Seconds Alertmanager should wait before retrying (a 503). */
+  retryAfterSeconds?: number;
+}
+
+/** What one notification has done so far: the alerts seen, the triages started, the ones left for the summary. */
+interface PayloadState {
+  seen: Set<string>;
+  triages: number;
+  summarized: Array<{ alertname: string; host: string; channel: string }>;
 }
 
 /** One alert's message in Slack: where repeats and the resolution are threaded. */
@@ -109,7 +119,7 @@ export interface AlertReceiverOptions {
   /** The bearer token (from the environment variable alerts.tokenEnv names). Never logged. */
   token: string;
   inventory: Inventory;
-  router: Pick<Router, 'triage'>;
+  router: Pick<Router, 'triage' | 'background' | 'retryAfterSeconds'>;
   /** The short read behind a resolved note (the triage use case, not posted). */
   triage: (request: TriageRequest) => Promise<TriageResult>;
   /** Where to post in a channel; null when there is no Slack connection (the console). */
@@ -140,7 +150,6 @@ export class AlertReceiver {
   private readonly tokenDigest: Buffer;
   private readonly byName = new Map<string, AlertTrigger>();
   private readonly background = new Set<Promise<void>>();
-  private readonly controllers = new Set<AbortController>();
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -191,7 +200,7 @@ export class AlertReceiver {
     }
     answer = this.receive(body);
     this.options.metrics?.alertRequest(answer.status);
-    sendJson(res, answer.status, answer.body);
+    sendJson(res, answer.status, answer.body, answer.retryAfterSeconds ? { 'retry-after': String(answer.retryAfterSeconds) } : {});
   }
 
   /**
@@ -207,7 +216,9 @@ export class AlertReceiver {
     const now = this.now();
     const longest = Math.max(24 * 3600_000, ...this.options.settings.triggers.map((t) => t.cooldownMs * 2));
     this.threads.prune(now, longest);
-    const results = parsed.payload.alerts.map((alert) => this.one(alert, now, parsed.payload.externalURL));
+    const state: PayloadState = { seen: new Set(), triages: 0, summarized: [] };
+    const results = parsed.payload.alerts.map((alert) => this.one(alert, now, parsed.payload.externalURL, state));
+    this.noteSummarized(state.summarized);
     for (const r of results) {
       this.options.metrics?.alertHandled(r.status, r.action);
       const line = { alertname: r.alertname, status: r.status, host: r.host, fingerprint: r.fingerprint, action: r.action, ...(r.reason ? { reason: r.reason } : {}) };
@@ -218,7 +229,7 @@ export class AlertReceiver {
     const unavailable = results.filter((r) => r.action === 'unavailable');
     const rejected = results.filter((r) => r.action === 'rejected');
     if (acted.length === 0 && unavailable.length > 0) {
-      return { status: 503, body: { status: 'unavailable', reason: unavailable[0]!.reason, results } };
+      return { status: 503, body: { status: 'unavailable', reason: unavailable[0]!.reason, results }, retryAfterSeconds: this.options.router.retryAfterSeconds() };
     }
     if (acted.length === 0 && rejected.length > 0) {
       return { status: 422, body: { status: 'rejected', reason: rejected[0]!.reason, results } };
@@ -226,7 +237,7 @@ export class AlertReceiver {
     return { status: 200, body: { status: 'ok', results } };
   }
 
-  private one(alert: Alert, now: number, externalURL: string | null): AlertResult {
+  private one(alert: Alert, now: number, externalURL: string | null, state: PayloadState): AlertResult {
     const base = { alertname: alert.alertname, status: alert.status, fingerprint: alert.fingerprint, host: null };
     const trigger = alert.alertname ? this.byName.get(alert.alertname) : undefined;
     if (!trigger || !alert.alertname) {
@@ -238,12 +249,18 @@ export class AlertReceiver {
     const key = AlertThreads.key(alert.fingerprint, host);
     const thread = this.threads.get(key);
     const result = { ...base, host };
+    // One action per (alert, host) per notification, whatever the number of copies in it.
+    if (state.seen.has(key)) return { ...result, action: 'duplicate', reason: 'the same alert for this host appears earlier in this notification' };
+    state.seen.add(key);
 
     if (alert.status === 'resolved') {
       if (!thread) return { ...result, action: 'untracked', reason: 'no triage of this alert is known (fired before a restart, or elsewhere)' };
       if (thread.resolvedAt !== null) return { ...result, action: 'duplicate', reason: 'already noted as resolved' };
+      // The read behind the note is a job like any other: inside the cap, cancelled at shutdown.
+      const note = this.options.router.background(`resolved note of ${host}`, (signal) => this.noteResolved(thread, alert, signal));
+      if (!note) return { ...result, action: 'unavailable', reason: 'too many jobs running; retry later' };
       thread.resolvedAt = now;
-      this.spawn(() => this.noteResolved(thread, alert));
+      this.spawn(() => note);
       return { ...result, action: 'resolved_note' };
     }
 
@@ -257,6 +274,10 @@ export class AlertReceiver {
 
     const responder = this.options.responderFor(trigger.channel);
     if (!responder) return { ...result, action: 'unavailable', reason: 'no Slack connection to post in (console mode)' };
+    if (state.triages >= this.options.settings.maxTriages) {
+      state.summarized.push({ alertname: alert.alertname, host, channel: trigger.channel });
+      return { ...result, action: 'summarized', reason: `more than ${this.options.settings.maxTriages} triages in one notification (alerts.maxTriages): listed in one note` };
+    }
     let posted!: (handle: MessageHandle | null) => void;
     const handle = new Promise<MessageHandle | null>((resolve) => (posted = resolve));
     const job = this.options.router.triage(
@@ -271,6 +292,7 @@ export class AlertReceiver {
       responder,
     );
     if (!job) return { ...result, action: 'unavailable', reason: 'too many jobs running; retry later' };
+    state.triages++;
     const created: AlertThread = {
       alertname: alert.alertname,
       host,
@@ -313,27 +335,42 @@ export class AlertReceiver {
   private async noteRepeat(thread: AlertThread, alert: Alert, trigger: AlertTrigger, refired: boolean): Promise<void> {
     const since = clock(alert.startsAt);
     const until = clock(thread.triagedAt + trigger.cooldownMs);
-    const summary = alert.annotations.summary ? `\n> ${esc(oneLine(alert.annotations.summary, 300))}` : '';
+    // The alert's summary is someone else's text: shown as plain text under the note.
     const text =
       `🔁 ${code(thread.alertname)} ${refired ? 'is firing again' : 'is still firing'} for ${code(thread.host)}` +
       ` (notification ${thread.notifications}${since ? `, firing since ${since}` : ''}). ` +
       `Within the ${formatDuration(trigger.cooldownMs)} cooldown${until ? ` (until ${until})` : ''}, so no new triage; ` +
-      `${code(`/502 triage ${thread.host}`)} runs a fresh one.${summary}`;
-    await this.reply(thread, noticeMessage(text));
+      `${code(`/502 triage ${thread.host}`)} runs a fresh one.`;
+    const summary = alert.annotations.summary ? [{ kind: 'plain' as const, text: oneLine(alert.annotations.summary, 300) }] : [];
+    await this.reply(thread, { text, blocks: [{ kind: 'section', text }, ...summary] });
   }
 
-  private async noteResolved(thread: AlertThread, alert: Alert): Promise<void> {
-    const controller = new AbortController();
-    this.controllers.add(controller);
+  /** One note per channel for the alerts over the per-notification cap: what they were, and how to triage them. */
+  private noteSummarized(left: PayloadState['summarized']): void {
+    const byChannel = new Map<string, PayloadState['summarized']>();
+    for (const entry of left) byChannel.set(entry.channel, [...(byChannel.get(entry.channel) ?? []), entry]);
+    for (const [channel, entries] of byChannel) {
+      const responder = this.options.responderFor(channel);
+      if (!responder) continue;
+      const listed = entries.slice(0, 20).map((e) => `${code(e.host)} (${code(e.alertname)})`).join(', ');
+      const text =
+        `⚠️ ${bold(`${entries.length} more alert${entries.length === 1 ? '' : 's'}`)} in this Alertmanager notification would each start a triage; ` +
+        `at most ${this.options.settings.maxTriages} start per notification (${code('alerts.maxTriages')}): ${listed}${entries.length > 20 ? ', …' : ''}. ` +
+        `${code('/502 triage HOST')} or a @group triages them now; the next notification of each alert tries again.`;
+      this.spawn(async () => {
+        await responder.post(noticeMessage(text));
+      });
+    }
+  }
+
+  private async noteResolved(thread: AlertThread, alert: Alert, signal: AbortSignal): Promise<void> {
     const window = this.options.settings.resolvedWindowMs;
     let now: string;
     try {
-      const result = await this.options.triage({ target: thread.host, sinceMs: window, signal: controller.signal });
+      const result = await this.options.triage({ target: thread.host, sinceMs: window, signal });
       now = this.rateNow(result, thread.host, window);
     } catch (err) {
       now = `5xx now: unknown, ${esc(errorMessage(err))}`;
-    } finally {
-      this.controllers.delete(controller);
     }
     const when = clock(alert.endsAt) ?? clock(this.now());
     const since = clock(alert.startsAt ?? thread.startsAt);
@@ -360,9 +397,8 @@ export class AlertReceiver {
     while (this.background.size) await Promise.allSettled([...this.background]);
   }
 
-  /** Cancels the resolved-note reads and waits for the rest. */
+  /** Waits for the notes and triages this receiver started (the router cancels its jobs at close). */
   async close(): Promise<void> {
-    for (const c of this.controllers) c.abort();
     await this.idle();
   }
 }

@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { Host, Sources } from '../config/index.js';
 import { parseDuration, parseSize } from '../config/units.js';
+import { yamlData } from '../config/yaml.js';
 import { ConfigError, UsageError } from '../errors.js';
 
 /** Inventory values a template may use, by placeholder name. */
@@ -137,6 +138,10 @@ export class Catalog {
             `${host.name} has no ${name} configured (set sources.${name} in badgateway.yaml), so ${command.id} cannot run there.`,
           );
         }
+        // A value starting with `-` would be read as an option by the program (systemctl reload -x).
+        if (value.startsWith('-') && !/^-\d+$/.test(value)) {
+          throw new UsageError(`${host.name}: the ${name} "${value.slice(0, 60)}" starts with "-", so ${command.id} will not run with it.`);
+        }
         return value;
       }),
     );
@@ -241,7 +246,9 @@ export function parseCatalogFile(text: string, file: string): Array<CatalogComma
   if (doc.errors.length > 0) {
     return doc.errors.map((e) => `${label}: line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const data: unknown = doc.toJS();
+  const converted = yamlData(doc);
+  if (!converted.ok) return [`${label}: ${converted.problem}`];
+  const data = converted.data;
   if (!Array.isArray(data)) return [`${label}: expected a list of commands`];
   return data.map((entry, index) => {
     const parsed = commandSchema.safeParse(entry);
@@ -267,8 +274,33 @@ export function parseCatalogFile(text: string, file: string): Array<CatalogComma
   });
 }
 
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'ksh', 'mksh', 'zsh', 'busybox']);
+
+/**
+ * Index of the script text of a `sh -c 'script' name ARGS` entry (the argument after the options of a
+ * shell when one of them holds `c`), or -1. Everything up to it must be constant text.
+ */
+export function shellScriptIndex(argv: readonly string[]): number {
+  const shell = argv.findIndex((arg) => SHELLS.has(arg.split('/').pop()!));
+  if (shell < 0) return -1;
+  let i = shell + 1;
+  if (argv[shell]!.endsWith('busybox') && argv[i] !== undefined && SHELLS.has(argv[i]!)) i++;
+  let command = false;
+  for (; i < argv.length && argv[i]!.startsWith('-') && argv[i] !== '--'; i++) {
+    if (/^-[A-Za-z]*c/.test(argv[i]!)) command = true;
+  }
+  return command && i < argv.length ? i : -1;
+}
+
 function checkTemplate(command: CatalogCommand): string | null {
   if (command.argv[0]!.includes('{')) return 'the program (argv[0]) must be fixed, not a placeholder';
+  const script = shellScriptIndex(command.argv);
+  for (let i = 0; i <= script; i++) {
+    const inside = command.argv[i]!.match(PLACEHOLDER_RE);
+    if (inside) {
+      return `placeholder ${inside[0]} inside the shell script text (argv[${i}]): values may only arrive as positional arguments after it (sh -c 'script using "$1"' name ${inside[0]})`;
+    }
+  }
   for (const arg of command.argv) {
     for (const match of arg.matchAll(PLACEHOLDER_RE)) {
       const name = match[1]!;

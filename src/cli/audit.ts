@@ -6,6 +6,8 @@
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { auditLine } from '../actions/messages.js';
+import { readerText } from '../report/sanitize.js';
+import { scrubDeep } from '../report/scrub.js';
 import { parseDuration } from '../config/index.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import { openStore, storeOptionsFromEnv, type AuditEntry } from '../store/index.js';
@@ -62,12 +64,13 @@ export const audit: CliCommand = {
       const since = Date.now() - sinceMs;
       const entries = (await store.listAudit({ since, ...(values.host ? { host: values.host } : {}), limit })).reverse();
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ store: store.location, since: new Date(since).toISOString(), host: values.host ?? null, entries: entries.map(toJson) }, null, 2)}\n`);
+        io.stdout.write(`${JSON.stringify({ store: store.location, since: new Date(since).toISOString(), host: values.host ?? null, entries: entries.map((e) => scrubDeep(toJson(e))) }, null, 2)}\n`);
       } else if (entries.length === 0) {
         io.stdout.write(`No audit entries since ${new Date(since).toISOString()}${values.host ? ` for ${values.host}` : ''} (store: ${store.location}).\n`);
       } else {
         io.stdout.write(`${'TIME (UTC)'.padEnd(14)}  ${'EVENT'.padEnd(9)} ${'HOST'.padEnd(12)} ${'WHO'.padEnd(12)} WHAT\n`);
-        for (const e of entries) io.stdout.write(`${auditLine(e)}\n`);
+        // Records written before a scrubber rule existed are scrubbed again on the way out.
+        for (const e of entries) io.stdout.write(`${readerText(auditLine(e))}\n`);
       }
       return ExitCode.ok;
     } finally {

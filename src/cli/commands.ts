@@ -2,6 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import { succeeded } from '../exec/index.js';
+import { scrub } from '../report/scrub.js';
+import { readerText } from '../report/sanitize.js';
 import type { Io } from './main.js';
 import type { Context } from './context.js';
 import { analyze } from './analyze.js';
@@ -141,10 +143,11 @@ Mutating commands (php-fpm reload, restart) only run through an approval.
     try {
       const result = await executor.run(host, rendered, { signal: controller.signal });
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ ...result, stdout: result.stdout.toString('utf8') })}\n`);
+        io.stdout.write(`${JSON.stringify({ ...result, stdout: scrub(result.stdout.toString('utf8')), stderr: scrub(result.stderr) })}\n`);
       } else {
-        io.stdout.write(result.stdout);
-        if (result.stderr) io.stderr.write(result.stderr);
+        // Catalog output is host text (log lines among it): scrubbed, and no control sequences reach the terminal.
+        io.stdout.write(readerText(result.stdout.toString('utf8')));
+        if (result.stderr) io.stderr.write(readerText(result.stderr));
       }
       if (succeeded(result)) return ExitCode.ok;
       io.stderr.write(`badgateway: ${host.name}: ${describeFailure(result)}\n`);

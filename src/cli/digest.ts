@@ -5,6 +5,8 @@ import { createServices } from '../app/services.js';
 import { parseWindowOptions, resolveWindowEnd } from '../config/index.js';
 import { createDigests } from '../digest/digests.js';
 import { renderDigestText } from '../digest/render.js';
+import { readerText } from '../report/sanitize.js';
+import { scrubDeep } from '../report/scrub.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import type { CliCommand } from './commands.js';
 
@@ -66,7 +68,8 @@ digest lists those under "No data", with why).
         else if (composed.chartError) io.stderr.write(`badgateway: no chart: ${composed.chartError}\n`);
         else io.stderr.write('badgateway: no chart: a quiet window is one line\n');
       }
-      io.stdout.write(values.json ? `${JSON.stringify(composed.digest)}\n` : renderDigestText(composed.digest));
+      io.stdout.write(values.json ? `${JSON.stringify(scrubDeep(composed.digest))}
+` : readerText(renderDigestText(composed.digest)));
       const withoutData = composed.digest.fleet.reached - composed.digest.fleet.withData;
       return composed.digest.unreachable.length || withoutData ? ExitCode.failed : ExitCode.ok;
     } finally {

@@ -111,10 +111,11 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     await slack.stop();
     return ExitCode.ok;
   } finally {
-    await endpoints?.close();
     await server?.close();
     await (digestSchedules as DigestScheduler | null)?.stop();
+    // The router cancels every job (alert triages and resolved-note reads among them); then the alert notes settle.
     await router.close();
+    await endpoints?.close();
     await services.close();
     await store.close();
   }

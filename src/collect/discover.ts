@@ -12,6 +12,7 @@
 import { posix } from 'node:path';
 import type { Catalog } from '../catalog/index.js';
 import type { Host, Sources } from '../config/index.js';
+import { sourcesSchema } from '../config/schema.js';
 import type { ExecResult, Executor } from '../exec/index.js';
 import {
   parseFpmTT,
@@ -773,7 +774,28 @@ export function deriveSources(input: DeriveInput): Derived {
   const unit = systemdUnit(ff.get('cgroup') ?? []);
   if (unit) sources.fpmService = unit;
 
-  return { sources, ...(pool ? { pool: pool.name } : {}), problems, missing };
+  return { sources: validDiscovered(sources, missing, problems), ...(pool ? { pool: pool.name } : {}), problems, missing };
+}
+
+/**
+ * What a host's own config says is held to the rules badgateway.yaml is held to (absolute
+ * single-line paths, plain service names, http(s) URLs): a value that fails is missing, with why.
+ */
+const DISCOVERABLE: readonly string[] = ['accessLog', 'errorLog', 'fpmLog', 'slowLog', 'fpmStatusUrl'] satisfies DiscoverableSource[];
+
+function validDiscovered(sources: Sources, missing: Discovery['missing'], problems: string[]): Sources {
+  const valid: Sources = {};
+  for (const [key, value] of Object.entries(sources) as Array<[keyof Sources, string | undefined]>) {
+    if (value === undefined) continue;
+    const checked = sourcesSchema.shape[key].safeParse(value);
+    if (checked.success) valid[key] = value;
+    else {
+      const why = `the discovered ${key} ${JSON.stringify(value.slice(0, 80))} is not usable: ${checked.error.issues[0]?.message ?? 'invalid'}`;
+      if (DISCOVERABLE.includes(key)) missing.push({ source: key as DiscoverableSource, why });
+      else problems.push(why);
+    }
+  }
+  return valid;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { yamlData } from './yaml.js';
 import { configSchema, type RawAlerts, type RawConfig, type Schedule, type SlackSettings, type Sources } from './schema.js';
 
 export interface SshSettings {
@@ -70,6 +71,8 @@ export interface AlertsSettings {
   tokenEnv: string;
   /** The window of the short read behind a "resolved" note. */
   resolvedWindowMs: number;
+  /** Triages one webhook notification may start; the rest are summarized in one note. */
+  maxTriages: number;
   triggers: AlertTrigger[];
 }
 
@@ -108,7 +111,9 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
       doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`),
     );
   }
-  const data: unknown = doc.toJS() ?? {};
+  const converted = yamlData(doc);
+  if (!converted.ok) throw new ConfigError(file, [converted.problem]);
+  const data: unknown = converted.data ?? {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError(file, ['(top level): expected a mapping of settings']);
   }
@@ -181,6 +186,7 @@ function buildAlerts(raw: RawAlerts): AlertsSettings {
   return {
     tokenEnv: raw.tokenEnv,
     resolvedWindowMs: raw.resolvedWindow ?? 5 * 60_000,
+    maxTriages: raw.maxTriages ?? 10,
     triggers: raw.triggers.map((t) => ({
       alertnames: t.alertnames,
       // The schema makes sure one of the two is set.

@@ -57,9 +57,10 @@ export const sourcesSchema = z.strictObject({
   accessLog: remotePath.optional(),
   logFormat: z.string().min(1).optional(),
   errorLog: remotePath.optional(),
+  // A leading `-` would make the name an option of systemctl.
   fpmService: z
     .string()
-    .regex(/^[A-Za-z0-9@._-]+$/, 'expected a service name like php8.2-fpm')
+    .regex(/^[A-Za-z0-9@._][A-Za-z0-9@._-]*$/, 'expected a service name like php8.2-fpm (not starting with -)')
     .optional(),
   fpmLog: remotePath.optional(),
   slowLog: remotePath.optional(),
@@ -145,6 +146,8 @@ export const alertsSchema = z
     cooldown: duration.optional(),
     window: duration.optional(),
     resolvedWindow: duration.optional(),
+    /** Triages one webhook notification may start; the rest are listed in one note. */
+    maxTriages: z.number().int().min(1).max(50).optional(),
     triggers: z.array(alertTriggerSchema).min(1),
   })
   .superRefine((alerts, ctx) => {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { errorMessage } from '../errors.js';
 import { renderConsole } from '../report/console.js';
+import { readerText } from '../report/sanitize.js';
 import type { Message, MessageButton } from '../report/message.js';
 import type { Router } from '../router/router.js';
 import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../router/types.js';
@@ -30,7 +31,9 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   const choices = new Map<number, { button: MessageButton; source: MessageHandle }>();
   let nextChoice = 1;
 
-  const write = (text: string) => {
+  // Everything printed goes through here: scrubbed, and no log line may drive the terminal.
+  const write = (raw: string) => {
+    const text = readerText(raw);
     output.write(text.endsWith('\n') ? text : `${text}\n`);
     if (tty) rl.prompt(true);
   };

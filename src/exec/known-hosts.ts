@@ -5,6 +5,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { wildcardMatch } from '../inventory/wildcard.js';
 
 export interface KnownHostEntry {
   line: number;
@@ -50,19 +51,13 @@ function matchesHashed(hashed: string, name: string): boolean {
   return digest === hash;
 }
 
-function wildcardToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
-}
-
 /** OpenSSH semantics: any negated pattern that matches vetoes the line. */
 function matchesPatterns(patterns: string, name: string): boolean {
   if (patterns.startsWith('|')) return matchesHashed(patterns, name);
   let matched = false;
   for (const pattern of patterns.split(',')) {
     const negated = pattern.startsWith('!');
-    const re = wildcardToRegExp(negated ? pattern.slice(1) : pattern);
-    if (re.test(name)) {
+    if (wildcardMatch(negated ? pattern.slice(1) : pattern, name, { caseInsensitive: true })) {
       if (negated) return false;
       matched = true;
     }

@@ -5,9 +5,14 @@
  */
 import type { Host } from '../config/index.js';
 import { UsageError } from '../errors.js';
+import { hasWildcard, wildcardMatch } from './wildcard.js';
+
+export { hasWildcard, wildcardMatch } from './wildcard.js';
 
 const TARGET_RE = /^[@A-Za-z0-9._*?,-]+$/;
 const MAX_TARGET_LENGTH = 256;
+/** Limits on what one target may ask of the matcher (README "Command line"): refused, with the reason. */
+export const TARGET_LIMITS = { patternLength: 64, wildcards: 8, entries: 32 } as const;
 
 export class Inventory {
   readonly hosts: readonly Host[];
@@ -43,8 +48,12 @@ export class Inventory {
         `"${printable(text)}" is not a host name, group or glob: use letters, digits, . _ - and * ? for globs, @ for groups.`,
       );
     }
+    const parts = text.split(',');
+    if (parts.length > TARGET_LIMITS.entries) {
+      throw new UsageError(`That target lists ${parts.length} entries; at most ${TARGET_LIMITS.entries} (use a @group for more).`);
+    }
     const found = new Map<string, Host>();
-    for (const part of text.split(',')) {
+    for (const part of parts) {
       for (const host of this.resolveOne(part)) found.set(host.name, host);
     }
     return this.hosts.filter((h) => found.has(h.name));
@@ -60,9 +69,15 @@ export class Inventory {
       }
       return members;
     }
-    if (/[*?]/.test(part)) {
-      const re = globToRegExp(part);
-      const matched = this.hosts.filter((h) => re.test(h.name));
+    if (part.length > TARGET_LIMITS.patternLength) {
+      throw new UsageError(`"${printable(part)}" is longer than ${TARGET_LIMITS.patternLength} characters: no host name is that long.`);
+    }
+    if (hasWildcard(part)) {
+      const wildcards = [...part].filter((c) => c === '*' || c === '?').length;
+      if (wildcards > TARGET_LIMITS.wildcards) {
+        throw new UsageError(`"${printable(part)}" has ${wildcards} wildcards; a glob may have at most ${TARGET_LIMITS.wildcards} (web-*, web-0?).`);
+      }
+      const matched = this.hosts.filter((h) => wildcardMatch(part, h.name));
       if (matched.length === 0) throw new UsageError(`No host matches "${part}".`);
       return matched;
     }
@@ -76,11 +91,6 @@ export class Inventory {
   }
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
 function printable(text: string): string {
   const cleaned = text.replace(/[^\x20-\x7e]/g, '?');
   return cleaned.length > 60 ? `${cleaned.slice(0, 57)}...` : cleaned;
@@ -90,14 +100,16 @@ function printable(text: string): string {
 function suggest(input: string, candidates: string[], prefix: string): string {
   let best: string | undefined;
   let bestDistance = Infinity;
+  const limit = Math.max(2, Math.floor(input.length / 3));
   for (const candidate of candidates) {
+    // Names whose lengths differ by more than the limit cannot be near: skip the quadratic distance.
+    if (Math.abs(candidate.length - input.length) > limit) continue;
     const distance = editDistance(input.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
   }
-  const limit = Math.max(2, Math.floor(input.length / 3));
   return best !== undefined && bestDistance <= limit ? ` Did you mean ${prefix}${best}?` : '';
 }
 

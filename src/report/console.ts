@@ -3,6 +3,7 @@
  * into plain text and buttons into numbered choices.
  */
 import { unesc, type Message, type MessageButton } from './message.js';
+import { plainUserText } from './sanitize.js';
 
 /** Plain text of a mrkdwn string: code blocks indented, markers dropped, entities and references readable. */
 export function mrkdwnToPlain(text: string): string {
@@ -40,6 +41,9 @@ export function renderConsole(message: Message, number: (button: MessageButton) 
         break;
       case 'section':
         out.push(mrkdwnToPlain(block.text));
+        break;
+      case 'plain':
+        out.push(plainUserText(block.text));
         break;
       case 'fields':
         out.push(block.fields.map(mrkdwnToPlain).join('\n'));

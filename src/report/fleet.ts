@@ -2,7 +2,7 @@
 import { describeWindow } from '../config/index.js';
 import type { FleetRow, TriageResult } from '../triage/types.js';
 import { renderText } from './text.js';
-import { scrubDeep } from './scrub.js';
+import { readerDeep } from './sanitize.js';
 
 /** A host row's verdict where no cause names it: the words are the same in every front end. */
 export function verdictCell(row: FleetRow): string {
@@ -30,7 +30,7 @@ export interface FleetTextOptions {
 }
 
 export function renderFleetText(unscrubbed: TriageResult, options: FleetTextOptions = {}): string {
-  const result = scrubDeep(unscrubbed);
+  const result = readerDeep(unscrubbed);
   const parts: string[] = [];
   const since = describeWindow(result.window);
   if (result.hosts.length > 1) {

@@ -4,12 +4,18 @@
  * into terminal text with buttons as numbered choices. Builders put data (log lines, URIs, host
  * names) through `esc`, `code` and `pre`, so no log line can format, link or ping (`<!channel>`).
  */
+import { plainUserText } from './sanitize.js';
 
 export type MessageBlock =
   /** A title line (plain text, no formatting). */
   | { kind: 'header'; text: string }
   /** A paragraph of mrkdwn. */
   | { kind: 'section'; text: string }
+  /**
+   * Text someone typed (a reason, an alert's summary), shown as plain text: it cannot format, link,
+   * mention or reorder (bidi and control characters are removed by the renderers). Not mrkdwn: pass it raw.
+   */
+  | { kind: 'plain'; text: string }
   /** Short mrkdwn label/value pairs shown side by side in Slack. */
   | { kind: 'fields'; fields: string[] }
   /** Small print: window, sources, timings. */
@@ -106,6 +112,7 @@ export function fallbackOf(blocks: readonly MessageBlock[], max = 300): string {
   for (const block of blocks) {
     if (block.kind === 'header') return cutMrkdwn(esc(oneLine(block.text, 10_000)), max);
     if (block.kind === 'section') return cutMrkdwn(oneLine(block.text.replace(/```/g, ' '), 10_000), max);
+    if (block.kind === 'plain') return cutMrkdwn(esc(plainUserText(block.text)), max);
   }
   return '';
 }

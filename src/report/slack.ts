@@ -1,9 +1,12 @@
 /**
  * Message → Block Kit, always within Slack's documented limits: a message that would be too long is
- * cut with a visible note, never refused by the API (`invalid_blocks`, `msg_too_long`).
+ * cut with a visible note, never refused by the API (`invalid_blocks`, `msg_too_long`). Every text
+ * passes the scrubber here, the one door to Slack, whatever built the message.
  */
 import type { types } from '@slack/bolt';
-import { cutMrkdwn, type Message, type MessageBlock } from './message.js';
+import { cutMrkdwn, esc, type Message, type MessageBlock } from './message.js';
+import { plainUserText } from './sanitize.js';
+import { scrub } from './scrub.js';
 
 type KnownBlock = types.KnownBlock;
 
@@ -44,23 +47,27 @@ function textLength(block: KnownBlock): number {
 function convert(block: MessageBlock, usedActionIds: Set<string>): KnownBlock | null {
   switch (block.kind) {
     case 'header': {
-      const text = plainCut(block.text, SLACK_LIMITS.headerText);
+      const text = plainCut(scrub(block.text), SLACK_LIMITS.headerText);
       return text ? { type: 'header', text: { type: 'plain_text', text, emoji: true } } : null;
     }
     case 'section': {
       if (!block.text.trim()) return null;
-      return { type: 'section', text: { type: 'mrkdwn', text: cutMrkdwn(block.text, SLACK_LIMITS.sectionText, TRUNCATED) } };
+      return { type: 'section', text: { type: 'mrkdwn', text: cutMrkdwn(scrub(block.text), SLACK_LIMITS.sectionText, TRUNCATED) } };
+    }
+    case 'plain': {
+      const text = cutMrkdwn(esc(scrub(plainUserText(block.text))), SLACK_LIMITS.sectionText);
+      return text ? { type: 'section', text: { type: 'plain_text', text, emoji: false } } : null;
     }
     case 'fields': {
       const fields = block.fields
         .filter((f) => f.trim())
         .slice(0, SLACK_LIMITS.fields)
-        .map((f) => ({ type: 'mrkdwn' as const, text: cutMrkdwn(f, SLACK_LIMITS.fieldText) }));
+        .map((f) => ({ type: 'mrkdwn' as const, text: cutMrkdwn(scrub(f), SLACK_LIMITS.fieldText) }));
       return fields.length ? { type: 'section', fields } : null;
     }
     case 'context': {
       if (!block.text.trim()) return null;
-      return { type: 'context', elements: [{ type: 'mrkdwn', text: cutMrkdwn(block.text, SLACK_LIMITS.contextText) }] };
+      return { type: 'context', elements: [{ type: 'mrkdwn', text: cutMrkdwn(scrub(block.text), SLACK_LIMITS.contextText) }] };
     }
     case 'divider':
       return { type: 'divider' };
@@ -111,7 +118,7 @@ export function renderSlack(message: Message): SlackMessage {
     });
   }
   const blocks = [...kept, ...actions.slice(0, SLACK_LIMITS.blocks - kept.length)];
-  const text = cutMrkdwn(message.text || ' ', SLACK_LIMITS.fallbackText);
+  const text = cutMrkdwn(scrub(message.text) || ' ', SLACK_LIMITS.fallbackText);
   return { text, blocks };
 }
 

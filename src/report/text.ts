@@ -5,7 +5,7 @@
 import { describeWindow } from '../config/index.js';
 import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
 import { verdictLine, type Cause } from '../diagnose/index.js';
-import { scrubDeep } from './scrub.js';
+import { readerDeep } from './sanitize.js';
 import type { Report } from './types.js';
 
 const SPARK = '▁▂▃▄▅▆▇█';
@@ -58,7 +58,7 @@ function timelineLine(timeline: readonly TimelineBucket[]): string {
 }
 
 export function renderText(unscrubbed: Report): string {
-  const report = scrubDeep(unscrubbed);
+  const report = readerDeep(unscrubbed);
   const lines: string[] = [];
   const { diagnosis } = report;
   if (report.host) lines.push(`Host: ${report.host}`);

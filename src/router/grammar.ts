@@ -19,7 +19,8 @@ export type Command =
   /** A change to one host, run after an approval; `dryRun` only shows what would run. */
   | ActionCommand<'reload'>
   | ActionCommand<'restart'>
-  | { name: 'audit'; host: string | null }
+  /** `all`: every channel's entries (approvers only); else the channel asked in. */
+  | { name: 'audit'; host: string | null; all: boolean }
   /** Starts (or picks up) a runbook for one host in this channel's thread. */
   | { name: 'runbook'; target: string; sinceMs: number; until: WindowEnd | null; runbook?: string }
   /** Posts a runbook session's timeline: by id, else the channel's latest session. */
@@ -48,7 +49,7 @@ export const USAGE_LINES: ReadonlyArray<readonly [string, string]> = [
   ['/502 hosts', 'the inventory: hosts and @groups'],
   ['/502 reload HOST [--dry-run] [reason]', 'graceful php-fpm reload, after an approver approves'],
   ['/502 restart HOST [--dry-run] [reason]', 'php-fpm restart (drops running requests), after approval'],
-  ['/502 audit [HOST]', 'recent remote commands and decisions (only you see it)'],
+  ['/502 audit [HOST] [--all]', "this channel's recent decisions and commands (--all: every channel, approvers)"],
   ['/502 runbook HOST [--since 15m] [--until TIME]', 'walk the 502 runbook step by step in a thread'],
   ['/502 timeline [SESSION]', "a runbook's timeline as a Markdown file, for the review"],
   ['/502 digest [TARGET] [--since 24h] [--until TIME]', 'the health digest now: 5xx, latency, pool pressure, with a chart'],
@@ -123,10 +124,13 @@ export function parseCommand(raw: string): Command {
     case 'reload':
     case 'restart':
       return parseActionCommand(name, rest);
-    case 'audit':
-      if (rest.length > 1) throw new UsageError('`audit` takes at most one host: /502 audit [HOST].');
-      if (rest[0]?.startsWith('-')) throw new UsageError(`Unknown option "${printable(rest[0])}": \`audit\` takes only a host.`);
-      return { name: 'audit', host: rest[0] ?? null };
+    case 'audit': {
+      const all = rest.includes('--all');
+      const hosts = rest.filter((w) => w !== '--all');
+      if (hosts.length > 1) throw new UsageError('`audit` takes at most one host: /502 audit [HOST] [--all].');
+      if (hosts[0]?.startsWith('-')) throw new UsageError(`Unknown option "${printable(hosts[0])}": \`audit\` takes a host and --all.`);
+      return { name: 'audit', host: hosts[0] ?? null, all };
+    }
     case 'runbook':
       return parseRunbookCommand(rest);
     case 'timeline':

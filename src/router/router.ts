@@ -28,6 +28,7 @@ import { authorize } from './auth.js';
 import { SUBCOMMANDS, parseCommand, type Command, type SectionName } from './grammar.js';
 import { ProgressState, helpMessage, hostsMessage, noticeMessage, refusalMessage, usageMessage } from './messages.js';
 import { ResultCache } from './results.js';
+import { JobBook, retryWords, type JobMeta, type Reservation } from './limits.js';
 import { ThrottledUpdates, UpdateBudget } from './throttle.js';
 import type { AutoTriage, Click, ClickResponder, Invocation, MessageHandle, Plan, Responder, TriageJob } from './types.js';
 import type { CommandSource, Metrics } from '../metrics/metrics.js';
@@ -42,8 +43,10 @@ export interface RouterOptions {
   logger: Logger;
   /** Minimum time between two in-place updates of one message (Slack: chat.update is Tier 3). */
   updateIntervalMs?: number;
-  /** Jobs running at once; more are refused politely. */
+  /** Jobs running at once; more are refused politely, saying when to retry. */
   maxJobs?: number;
+  /** Jobs one Slack user may have running at once (default 5): a burst from one person leaves room for the others. */
+  maxJobsPerUser?: number;
   /** Interim (progress) updates per minute across all jobs; final answers are not counted. */
   updatesPerMinute?: number;
   results?: ResultCache;
@@ -65,6 +68,13 @@ export interface Router {
    * Returns null, starting nothing, when too many jobs run already.
    */
   triage(request: AutoTriage, responder: Responder): Promise<TriageJob> | null;
+  /**
+   * Runs work nobody typed (the read behind an alert's resolved note) as a job: counted in the cap
+   * and cancelled by close(). Returns null, starting nothing, when too many jobs run already.
+   */
+  background<T>(label: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> | null;
+  /** Seconds after which a refused caller should try again (Retry-After). */
+  retryAfterSeconds(): number;
   /** Jobs running now. */
   running(): number;
   /** Resolves when no job is running. */
@@ -79,7 +89,7 @@ const INLINE_EVIDENCE = 2800;
 export function createRouter(options: RouterOptions): Router {
   const { services, logger } = options;
   const updateIntervalMs = options.updateIntervalMs ?? 1500;
-  const maxJobs = options.maxJobs ?? 50;
+  const book = new JobBook({ maxJobs: options.maxJobs ?? 50, maxJobsPerUser: options.maxJobsPerUser ?? 5 });
   const results = options.results ?? new ResultCache();
   const budget = new UpdateBudget(options.updatesPerMinute ?? 40);
   const jobs = new Map<Promise<void>, AbortController>();
@@ -88,13 +98,47 @@ export function createRouter(options: RouterOptions): Router {
     return invocation.surface === 'slack' ? mention(invocation.user) : esc(invocation.user);
   }
 
-  function track(run: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const unowned = { owner: null, key: null, label: 'a button', requestedBy: '' };
+
+  function track(run: (signal: AbortSignal) => Promise<void>, meta: Omit<JobMeta, 'started'> | Reservation = unowned): Promise<void> {
     const controller = new AbortController();
+    const token = 'claim' in meta ? meta.claim() : book.add({}, meta);
     const promise: Promise<void> = run(controller.signal)
       .catch((err) => logger.error({ err: errorMessage(err) }, 'job failed'))
-      .finally(() => jobs.delete(promise));
+      .finally(() => {
+        jobs.delete(promise);
+        book.finish(token);
+      });
     jobs.set(promise, controller);
     return promise;
+  }
+
+  /**
+   * A planned job holds its slot from the plan on: a burst of commands is planned before any of them
+   * runs (each waits for its ack), and must not all pass the caps. Released if never run.
+   */
+  function reserve(meta: Omit<JobMeta, 'started'>): Reservation {
+    const token = book.add({}, meta);
+    const timer = setTimeout(() => book.finish(token, false), 30_000);
+    timer.unref();
+    return {
+      claim: () => {
+        clearTimeout(timer);
+        return token;
+      },
+    };
+  }
+
+  /** Who a typed command belongs to for the per-user cap; the console is one operator, not capped. */
+  function ownerOf(invocation: Invocation): string | null {
+    return invocation.surface === 'slack' ? `slack:${invocation.user}` : null;
+  }
+
+  /** A busy reply, saying why and when to try again, or null when the job may start. */
+  function busy(owner: string | null): Plan | null {
+    const refusal = book.refusal(owner);
+    if (!refusal) return null;
+    return { kind: 'reply', reason: 'busy', message: noticeMessage(`${refusal.why}; please try again in ${retryWords(refusal.retryAfterSeconds)}.`) };
   }
 
   function count(source: CommandSource, command: string, outcome: string, seconds?: number): void {
@@ -150,20 +194,36 @@ export function createRouter(options: RouterOptions): Router {
       }
       throw err;
     }
-    if (jobs.size >= maxJobs) {
-      return { kind: 'reply', reason: 'busy', message: noticeMessage(`I am running ${jobs.size} jobs already; please try again in a minute.`) };
-    }
-    if (command.name === 'runbook') return runbookRoute.plan(invocation, command)!;
+    const owner = ownerOf(invocation);
+    if (command.name === 'runbook') return busy(owner) ?? runbookRoute.plan(invocation, command)!;
     const { name, target } = command;
+    // The same read of the same hosts over the same window, already running in this channel: join it.
+    const key = JSON.stringify([name, invocation.channel, services.inventory.resolve(target).map((h) => h.name), command.sinceMs, command.until ?? null]);
+    const running = book.identical(key);
+    if (running) {
+      const age = Math.round((Date.now() - running.started) / 1000);
+      return {
+        kind: 'reply',
+        reason: 'joined',
+        message: noticeMessage(`⏳ The same ${esc(running.label)} (${esc(describeSpan(command.sinceMs, null))}${command.until ? ', same end' : ''}) is already running here, asked by ${running.requestedBy} ${age} s ago: its message in this channel will show the answer.`),
+      };
+    }
+    const refused = busy(owner);
+    if (refused) return refused;
     const span = (): TriageSpan => spanOf(command.sinceMs, command.until);
+    const label = `${name === 'triage' ? 'triage' : `${name} read`} of ${target}`;
+    const reservation = reserve({ owner, key, label, requestedBy: who(invocation) });
     return {
       kind: 'job',
       command: name,
       target,
       run: (responder) =>
-        track(async (signal) => {
-          await runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, name, target, span(), responder, signal);
-        }),
+        track(
+          async (signal) => {
+            await runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, name, target, span(), responder, signal);
+          },
+          reservation,
+        ),
     };
   }
 
@@ -178,10 +238,11 @@ export function createRouter(options: RouterOptions): Router {
     if (!actions) {
       return { kind: 'reply', reason: 'refused', message: noticeMessage(`${command.name === 'audit' ? 'The audit log is' : 'Reloading or restarting php-fpm from chat is'} not available here: it needs the bot's store, which ${code('badgateway start')} opens.`) };
     }
-    if (jobs.size >= maxJobs) {
-      return { kind: 'reply', reason: 'busy', message: noticeMessage(`I am running ${jobs.size} jobs already; please try again in a minute.`) };
-    }
+    const owner = ownerOf(invocation);
+    const refused = busy(owner);
+    if (refused) return refused;
     const actor = { user: invocation.user, surface: invocation.surface, channel: invocation.channel };
+    const meta = reserve({ owner, key: null, label: `${command.name}${host ? ` of ${host}` : ''}`, requestedBy: who(invocation) });
     return {
       kind: 'job',
       command: command.name,
@@ -191,7 +252,7 @@ export function createRouter(options: RouterOptions): Router {
           const started = Date.now();
           let outcome = 'ok';
           try {
-            if (command.name === 'audit') await actions.auditReply(command.host, responder);
+            if (command.name === 'audit') await actions.auditReply(command.host, responder, { actor, all: command.all });
             else await actions.request({ action: command.name, host: command.host, actor, reason: command.reason, preview: command.dryRun }, responder, signal);
           } catch (err) {
             outcome = 'failed';
@@ -200,7 +261,7 @@ export function createRouter(options: RouterOptions): Router {
           } finally {
             count(invocation.surface, command.name, outcome, (Date.now() - started) / 1000);
           }
-        }),
+        }, meta),
     };
   }
 
@@ -225,14 +286,15 @@ export function createRouter(options: RouterOptions): Router {
       ...(options.digests ? { digests: options.digests } : {}),
       onFinished: (outcome, seconds) => count(invocation.surface, 'digest', outcome, seconds),
     });
-    if (jobs.size >= maxJobs) {
-      return { kind: 'reply', reason: 'busy', message: noticeMessage(`I am running ${jobs.size} jobs already; please try again in a minute.`) };
-    }
-    return { kind: 'job', command: 'digest', target: job.target, run: (responder) => track((signal) => job.run(responder, signal)) };
+    const owner = ownerOf(invocation);
+    const refused = busy(owner);
+    if (refused) return refused;
+    const meta = reserve({ owner, key: null, label: `digest of ${job.target}`, requestedBy: who(invocation) });
+    return { kind: 'job', command: 'digest', target: job.target, run: (responder) => track((signal) => job.run(responder, signal), meta) };
   }
 
   function autoTriage(request: AutoTriage, responder: Responder): Promise<TriageJob> | null {
-    if (jobs.size >= maxJobs) {
+    if (book.refusal(null)) {
       count(request.source, request.command ?? 'triage', 'busy');
       return null;
     }
@@ -247,8 +309,27 @@ export function createRouter(options: RouterOptions): Router {
         signal,
         request.command ?? 'triage',
       );
-    });
+    }, { owner: null, key: null, label: `triage of ${request.target}`, requestedBy: request.requestedBy });
     return done.then(() => outcome);
+  }
+
+  function background<T>(label: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> | null {
+    if (book.refusal(null)) return null;
+    let result: { value: T } | { error: unknown } = { error: new Error('the job did not run') };
+    const done = track(
+      async (signal) => {
+        try {
+          result = { value: await work(signal) };
+        } catch (err) {
+          result = { error: err };
+        }
+      },
+      { owner: null, key: null, label, requestedBy: '' },
+    );
+    return done.then(() => {
+      if ('error' in result) throw result.error;
+      return result.value;
+    });
   }
 
   /** "Unknown subcommand web-03" when web-03 is a host: suggest the triage. */
@@ -422,6 +503,8 @@ export function createRouter(options: RouterOptions): Router {
         }),
       ),
     triage: autoTriage,
+    background,
+    retryAfterSeconds: () => book.retryAfter(),
     running: () => jobs.size,
     async idle() {
       while (jobs.size) await Promise.allSettled([...jobs.keys()]);

@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import { yamlData } from '../config/yaml.js';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/index.js';
 import { CAUSE_IDS, type CauseId } from '../diagnose/types.js';
@@ -214,7 +215,12 @@ function parseYaml<T>(
     }
     return null;
   }
-  const data: unknown = doc.toJS() ?? {};
+  const converted = yamlData(doc);
+  if (!converted.ok) {
+    problems.add(firstLine, `${what}: ${converted.problem.replace(/^\(top level\): /, '')}`);
+    return null;
+  }
+  const data: unknown = converted.data ?? {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     problems.add(firstLine, `${what}: expected a mapping of keys`);
     return null;

@@ -3,7 +3,8 @@
  * Invocation or a Click for the router, and the router's messages become Block Kit. Every command
  * is acknowledged at once (the router's plan is pure, no I/O), and any work runs after the ack.
  */
-import { App, webApi, type AppOptions, type RespondFn } from '@slack/bolt';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, HTTPReceiver, webApi, type AppOptions, type RespondFn } from '@slack/bolt';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Health } from '../metrics/health.js';
@@ -104,24 +105,25 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const build = (ids: { botId?: string; botUserId?: string }) => {
     // With both ids given Bolt does not call auth.test again (start() has just done it).
     const common: AppOptions = { token: mode.botToken, logger: boltLogger(logger), clientOptions, ...ids };
-    return mode.mode === 'socket'
-      ? new App({ ...common, socketMode: true, appToken: mode.appToken })
-      : new App({
-          ...common,
-          signingSecret: mode.signingSecret,
-          endpoints: mode.path,
-          port: mode.port,
-          customRoutes: options.routes ?? [
-            {
-              path: '/healthz',
-              method: ['GET'],
-              handler: (_req, res) => {
-                res.writeHead(200, { 'content-type': 'text/plain' });
-                res.end(`ok ${router.running()} running\n`);
-              },
-            },
-          ],
-        });
+    if (mode.mode === 'socket') return new App({ ...common, socketMode: true, appToken: mode.appToken });
+    const receiver = new HTTPReceiver({
+      signingSecret: mode.signingSecret,
+      endpoints: mode.path,
+      port: mode.port,
+      logger: common.logger!,
+      customRoutes: options.routes ?? [
+        {
+          path: '/healthz',
+          method: ['GET'],
+          handler: (_req, res) => {
+            res.writeHead(200, { 'content-type': 'text/plain' });
+            res.end(`ok ${router.running()} running\n`);
+          },
+        },
+      ],
+    });
+    refuseFutureRequests(receiver, log);
+    return new App({ ...common, receiver });
   };
 
   let app: App | null = null;
@@ -165,6 +167,29 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       if (!app) throw new Error('the Slack app is not started');
       return new SlackResponder({ client: app.client, channel, user: 'badgateway', logger: log, ...(onApiError ? { onApiError } : {}) });
     },
+  };
+}
+
+/** How far ahead of our clock a request's timestamp may be (Slack's own rule is five minutes either way). */
+export const MAX_REQUEST_SKEW_SECONDS = 5 * 60;
+
+/**
+ * Bolt refuses requests stamped more than five minutes ago, not those stamped in the future: a signed
+ * request kept with a future stamp could be replayed for as long as it says. Refused here, 401, before
+ * Bolt reads it; a request without the header goes on to Bolt's own checks.
+ */
+function refuseFutureRequests(receiver: HTTPReceiver, log: Logger): void {
+  const listener = receiver.requestListener;
+  receiver.requestListener = (req: IncomingMessage, res: ServerResponse) => {
+    const stamp = Number(req.headers['x-slack-request-timestamp']);
+    if (Number.isFinite(stamp) && stamp > Date.now() / 1000 + MAX_REQUEST_SKEW_SECONDS) {
+      log.warn({ ahead: Math.round(stamp - Date.now() / 1000) }, 'slack request stamped in the future refused');
+      req.resume();
+      res.writeHead(401);
+      res.end();
+      return;
+    }
+    listener(req, res);
   };
 }
 

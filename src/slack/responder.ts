@@ -8,6 +8,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Message } from '../report/message.js';
 import { renderSlack } from '../report/slack.js';
+import { scrub } from '../report/scrub.js';
 import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../router/types.js';
 
 type WebClient = webApi.WebClient;
@@ -76,9 +77,10 @@ export class SlackMessageHandle implements MessageHandle {
   async upload(file: FileUpload): Promise<void> {
     // A chart (binary `data`) may go in the channel under the message; text files go in its thread.
     const where = file.inChannel ? { channel_id: this.channel } : { channel_id: this.channel, thread_ts: this.threadTs ?? this.ts };
-    const body = file.data ? { file: file.data } : { content: file.content };
+    // Evidence and timeline files carry log text: the same scrubber as every message.
+    const body = file.data ? { file: file.data } : { content: scrub(file.content) };
     await counted(this.onApiError, 'files.uploadV2', () =>
-      this.client.filesUploadV2({ ...where, ...body, initial_comment: file.comment, filename: file.filename, title: file.title } as webApi.FilesUploadV2Arguments),
+      this.client.filesUploadV2({ ...where, ...body, initial_comment: scrub(file.comment), filename: file.filename, title: scrub(file.title) } as webApi.FilesUploadV2Arguments),
     );
   }
 }

@@ -25,6 +25,8 @@ import { BACKENDS, pgliteDb, type TestDb } from '../store/support.js';
 
 const SECRET = 'approvals-signing-secret';
 const CHANNEL = 'C0ONCALL';
+/** Another channel the bot answers in: its people do not see this channel's decisions. */
+const OTHER_CHANNEL = 'C0OTHERTEAM';
 const ASKER = 'U0ASKER';
 const APPROVER = 'U0APPROVER';
 const APPROVER2 = 'U0APPROVER2';
@@ -52,7 +54,7 @@ beforeAll(async () => {
   config = loadConfig({
     path: writeConfig({
       catalog: defaultCatalogDir(),
-      slack: { channels: [CHANNEL], approvers: [APPROVER, APPROVER2], approverGroup: GROUP },
+      slack: { channels: [CHANNEL, OTHER_CHANNEL], approvers: [APPROVER, APPROVER2], approverGroup: GROUP },
       approvals: { expiry: '15m', verifyWindow: '2s', verifyTimeout: '10s' },
       hosts: { 'web-lab': { ...hostConfig(labHost.sshd, { accessLog: labHost.lab.paths.access }), actions: { reload: 'fpm.reload-signal' } } },
     }),
@@ -101,8 +103,8 @@ async function startBot(store: Store, overrides: Partial<Config> = {}): Promise<
 
 let n = 0;
 
-function command(bot: Bot, text: string, user: string) {
-  const body = slashBody({ text, user_id: user, channel_id: CHANNEL, response_url: stub.responseUrl(`cmd-${n++}`) });
+function command(bot: Bot, text: string, user: string, channel = CHANNEL) {
+  const body = slashBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl(`cmd-${n++}`) });
   return post(bot.url, body, sign(SECRET, body));
 }
 
@@ -329,6 +331,21 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       expect(text(reply)).toMatch(/ran\s+web-lab\s+U0ASKER\s+fpm\.reload-signal exit 0/);
       expect(text(reply)).toMatch(/approved\s+web-lab/);
       if (db.name === 'postgres') expect(text(reply)).toMatch(/plus \d+ read-only commands \(triage, logs, status\) asked by <@U0ASKER>/);
+      expect(text(reply)).toContain(`Audit log of web-lab* in <#${CHANNEL}>`);
+      const answer = async (res: Promise<unknown>, matching: (t: string) => boolean, what: string) => {
+        await res;
+        return text(await stub.waitFor(() => stub.calls.filter((c) => c.method === 'respond').find((c) => matching(text(c))), 10_000, what));
+      };
+      // Another channel sees none of this channel's decisions and reasons...
+      const elsewhere = await answer(command(botA, 'audit web-lab', ASKER, OTHER_CHANNEL), (t) => t.includes(`<#${OTHER_CHANNEL}>`), 'the other channel\'s audit');
+      expect(elsewhere).toContain(`No audit entries for \`web-lab\` in <#${OTHER_CHANNEL}> yet.`);
+      expect(elsewhere).not.toMatch(/fpm\.reload-signal|approved/);
+      // ...unless an approver asks for every channel's; others may not.
+      const refused = await answer(command(botA, 'audit --all web-lab', ASKER, OTHER_CHANNEL), (t) => t.includes('Only approvers may see'), 'the refused --all');
+      expect(refused).toMatch(/Only approvers may see every channel's audit log/);
+      const all = await answer(command(botA, 'audit --all web-lab', APPROVER, OTHER_CHANNEL), (t) => t.includes('Audit log of web-lab*:'), 'the approver\'s --all');
+      expect(all).toMatch(/ran\s+web-lab\s+U0ASKER\s+fpm\.reload-signal exit 0/);
+      expect(all).not.toContain(`in <#${OTHER_CHANNEL}>`);
     }, 120_000);
   });
 });

@@ -20,8 +20,9 @@ describe('/502 reload, restart, audit', () => {
     });
     expect(parseCommand('restart web-03 --dry-run')).toEqual({ name: 'restart', host: 'web-03', reason: null, dryRun: true });
     expect(parseCommand('reload web-03 --dry-run workers stuck')).toMatchObject({ dryRun: true, reason: 'workers stuck' });
-    expect(parseCommand('audit')).toEqual({ name: 'audit', host: null });
-    expect(parseCommand('audit web-03')).toEqual({ name: 'audit', host: 'web-03' });
+    expect(parseCommand('audit')).toEqual({ name: 'audit', host: null, all: false });
+    expect(parseCommand('audit web-03')).toEqual({ name: 'audit', host: 'web-03', all: false });
+    expect(parseCommand('audit --all web-03')).toEqual({ name: 'audit', host: 'web-03', all: true });
   });
 
   it('keeps the host strict and refuses what it cannot use', () => {

@@ -345,6 +345,8 @@ describe('the receiver without Slack (console mode)', () => {
           triaged++;
           return null;
         },
+        background: () => null,
+        retryAfterSeconds: () => 30,
       },
       triage: () => Promise.reject(new Error('not reached')),
       responderFor: () => null,
@@ -359,4 +361,78 @@ describe('the receiver without Slack (console mode)', () => {
     expect(receiver.authorized(`Bearer ${TOKEN.slice(0, -1)}`)).toBe(false);
     expect(() => new AlertReceiver({ ...(receiver as any).options, token: 'short' })).toThrow(/at least 16 characters/);
   });
+});
+
+describe('limits that hold: one triage per alert and host per notification, a cap per notification, resolved reads inside the job cap', () => {
+  /** A receiver of its own (its own router and cap) on the same services, posting through the same Bolt app. */
+  function limitedReceiver(maxJobs: number) {
+    const limited = createRouter({ services, logger, updateIntervalMs: 50, maxJobs });
+    const receiver = new AlertReceiver({
+      settings: { ...services.config.alerts!, maxTriages: 2 },
+      token: TOKEN,
+      inventory: services.inventory,
+      router: limited,
+      triage: (request) => services.triage(request),
+      responderFor: (channel) => bot.channelResponder(channel),
+      logger,
+    });
+    return { limited, receiver };
+  }
+
+  it('60 copies of one alert start one triage; past alerts.maxTriages the rest are listed in one note', async () => {
+    stub.reset();
+    const { limited, receiver } = limitedReceiver(50);
+    try {
+      const copies = Array.from({ length: 60 }, () => ({ name: 'PhpFpmDown', instance: 'web-lab:9253', fingerprint: 'ab00000000000060' }));
+      const others = [
+        { name: 'NginxHigh5xxRate', instance: 'web-twin', fingerprint: 'ab00000000000061' },
+        { name: 'NginxHigh5xxRate', instance: 'localhost:4040', fingerprint: 'ab00000000000062' },
+      ];
+      const res = receiver.receive(JSON.stringify(payload([...copies, ...others])));
+      expect(res.status).toBe(200);
+      const actions = (res.body.results as Array<{ action: string; host: string }>).map((r) => `${r.host}:${r.action}`);
+      expect(actions.filter((a) => a === 'web-lab:triage')).toHaveLength(1);
+      expect(actions.filter((a) => a === 'web-lab:duplicate')).toHaveLength(59);
+      expect(actions.slice(60)).toEqual(['web-twin:triage', 'web-dead:summarized']);
+      await limited.idle();
+      await receiver.idle();
+      const top = topLevelPosts();
+      // Two triages and one summary note: not 62 messages.
+      expect(top).toHaveLength(3);
+      const summary = top.map(allText).find((t) => t.includes('more alert'))!;
+      expect(summary).toMatch(/1 more alert\* in this Alertmanager notification would each start a triage; at most 2 start per notification \(`alerts\.maxTriages`\): `web-dead` \(`NginxHigh5xxRate`\)/);
+      expect(stub.ok('chat.postMessage').filter((c) => c.body.thread_ts)).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+  }, 120_000);
+
+  it('a resolved note is a job: refused with Retry-After while the cap is full, posted once a slot is free', async () => {
+    stub.reset();
+    const { limited, receiver } = limitedReceiver(1);
+    try {
+      const alert = { name: 'PhpFpmDown', instance: 'web-lab:9253', fingerprint: 'ab00000000000070' };
+      expect(receiver.receive(JSON.stringify(payload([alert]))).status).toBe(200);
+      await limited.idle();
+      let release = () => {};
+      const held = limited.background('holding the only slot', () => new Promise<void>((r) => (release = r)));
+      expect(held).not.toBeNull();
+      expect(limited.running()).toBe(1);
+      const refused = receiver.receive(JSON.stringify(payload([{ ...alert, status: 'resolved' }])));
+      expect(refused.status).toBe(503);
+      expect(refused.body.results).toEqual([expect.objectContaining({ action: 'unavailable', reason: 'too many jobs running; retry later' })]);
+      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(5);
+      // Nothing outside the cap: the refused read did not start.
+      expect(limited.running()).toBe(1);
+      release();
+      await held;
+      const accepted = receiver.receive(JSON.stringify(payload([{ ...alert, status: 'resolved' }])));
+      expect(accepted.body.results).toEqual([expect.objectContaining({ action: 'resolved_note' })]);
+      expect(limited.running()).toBe(1);
+      await receiver.idle();
+      expect(stub.ok('chat.postMessage').filter((c) => c.body.thread_ts && allText(c).includes('Resolved'))).toHaveLength(1);
+    } finally {
+      await limited.close();
+    }
+  }, 120_000);
 });

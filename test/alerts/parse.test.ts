@@ -36,6 +36,7 @@ describe('alerts config', () => {
     expect(c.alerts).toEqual({
       tokenEnv: 'BG_TOKEN',
       resolvedWindowMs: 300_000,
+      maxTriages: 10,
       triggers: [
         { alertnames: ['NginxHigh5xxRate'], channel: 'C0ONCALL', hostLabel: 'instance', cooldownMs: 600_000, windowMs: 900_000 },
         { alertnames: ['PhpFpmDown'], channel: 'C0PHP', hostLabel: 'host', cooldownMs: 600_000, windowMs: 3_600_000 },

@@ -90,3 +90,56 @@ describe('catalog validation', () => {
     ]);
   });
 });
+
+describe('catalog rules the loader enforces', () => {
+  it('refuses a placeholder inside sh -c script text, in any shell and option spelling', () => {
+    const problems = parseCatalogFile(
+      `- id: bad.script
+  description: a path pasted into the script
+  argv: [sh, -c, "tail -n 5 {accessLog}", tail-it]
+- id: bad.bash
+  description: bash with options before -c
+  argv: [/bin/bash, -e, -uc, "systemctl reload {fpmService}"]
+- id: bad.busybox
+  description: busybox sh
+  argv: [busybox, sh, -c, 'echo "\${accessLog}"']
+- id: good.positional
+  description: the value as a positional argument
+  argv: [sh, -c, 'tail -n 5 "$1"', tail-it, "{accessLog}"]
+`,
+      '/x/scripts.yaml',
+    );
+    expect(problems.filter((r) => typeof r === 'string')).toEqual([
+      `scripts.yaml: 0 (bad.script): placeholder {accessLog} inside the shell script text (argv[2]): values may only arrive as positional arguments after it (sh -c 'script using "$1"' name {accessLog})`,
+      `scripts.yaml: 1 (bad.bash): placeholder {fpmService} inside the shell script text (argv[3]): values may only arrive as positional arguments after it (sh -c 'script using "$1"' name {fpmService})`,
+      `scripts.yaml: 2 (bad.busybox): placeholder {accessLog} inside the shell script text (argv[3]): values may only arrive as positional arguments after it (sh -c 'script using "$1"' name {accessLog})`,
+    ]);
+    expect(problems.filter((r) => typeof r !== 'string').map((c) => (c as { id: string }).id)).toEqual(['good.positional']);
+  });
+
+  it('every shipped sh -c entry keeps its script constant', () => {
+    const catalog = loadCatalog(defaultCatalogDir());
+    const scripts = catalog.list().filter((c) => c.argv[0] === 'sh');
+    expect(scripts.length).toBeGreaterThan(3);
+    for (const c of scripts) expect(c.argv[2], c.id).not.toMatch(/\{[A-Za-z][A-Za-z0-9]*\}/);
+  });
+
+  it('refuses a service name starting with "-" in the config, and any "-"-led value at render time', () => {
+    expect(() => parseConfigText('sources:\n  fpmService: --help\nhosts:\n  web-01: {}\n', 'b.yaml', {})).toThrow(
+      'sources.fpmService: expected a service name like php8.2-fpm (not starting with -)',
+    );
+    const catalog = loadCatalog(defaultCatalogDir());
+    const sneaky = { ...host, sources: { ...host.sources, fpmService: '-H' } };
+    expect(() => catalog.render('fpm.reload', sneaky)).toThrow('web-01: the fpmService "-H" starts with "-", so fpm.reload will not run with it.');
+  });
+});
+
+describe('catalog files with YAML aliases', () => {
+  it('refuses an alias bomb with the reason instead of expanding it', () => {
+    const levels = ['- &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`- &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    expect(parseCatalogFile(levels.join('\n'), '/x/bomb.yaml')).toEqual([
+      'bomb.yaml: (top level): its aliases expand too far (more than 100 expansions, as in a YAML alias bomb); write the values out instead',
+    ]);
+  });
+});

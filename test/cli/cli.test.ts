@@ -94,6 +94,23 @@ describe('badgateway CLI', () => {
     expect(stderr).toContain('ssh.connectTimeout: expected a duration');
   });
 
+  it('a YAML alias bomb is bad config: exit 2 with the reason, at once', () => {
+    // "Billion laughs": nine levels of nine aliases each would expand to 9^9 strings.
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const bomb = writeConfig(`${levels.join('\n')}\nhosts:\n  web-03: {}\n`);
+    const started = Date.now();
+    const { code, stderr } = cli(['hosts', '--config', bomb]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('its aliases expand too far (more than 100 expansions, as in a YAML alias bomb)');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('a missing --config file exits 2', () => {
     const { code, stderr } = cli(['hosts', '--config', '/nonexistent/b.yaml']);
     expect(code).toBe(2);

@@ -72,6 +72,25 @@ describe('deriveSources (captured nginx -T / php-fpm -tt)', () => {
     ]);
   });
 
+  it('holds discovered values to the rules configured ones follow: a bad one is missing or a problem, with why', () => {
+    const nginx = parseNginxT(fixture('nginx-app.T.txt'));
+    const derived = deriveSources({
+      nginx,
+      fpm: parseFpmTT(fixture('fpm-app.tt.txt')),
+      // A prefix that is not absolute leaves a relative path; a unit named like an option.
+      nginxFacts: parseFacts('badgateway: prefix /tmp/badgateway-fixture/nginx-app/\n'),
+      fpmFacts: parseFacts('badgateway: cgroup 0::/system.slice/-H.service\n'),
+    });
+    expect(derived.sources.fpmService).toBeUndefined();
+    expect(derived.problems).toContain('the discovered fpmService "-H" is not usable: expected a service name like php8.2-fpm (not starting with -)');
+    const withNewline = deriveSources({
+      nginx: { ...nginx, accessLogs: nginx.accessLogs.map((l) => ({ ...l, path: `${l.path}\n/etc/shadow` })) },
+      nginxFacts: parseFacts('badgateway: prefix /tmp/badgateway-fixture/nginx-app/\n'),
+    });
+    expect(withNewline.sources.accessLog).toBeUndefined();
+    expect(withNewline.missing).toContainEqual({ source: 'accessLog', why: expect.stringMatching(/^the discovered accessLog ".*" is not usable: expected an absolute path \(starting with \/\) on one line$/) });
+  });
+
   it('without any configuration says so for every source', () => {
     const derived = deriveSources({});
     expect(derived.sources).toEqual({});

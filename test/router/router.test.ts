@@ -163,15 +163,67 @@ describe('the router', () => {
       throw new Error('released');
     }, 2);
     const { responder } = recorder();
-    for (let i = 0; i < 2; i++) {
-      const plan = router.plan(slack('triage web-03'));
+    for (const [user, target] of [['U0READER', 'web-03'], ['U0APPROVER', 'web-04']] as const) {
+      const plan = router.plan(slack(`triage ${target}`, user));
       if (plan.kind === 'job') void plan.run(responder);
     }
     expect(router.running()).toBe(2);
-    expect(router.plan(slack('triage web-03'))).toMatchObject({ kind: 'reply', reason: 'busy' });
+    const busy = router.plan(slack('triage @web'));
+    expect(busy).toMatchObject({ kind: 'reply', reason: 'busy' });
+    expect(text((busy as { message: Message }).message)).toMatch(/^I am running 2 jobs already; please try again in about \d+ seconds\.$/);
     release();
     await router.idle();
     expect(router.plan(slack('triage web-03')).kind).toBe('job');
+  });
+
+  it('one user cannot take every slot: their sixth job waits, saying when to retry; others still run', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const router = routerWith(async () => {
+      await gate;
+      throw new Error('released');
+    });
+    const { responder } = recorder();
+    // A burst of different windows (identical ones would be joined), all planned before any runs, as
+    // concurrent requests are (each waits for its ack): five hold a slot.
+    const planned = Array.from({ length: 12 }, (_, i) => router.plan(slack(`triage web-03 --since ${i + 1}m`)));
+    for (const plan of planned) if (plan.kind === 'job') void plan.run(responder);
+    expect(planned.filter((p) => p.kind === 'job')).toHaveLength(5);
+    const refused = planned.find((p) => p.kind === 'reply')!;
+    expect(refused).toMatchObject({ reason: 'busy' });
+    expect(text((refused as { message: Message }).message)).toMatch(
+      /^you have 5 commands running already \(triage of web-03, triage of web-03, triage of web-03, …\); each person may run 5 at once; please try again in about \d+ seconds\.$/,
+    );
+    // Someone else is not held up by that burst; nor is the console's operator.
+    expect(router.plan(slack('triage web-04', 'U0APPROVER')).kind).toBe('job');
+    expect(router.plan({ surface: 'console', text: 'triage web-04 --since 7m', user: 'root', channel: 'console' }).kind).toBe('job');
+    release();
+    await router.idle();
+  });
+
+  it('joins an identical running triage (same hosts, window and channel) instead of starting it twice', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const router = routerWith(async () => {
+      calls++;
+      await gate;
+      throw new Error('released');
+    });
+    const { responder } = recorder();
+    const first = router.plan(slack('triage web-03 --since 20m'));
+    if (first.kind !== 'job') throw new Error('expected a job');
+    void first.run(responder);
+    const again = router.plan(slack('triage web-03 --since 20m', 'U0APPROVER'));
+    expect(again).toMatchObject({ kind: 'reply', reason: 'joined' });
+    expect(text((again as { message: Message }).message)).toMatch(/The same triage of web-03 \(last 20m\) is already running here, asked by <@U0READER> \d+ s ago/);
+    // Another window, another channel or another command is other work.
+    expect(router.plan(slack('triage web-03 --since 25m')).kind).toBe('job');
+    expect(router.plan(slack('logs web-03 --since 20m')).kind).toBe('job');
+    release();
+    await router.idle();
+    expect(calls).toBe(1);
+    expect(router.plan(slack('triage web-03 --since 20m')).kind).toBe('job');
   });
 
   it('folds progress events into one status line per host', () => {

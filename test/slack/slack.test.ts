@@ -9,11 +9,10 @@ import { createServices, type Services } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { CAUSE_WORDS } from '../../src/report/chat.js';
-import { createRouter, type Router } from '../../src/router/index.js';
-import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import type { Router } from '../../src/router/index.js';
 import type { TriageRequest, TriageResult } from '../../src/triage/types.js';
 import { testCatalogDir, writeConfig } from '../support/config.js';
-import { freePort } from '../support/sshd.js';
+import { startHttpBot, type HttpBot } from '../support/slack-bot.js';
 import { hostOf, hugeResult, labReport, resultOf } from './fixtures.js';
 import { allText, actionBody, clickPayload, post, sign, slashBody, startSlackStub, type SlackStub } from './stub.js';
 
@@ -23,7 +22,7 @@ const USER = 'U0RESPONDER';
 const APPROVER = 'U0APPROVER';
 
 let stub: SlackStub;
-let bot: SlackApp;
+let app: HttpBot;
 let router: Router;
 let services: Services;
 let url: string;
@@ -60,21 +59,13 @@ beforeAll(async () => {
   };
   canned.set('web-03', async () => resultOf('web-03', [hostOf(await labReport('fastcgi_read_timeout', 'web-03'), 'web-03')]));
   canned.set('web-big', () => hugeResult('web-big'));
-  router = createRouter({ services, logger, updateIntervalMs: 50 });
-  const port = await freePort();
-  bot = createSlackApp({
-    router,
-    logger,
-    mode: { mode: 'http', botToken: 'xoxb-stub-token', signingSecret: SECRET, port, path: '/slack/events', apiUrl: stub.apiUrl },
-    retryConfig: { retries: 3, factor: 1, minTimeout: 20, maxTimeout: 50 },
-  });
-  await bot.start();
-  url = `http://127.0.0.1:${port}/slack/events`;
+  app = await startHttpBot({ services, logger, apiUrl: stub.apiUrl, signingSecret: SECRET, botToken: 'xoxb-stub-token', updateIntervalMs: 50 });
+  router = app.router;
+  url = app.url;
 });
 
 afterAll(async () => {
-  await bot?.stop();
-  await router?.close();
+  await app?.stop();
   await services?.close();
   await stub?.close();
 });
@@ -112,6 +103,33 @@ describe('Slack over HTTP: requests', () => {
     expect([forged.status, stale.status, unsigned.status, tampered.status]).toEqual([401, 401, 401, 401]);
     await settle();
     expect(stub.calls.filter((c) => c.method !== 'auth.test')).toEqual([]);
+    expect(triageCalls).toEqual([]);
+  });
+
+  it('refuses a request stamped more than five minutes in the future (a kept request cannot be replayed later)', async () => {
+    const body = slashBody({ text: 'hosts', user_id: USER, channel_id: CHANNEL, response_url: stub.responseUrl('future') });
+    const now = Math.floor(Date.now() / 1000);
+    const ahead = await post(url, body, sign(SECRET, body, now + 6 * 60));
+    const skewed = await post(url, body, sign(SECRET, body, now + 60));
+    expect(ahead.status).toBe(401);
+    expect(skewed.status).toBe(200);
+    expect(skewed.json.text ?? JSON.stringify(skewed.json)).toMatch(/host/);
+  });
+
+  it('answers adversarial target globs at once, and another command\'s ack is not held up by them', async () => {
+    const hostile = [`triage ${'*'.repeat(24)}Z`, `triage ${'*'.repeat(9)}Z`, `triage ${'*a'.repeat(8)}Z`, `logs ${'?*'.repeat(4)}${'x'.repeat(50)}`];
+    const burst = Array.from({ length: 40 }, (_, i) => command(hostile[i % hostile.length]!, { responseId: `glob-${i}` }));
+    const hosts = command('hosts', { responseId: 'hosts-during-globs' });
+    const [answers, hostsAnswer] = await Promise.all([Promise.all(burst), hosts]);
+    expect(hostsAnswer.status).toBe(200);
+    // Slack's limit is 3 s; a backtracking matcher took minutes here.
+    expect(hostsAnswer.ms).toBeLessThan(2500);
+    expect(JSON.stringify(hostsAnswer.json)).toContain('web-03');
+    for (const answer of answers) expect(answer.status).toBe(200);
+    const replies = answers.map((a) => JSON.stringify(a.json));
+    expect(replies.filter((r) => r.includes('a glob may have at most 8'))).toHaveLength(20);
+    expect(replies.filter((r) => r.includes('No host matches'))).toHaveLength(20);
+    await settle();
     expect(triageCalls).toEqual([]);
   });
 
@@ -212,7 +230,8 @@ describe('Slack over HTTP: a triage', () => {
     const posted = await stub.waitFor(() => stub.ok('chat.postMessage')[0], 5000, 'the progress message');
     expect(posted.body.channel).toBe(CHANNEL);
     expect(posted.body.text).toContain('Triage of web-03 running');
-    expect(triageCalls[0]).toMatchObject({ target: 'web-03', sinceMs: 30 * 60_000 });
+    // The triage starts once Slack has answered the post, a moment after the stub saw it.
+    expect(await stub.waitFor(() => triageCalls[0], 5000, 'the triage call')).toMatchObject({ target: 'web-03', sinceMs: 30 * 60_000 });
     const final = await stub.waitFor(
       () => stub.ok('chat.update').find((c) => allText(c).includes('Verdict')),
       5000,
@@ -282,6 +301,29 @@ describe('Slack over HTTP: a triage', () => {
     expect(bytes).toContain('upstream timed out');
     expect(bytes).not.toContain('SECRET123');
     expect(bytes).toContain('token=[redacted]');
+  });
+
+  it('a burst from one user holds five slots and is told when to retry; someone else\'s triage still runs', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    canned.set('web-04', async () => {
+      await gate;
+      return resultOf('web-04', [hostOf(await labReport('fastcgi_read_timeout', 'web-04'), 'web-04')]);
+    });
+    try {
+      const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => command(`triage web-04 --since ${i + 1}m`, { user: 'U0BURST', responseId: `burst-${i}` })));
+      const busy = burst.filter((r) => r.body !== '');
+      expect(burst.filter((r) => r.body === '')).toHaveLength(5);
+      expect(busy).toHaveLength(7);
+      for (const r of busy) expect(JSON.stringify(r.json)).toMatch(/you have 5 commands running already .*please try again in about \d+ (seconds|minutes)/);
+      const other = await command('triage web-03', { user: 'U0OTHER', responseId: 'other' });
+      expect(other.body).toBe('');
+      await stub.waitFor(() => stub.ok('chat.update').find((c) => c.body.channel === CHANNEL && allText(c).includes('web-03') && allText(c).includes('Verdict')), 10_000, "the other user's verdict");
+    } finally {
+      release();
+      await router.idle();
+      canned.delete('web-04');
+    }
   });
 
   it('a 429 from Slack is retried after Retry-After and the message still arrives', async () => {
