@@ -1,10 +1,7 @@
 /** `badgateway digest TARGET [--since 24h] [--chart FILE] [--json]`: the health digest, in a terminal. */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createServices } from '../app/services.js';
-import { parseWindowOptions, resolveWindowEnd } from '../config/index.js';
-import { createDigests } from '../digest/digests.js';
-import { renderDigestText } from '../digest/render.js';
+import { parseWindowOptions, resolveWindowEnd } from '../config/window.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import type { CliCommand } from './commands.js';
 
@@ -53,6 +50,11 @@ Exit code 1 when any host could not be reached.
     // Resolve before connecting anywhere: a bad target is the caller's mistake, exit 2.
     context.inventory.resolve(target);
 
+    const [{ createServices }, { createDigests }, { renderDigestText }] = await Promise.all([
+      import('../app/services.js'),
+      import('../digest/digests.js'),
+      import('../digest/render.js'),
+    ]);
     const services = createServices(context.config, context.logger, { executor: context.executor() });
     const digests = createDigests({ triage: services.triage, store: null, logger: context.logger, images: values.chart !== undefined });
     const controller = new AbortController();
