@@ -1,105 +1,137 @@
 /**
- * Access-log hot-path benchmark: `npm run bench`.
+ * Access-log benchmark, part of `npm run bench` (which builds first: it measures the compiled code).
  *
- * Generates (once, reused from os.tmpdir()) synthetic logs in nginx's `upstream` format and runs the full
- * access analysis on each in its own child process, so peak RSS is measured per size.
+ * Generates once into os.tmpdir() logs in nginx's `upstream` format (2,000,000 and 200,000 lines), reads each once
+ * (hot cache), then, in the same run and alternated, BENCH_REPEAT times each (default 5):
+ *  - `mawk '{c[$9]++}' FILE`: a one-column count, the floor any tool pays to read and split the lines;
+ *  - `badgateway analyze --access FILE --log-format upstream --json`: the shipped CLI, the whole process;
+ * with wall time and peak RSS (VmHWM sampled from /proc every 5 ms), and their ratio. Then the analysis alone, in a
+ * child process, on one thread and on every core (best of the repeats).
  */
-import { fork } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAccessAnalyzer } from '../src/analyze/access/index.js';
 import { generateUpstreamLog } from '../test/support/access-log.js';
 
 const GENERATOR_VERSION = 1;
 const SIZES = [2_000_000, 200_000];
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'badgateway.js');
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 
-interface RunResult {
-  baselineRssMb: number;
-  lines: number;
-  bytes: number;
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`;
+
+interface Measured {
+  ms: number;
+  peakMb: number;
+}
+
+/** Runs a command with its output discarded; wall time and the peak RSS /proc saw. */
+function measure(command: string, args: string[]): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let peakKb = 0;
+    const sample = () => {
+      try {
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0));
+      } catch {
+        // exited between two samples
+      }
+    };
+    const timer = setInterval(sample, 5);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const wall = performance.now() - t0;
+      clearInterval(timer);
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+      else resolve({ ms: wall, peakMb: peakKb / 1024 });
+    });
+  });
+}
+
+interface InProcess {
   wallMs: number;
   maxRssMb: number;
-  requests: number;
-  unparsed: number;
-  count502: number;
-  count504: number;
-  peakConcurrency: number | null;
+  threads: number;
+  lines: number;
 }
 
-/** Child side: read the file in big chunks, analyse, report. */
-function runOne(path: string): RunResult {
-  // Node + tsx before any analysis work, to tell the analyzer's share of the peak apart.
-  const baselineRssMb = process.memoryUsage().rss / 1024 / 1024;
-  const t0 = process.hrtime.bigint();
-  const analyzer = createAccessAnalyzer({ format: 'upstream' });
-  const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let bytes = 0;
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, null);
-    if (n <= 0) break;
-    bytes += n;
-    analyzer.pushChunk(n === buf.length ? buf : buf.subarray(0, n));
-  }
-  closeSync(fd);
-  const stats = analyzer.result();
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  return {
-    baselineRssMb,
-    lines: stats.lines,
-    bytes,
-    wallMs,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
-    requests: stats.requests,
-    unparsed: stats.unparsed,
-    count502: stats.count502,
-    count504: stats.count504,
-    peakConcurrency: stats.peakConcurrency,
-  };
+/** Child side: the analysis alone, compiled, on `threads` threads. */
+async function runOne(path: string, threads: number): Promise<InProcess> {
+  const { analyzeAccessFile } = (await import(join(ROOT, 'dist', 'collect', 'access-file.js'))) as typeof import('../src/collect/access-file.js');
+  const { compileLogFormat } = (await import(join(ROOT, 'dist', 'analyze', 'access', 'format.js'))) as typeof import('../src/analyze/access/format.js');
+  const t0 = performance.now();
+  const result = await analyzeAccessFile(path, { format: compileLogFormat('upstream'), threads });
+  return { wallMs: performance.now() - t0, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: result.threads, lines: result.stats.lines };
 }
 
-function runInChild(path: string): Promise<RunResult> {
+function inChild(path: string, threads: number): Promise<InProcess> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--run', path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let result: RunResult | undefined;
-    child.on('message', (m) => (result = m as RunResult));
+    const child = fork(fileURLToPath(import.meta.url), ['--run', path, String(threads)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result: InProcess | undefined;
+    child.on('message', (m) => (result = m as InProcess));
     child.on('error', reject);
     child.on('exit', (code) => (result && code === 0 ? resolve(result) : reject(new Error(`bench child exited ${code}`))));
   });
 }
 
-async function main(): Promise<void> {
-  const runIdx = process.argv.indexOf('--run');
-  if (runIdx >= 0) {
-    const path = process.argv[runIdx + 1] as string;
-    process.send?.(runOne(path));
-    return;
+function logFile(lines: number): string {
+  const path = join(tmpdir(), `badgateway-access-upstream-${lines}-v${GENERATOR_VERSION}.log`);
+  if (!existsSync(path)) {
+    const g0 = Date.now();
+    process.stdout.write(`generating ${path} ... `);
+    generateUpstreamLog(path, lines);
+    console.log(`${((Date.now() - g0) / 1000).toFixed(1)} s`);
   }
-  const repeat = Number(process.env.BENCH_REPEAT ?? 3);
+  return path;
+}
+
+export async function accessBench(): Promise<void> {
+  const mawk = spawnSync('mawk', ['-W', 'version'], { stdio: 'ignore' }).status === 0;
+  if (!mawk) console.log('mawk is not installed (Debian: apt-get install mawk): its figures are skipped');
   for (const lines of SIZES) {
-    const path = join(tmpdir(), `badgateway-access-upstream-${lines}-v${GENERATOR_VERSION}.log`);
-    if (!existsSync(path)) {
-      const g0 = Date.now();
-      process.stdout.write(`generating ${path} ... `);
-      generateUpstreamLog(path, lines);
-      console.log(`${((Date.now() - g0) / 1000).toFixed(1)} s`);
+    const path = logFile(lines);
+    readFileSync(path); // hot cache for both tools
+    console.log(`${lines.toLocaleString('en-US')} lines (${(statSync(path).size / 1e6).toFixed(0)} MB, hot cache), load ${load()}, ${REPEAT} runs each, alternated:`);
+    const cli: Measured[] = [];
+    const awk: Measured[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      if (mawk) awk.push(await measure('mawk', ['{c[$9]++}', path]));
+      cli.push(await measure(process.execPath, [BIN, 'analyze', '--access', path, '--log-format', 'upstream', '--json']));
     }
-    const size = statSync(path).size;
-    const runs: RunResult[] = [];
-    for (let i = 0; i < repeat; i++) runs.push(await runInChild(path));
-    const r = runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
-    console.log(
-      `${lines.toLocaleString('en-US')} lines (${(size / 1e6).toFixed(0)} MB), best of ${repeat} child runs ` +
-        `[${runs.map((x) => x.wallMs.toFixed(0)).join(', ')} ms]:\n` +
-        `  wall ${r.wallMs.toFixed(0)} ms, ${((r.lines / r.wallMs) * 1000 / 1e6).toFixed(2)} M lines/s, ` +
-        `${(r.bytes / 1e6 / (r.wallMs / 1000)).toFixed(0)} MB/s, peak RSS ${r.maxRssMb.toFixed(0)} MB ` +
-        `(node+tsx before analysis ${r.baselineRssMb.toFixed(0)} MB)\n` +
-        `  requests ${r.requests}, unparsed ${r.unparsed}, 502 ${r.count502}, 504 ${r.count504}, peak concurrency ${r.peakConcurrency}`,
-    );
+    const row = (name: string, runs: Measured[]) =>
+      console.log(
+        `  ${name.padEnd(52)} median ${ms(median(runs.map((r) => r.ms)))}  best ${ms(Math.min(...runs.map((r) => r.ms)))}  peak RSS ${Math.max(...runs.map((r) => r.peakMb)).toFixed(0).padStart(4)} MB  [${runs.map((r) => r.ms.toFixed(0)).join(', ')}]`,
+      );
+    if (mawk) row(`mawk '{c[$9]++}'`, awk);
+    row('badgateway analyze --access --log-format upstream --json', cli);
+    if (mawk) {
+      const ratio = (pick: (xs: number[]) => number) => (pick(cli.map((r) => r.ms)) / pick(awk.map((r) => r.ms))).toFixed(2);
+      console.log(`  ratio badgateway / mawk: median ${ratio(median)}, best ${ratio((xs) => Math.min(...xs))}`);
+    }
+    for (const threads of [1, availableParallelism()]) {
+      const runs: InProcess[] = [];
+      for (let i = 0; i < REPEAT; i++) runs.push(await inChild(path, threads));
+      const best = runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+      console.log(
+        `  analysis alone, in process, ${best.threads} thread${best.threads > 1 ? 's' : ''}:`.padEnd(55) +
+          ` best ${ms(best.wallMs)}  (${((best.lines / best.wallMs) * 1000 / 1e6).toFixed(2)} M lines/s)  peak RSS ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB  [${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}]`,
+      );
+    }
+    console.log(`  load after: ${load()}`);
   }
 }
 
-// Importable (e.g. for the generator) without running the benchmark.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
+const runIdx = process.argv.indexOf('--run');
+if (runIdx >= 0) {
+  process.send?.(await runOne(process.argv[runIdx + 1]!, Number(process.argv[runIdx + 2])));
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await accessBench();
+}

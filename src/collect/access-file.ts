@@ -1,7 +1,9 @@
 /**
- * A local access log analyzed on every core: the file is split into byte ranges that start at line starts, each
- * range is analyzed by its own thread (this one takes the first), and the parts merge into exactly the result one pass
- * gives (src/analyze/access/parts.ts). gzip cannot be split: it is streamed through one analyzer, as are small files.
+ * A local access log analyzed on every core: the file is split into byte ranges that start at line starts, a few per
+ * thread; this thread and the worker threads take the next range in turn until none is left (a thread started late or
+ * slowed by the machine's other work takes fewer), and the parts merge, in file order, into exactly the result one
+ * pass gives (src/analyze/access/parts.ts). gzip cannot be split: it is streamed through one analyzer, as are small
+ * files.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -15,8 +17,10 @@ import type { Window } from '../analyze/window.js';
 import { isGzip, streamFile } from './files.js';
 
 const CHUNK = 1 << 20;
-/** Below this per thread, starting a thread costs more than it saves. */
-const MIN_RANGE_BYTES = 32 << 20;
+/** Below this per range, starting a thread costs more than it saves. */
+const MIN_RANGE_BYTES = 16 << 20;
+/** Ranges per thread: enough to even out threads that start late or get less of the machine, few enough to merge fast. */
+const RANGES_PER_THREAD = 2;
 
 export interface ByteRange {
   start: number;
@@ -37,8 +41,10 @@ export interface AccessFileResult {
   connections: Map<number, ConnectionEntry>;
   /** Bytes read from disk. */
   bytes: number;
-  /** Threads the analysis ran on (1: a single pass). */
+  /** Threads the analysis ran on. */
   threads: number;
+  /** Byte ranges analyzed and merged (1: a single pass). */
+  ranges: number;
   /** Why the parts were analyzed again in one pass, when they were. */
   singlePassBecause?: string;
 }
@@ -99,18 +105,31 @@ const WORKER = import.meta.url.endsWith('.js') ? new URL('./access-worker.js', i
 
 export interface WorkerRequest {
   path: string;
-  range: ByteRange;
+  ranges: ByteRange[];
   spec: string;
   window: Window | undefined;
+  /** Index of the next range nobody took yet, shared by all threads (Atomics.add). */
+  next: Int32Array;
 }
 
-function inWorker(request: WorkerRequest): Promise<AccessPart> {
+export interface WorkerPart {
+  index: number;
+  part: AccessPart;
+}
+
+/** Takes ranges until none is left; `onPart` gets each range's part with its index. */
+export function takeRanges(request: WorkerRequest, format: CompiledFormat, onPart: (index: number, part: AccessPart) => void): void {
+  for (let i = Atomics.add(request.next, 0, 1); i < request.ranges.length; i = Atomics.add(request.next, 0, 1)) {
+    onPart(i, analyzeRange(request.path, request.ranges[i]!, analyzerOptions(format, request.window)).snapshot());
+  }
+}
+
+function inWorker(request: WorkerRequest, parts: AccessPart[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER!, { workerData: request });
-    let part: AccessPart | undefined;
-    worker.once('message', (m: AccessPart) => (part = m));
+    worker.on('message', (m: WorkerPart) => (parts[m.index] = m.part));
     worker.once('error', reject);
-    worker.once('exit', (code) => (part ? resolve(part) : reject(new Error(`the analysis thread for bytes ${request.range.start}-${request.range.end} exited with code ${code}`))));
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`an analysis thread exited with code ${code}`))));
   });
 }
 
@@ -120,23 +139,26 @@ export async function analyzeAccessFile(path: string, options: AccessFileOptions
   if (await isGzip(path)) {
     const analyzer = createAccessAnalyzer(analyzerOptions(format, window));
     const bytes = await streamFile(path, (chunk) => analyzer.pushChunk(chunk));
-    return { stats: analyzer.result(), connections: analyzer.statusByConnection(), bytes, threads: 1 };
+    return { stats: analyzer.result(), connections: analyzer.statusByConnection(), bytes, threads: 1, ranges: 1 };
   }
   const { size } = await stat(path);
-  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), Math.floor(size / (options.minRangeBytes ?? MIN_RANGE_BYTES))));
+  const rangeCount = Math.floor(size / (options.minRangeBytes ?? MIN_RANGE_BYTES));
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), rangeCount));
   const single = (because?: string): AccessFileResult => {
     const analyzer = analyzeRange(path, { start: 0, end: size }, analyzerOptions(format, window));
-    return { stats: analyzer.result(), connections: analyzer.statusByConnection(), bytes: size, threads: 1, ...(because ? { singlePassBecause: because } : {}) };
+    return { stats: analyzer.result(), connections: analyzer.statusByConnection(), bytes: size, threads: 1, ranges: 1, ...(because ? { singlePassBecause: because } : {}) };
   };
-  const ranges = threads > 1 ? lineAlignedRanges(path, size, threads) : [];
+  const ranges = threads > 1 ? lineAlignedRanges(path, size, Math.min(rangeCount, threads * RANGES_PER_THREAD)) : [];
   if (ranges.length < 2) return single();
 
-  const request = (range: ByteRange): WorkerRequest => ({ path, range, spec: format.spec, window });
-  const others = WORKER ? ranges.slice(1).map((range) => inWorker(request(range))) : [];
-  // This thread takes the first range while the workers take theirs (under tsx it takes them all, one by one).
-  const first = analyzeRange(path, ranges[0]!, analyzerOptions(format, window));
-  const parts = [first.snapshot(), ...(WORKER ? await Promise.all(others) : ranges.slice(1).map((r) => analyzeRange(path, r, analyzerOptions(format, window)).snapshot()))];
-  const merged = mergeAccessParts(first.statsContext(), parts);
+  const request: WorkerRequest = { path, ranges, spec: format.spec, window, next: new Int32Array(new SharedArrayBuffer(4)) };
+  const parts: AccessPart[] = [];
+  // Under tsx (development, tests) there is no compiled worker: this thread takes every range, through the same merge.
+  const workers = WORKER ? Array.from({ length: Math.min(threads, ranges.length) - 1 }, () => inWorker(request, parts)) : [];
+  takeRanges(request, format, (index, part) => (parts[index] = part));
+  await Promise.all(workers);
+  if (parts.filter(Boolean).length !== ranges.length) throw new Error('an analysis thread ended without sending all its parts');
+  const merged = mergeAccessParts(createAccessAnalyzer(analyzerOptions(format, window)).statsContext(), parts);
   if ('inexact' in merged) return single(merged.inexact);
-  return { stats: merged.stats, connections: merged.connections, bytes: size, threads: ranges.length };
+  return { stats: merged.stats, connections: merged.connections, bytes: size, threads: workers.length + 1, ranges: ranges.length };
 }
