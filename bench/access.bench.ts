@@ -6,7 +6,9 @@
  *  - `mawk '{c[$9]++}' FILE`: a one-column count, the floor any tool pays to read and split the lines;
  *  - `badgateway analyze --access FILE --log-format upstream --json`: the shipped CLI, the whole process;
  * with wall time and peak RSS (VmHWM sampled from /proc every 5 ms), and their ratio. Then the analysis alone, in a
- * child process, on one thread and on every core (best of the repeats).
+ * child process, on one thread and on every core (best of the repeats). Where GoAccess and lnav are installed
+ * (Debian: goaccess, lnav), each also runs once on the 200,000-line log, for scale (a 2,000,000-line run of GoAccess
+ * takes minutes).
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -24,6 +26,17 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`;
+const installed = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+
+/** Other tools on the same file: each reads, parses and aggregates every line, as badgateway does. */
+const OTHERS: Array<{ name: string; check: string[]; args: (path: string) => string[] }> = [
+  {
+    name: 'goaccess',
+    check: ['--version'],
+    args: (path) => [path, '--no-global-config', '--no-progress', `--log-format=%h %^[%d:%t %^] "%r" %s %b "%R" "%u" rt=%T %^`, '--date-format=%d/%b/%Y', '--time-format=%T', '-o', join(tmpdir(), 'badgateway-bench-goaccess.json')],
+  },
+  { name: 'lnav', check: ['-V'], args: (path) => ['-n', '-c', ';SELECT count(*), sum(sc_status >= 500) FROM access_log', path] },
+];
 
 interface Measured {
   ms: number;
@@ -94,7 +107,7 @@ function logFile(lines: number): string {
 }
 
 export async function accessBench(): Promise<void> {
-  const mawk = spawnSync('mawk', ['-W', 'version'], { stdio: 'ignore' }).status === 0;
+  const mawk = installed('mawk', ['-W', 'version']);
   if (!mawk) console.log('mawk is not installed (Debian: apt-get install mawk): its figures are skipped');
   for (const lines of SIZES) {
     const path = logFile(lines);
@@ -116,12 +129,22 @@ export async function accessBench(): Promise<void> {
       const ratio = (pick: (xs: number[]) => number) => (pick(cli.map((r) => r.ms)) / pick(awk.map((r) => r.ms))).toFixed(2);
       console.log(`  ratio badgateway / mawk: median ${ratio(median)}, best ${ratio((xs) => Math.min(...xs))}`);
     }
+    if (lines < SIZES[0]!) {
+      for (const other of OTHERS) {
+        if (!installed(other.name, other.check)) {
+          console.log(`  ${other.name.padEnd(52)} not installed (Debian: apt-get install ${other.name})`);
+          continue;
+        }
+        const run = await measure(other.name, other.args(path));
+        console.log(`  ${`${other.name} (once)`.padEnd(52)} ${ms(run.ms)}  peak RSS ${run.peakMb.toFixed(0).padStart(4)} MB`);
+      }
+    }
     for (const threads of [1, availableParallelism()]) {
       const runs: InProcess[] = [];
       for (let i = 0; i < REPEAT; i++) runs.push(await inChild(path, threads));
       const best = runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
       console.log(
-        `  analysis alone, in process, ${best.threads} thread${best.threads > 1 ? 's' : ''}:`.padEnd(55) +
+        `  analysis alone, in process, ${threads} thread${threads > 1 ? 's' : ''} asked, ${best.threads} used:`.padEnd(55) +
           ` best ${ms(best.wallMs)}  (${((best.lines / best.wallMs) * 1000 / 1e6).toFixed(2)} M lines/s)  peak RSS ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB  [${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}]`,
       );
     }
