@@ -10,7 +10,7 @@
  * (Debian: goaccess, lnav), each also runs once on the 200,000-line log, for scale (a 2,000,000-line run of GoAccess
  * takes minutes).
  */
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,23 +76,24 @@ interface InProcess {
   lines: number;
 }
 
-/** Child side: the analysis alone, compiled, on `threads` threads. */
-async function runOne(path: string, threads: number): Promise<InProcess> {
-  const { analyzeAccessFile } = (await import(join(ROOT, 'dist', 'collect', 'access-file.js'))) as typeof import('../src/collect/access-file.js');
-  const { compileLogFormat } = (await import(join(ROOT, 'dist', 'analyze', 'access', 'format.js'))) as typeof import('../src/analyze/access/format.js');
+/**
+ * The analysis alone, compiled, on `threads` threads, in a plain node child: not under tsx, whose loader the worker
+ * threads would inherit (and start slower with).
+ */
+const CHILD = `
+  const [path, threads] = process.argv.slice(1);
+  const { analyzeAccessFile } = await import(${JSON.stringify(new URL('../dist/collect/access-file.js', import.meta.url).href)});
+  const { compileLogFormat } = await import(${JSON.stringify(new URL('../dist/analyze/access/format.js', import.meta.url).href)});
   const t0 = performance.now();
-  const result = await analyzeAccessFile(path, { format: compileLogFormat('upstream'), threads });
-  return { wallMs: performance.now() - t0, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: result.threads, lines: result.stats.lines };
-}
+  const result = await analyzeAccessFile(path, { format: compileLogFormat('upstream'), threads: Number(threads) });
+  const wallMs = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ wallMs, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: result.threads, lines: result.stats.lines }));
+`;
 
-function inChild(path: string, threads: number): Promise<InProcess> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--run', path, String(threads)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let result: InProcess | undefined;
-    child.on('message', (m) => (result = m as InProcess));
-    child.on('error', reject);
-    child.on('exit', (code) => (result && code === 0 ? resolve(result) : reject(new Error(`bench child exited ${code}`))));
-  });
+function inChild(path: string, threads: number): InProcess {
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, path, String(threads)], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`bench child exited ${child.status}: ${child.stderr}`);
+  return JSON.parse(child.stdout) as InProcess;
 }
 
 function logFile(lines: number): string {
@@ -141,7 +142,7 @@ export async function accessBench(): Promise<void> {
     }
     for (const threads of [1, availableParallelism()]) {
       const runs: InProcess[] = [];
-      for (let i = 0; i < REPEAT; i++) runs.push(await inChild(path, threads));
+      for (let i = 0; i < REPEAT; i++) runs.push(inChild(path, threads));
       const best = runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
       console.log(
         `  analysis alone, in process, ${threads} thread${threads > 1 ? 's' : ''} asked, ${best.threads} used:`.padEnd(55) +
@@ -152,9 +153,4 @@ export async function accessBench(): Promise<void> {
   }
 }
 
-const runIdx = process.argv.indexOf('--run');
-if (runIdx >= 0) {
-  process.send?.(await runOne(process.argv[runIdx + 1]!, Number(process.argv[runIdx + 2])));
-} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await accessBench();
-}
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await accessBench();

@@ -17,8 +17,11 @@ import type { Window } from '../analyze/window.js';
 import { isGzip, streamFile } from './files.js';
 
 const CHUNK = 1 << 20;
-/** Below this per range, starting a thread costs more than it saves. */
-const MIN_RANGE_BYTES = 16 << 20;
+/**
+ * Below this per thread, starting one costs more than it saves (a thread's start and its JIT warm-up are worth
+ * ~60 MB of one thread's reading: `npm run bench` on 60 MB is faster on one thread).
+ */
+const MIN_BYTES_PER_THREAD = 96 << 20;
 /** Ranges per thread: enough to even out threads that start late or get less of the machine, few enough to merge fast. */
 const RANGES_PER_THREAD = 2;
 
@@ -32,8 +35,8 @@ export interface AccessFileOptions {
   window?: Window;
   /** Threads to use, this one included; default: the cores this process may use. */
   threads?: number;
-  /** Smallest range worth a thread (tests lower it to split small files). */
-  minRangeBytes?: number;
+  /** Fewest bytes worth a thread (tests lower it to split small files). */
+  minBytesPerThread?: number;
 }
 
 export interface AccessFileResult {
@@ -126,7 +129,8 @@ export function takeRanges(request: WorkerRequest, format: CompiledFormat, onPar
 
 function inWorker(request: WorkerRequest, parts: AccessPart[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER!, { workerData: request });
+    // Not the parent's node options (an --input-type, a loader): the thread only computes.
+    const worker = new Worker(WORKER!, { workerData: request, execArgv: [] });
     worker.on('message', (m: WorkerPart) => (parts[m.index] = m.part));
     worker.once('error', reject);
     worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`an analysis thread exited with code ${code}`))));
@@ -142,13 +146,12 @@ export async function analyzeAccessFile(path: string, options: AccessFileOptions
     return { stats: analyzer.result(), connections: analyzer.statusByConnection(), bytes, threads: 1, ranges: 1 };
   }
   const { size } = await stat(path);
-  const rangeCount = Math.floor(size / (options.minRangeBytes ?? MIN_RANGE_BYTES));
-  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), rangeCount));
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), Math.floor(size / (options.minBytesPerThread ?? MIN_BYTES_PER_THREAD))));
   const single = (because?: string): AccessFileResult => {
     const analyzer = analyzeRange(path, { start: 0, end: size }, analyzerOptions(format, window));
     return { stats: analyzer.result(), connections: analyzer.statusByConnection(), bytes: size, threads: 1, ranges: 1, ...(because ? { singlePassBecause: because } : {}) };
   };
-  const ranges = threads > 1 ? lineAlignedRanges(path, size, Math.min(rangeCount, threads * RANGES_PER_THREAD)) : [];
+  const ranges = threads > 1 ? lineAlignedRanges(path, size, threads * RANGES_PER_THREAD) : [];
   if (ranges.length < 2) return single();
 
   const request: WorkerRequest = { path, ranges, spec: format.spec, window, next: new Int32Array(new SharedArrayBuffer(4)) };

@@ -55,7 +55,7 @@ function onePass(path: string, spec: string, window?: Window) {
 }
 
 async function split(module: AccessFileModule, path: string, spec: string, threads: number, window?: Window) {
-  const result = await module.analyzeAccessFile(path, { format: module.compileLogFormat(spec), threads, minRangeBytes: 1, ...(window ? { window } : {}) });
+  const result = await module.analyzeAccessFile(path, { format: module.compileLogFormat(spec), threads, minBytesPerThread: 1, ...(window ? { window } : {}) });
   return { ...result, connections: [...result.connections].sort((a, b) => a[0] - b[0]) };
 }
 
@@ -150,7 +150,7 @@ it('a gzip file is streamed through one analyzer', async () => {
   const path = join(dir, 'lab.log.gz');
   const log = labLogs.find((l) => l.scenario === 'pool_exhausted')!;
   writeFileSync(path, gzipSync(readFileSync(log.path)));
-  const result = await compiled.analyzeAccessFile(path, { format: compiled.compileLogFormat(log.spec), threads: 4, minRangeBytes: 1 });
+  const result = await compiled.analyzeAccessFile(path, { format: compiled.compileLogFormat(log.spec), threads: 4, minBytesPerThread: 1 });
   expect(result).toMatchObject({ threads: 1, ranges: 1 });
   expect(result.stats).toEqual(onePass(log.path, log.spec).stats);
 });
