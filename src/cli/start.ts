@@ -113,7 +113,8 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     const signal = await new Promise<NodeJS.Signals | 'store failed'>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
-      storeFailed.signal.addEventListener('abort', () => resolve('store failed'));
+      if (storeFailed.signal.aborted) resolve('store failed');
+      else storeFailed.signal.addEventListener('abort', () => resolve('store failed'));
     });
     logger.info({ signal, running: router.running() }, 'stopping');
     await slack.stop();

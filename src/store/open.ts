@@ -166,7 +166,7 @@ export const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=4MB'];
 /**
  * PGlite is 9 MB of WebAssembly. V8 compiles it with Liftoff, then again with TurboFan in the
  * background: on 2 cores that second compile costs seconds of CPU and ~60 MB of RSS, and the bot's
- * few queries never need its speed. The flag touches WebAssembly only (PGlite is the bot's only module)
+ * few queries never need its speed. The flag touches WebAssembly only (PGlite is the bot's only WebAssembly)
  * and must be set before the module is compiled.
  */
 function liftoffOnly(): void {
