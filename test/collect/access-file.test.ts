@@ -36,7 +36,7 @@ beforeAll(async () => {
   };
   dir = mkdtempSync(join(tmpdir(), 'badgateway-access-file-'));
   generated = join(dir, 'generated.log');
-  generateUpstreamLog(generated, 30_000, 7, { connection: true });
+  generateUpstreamLog(generated, 12_000, 7, { connection: true });
   // What real files also hold: a CRLF line, lines that do not parse, bytes that are not UTF-8, a last line without its newline.
   appendFileSync(generated, '127.0.0.1 - - [14/May/2024:14:00:01 +0200] "GET /crlf HTTP/1.1" 502 0 "-" "x" rt=0.010 uct="-" uht="-" urt="0.010" uaddr="10.0.0.11:9000" ustatus="502" cn=9\r\n');
   appendFileSync(generated, 'garbage line\n');
@@ -87,7 +87,7 @@ describe.each([
     for (const log of labLogs) {
       const reference = onePass(log.path, log.spec);
       // Under the sources, down to one range per line; with workers, fewer (a thread each).
-      for (const threads of module() === compiled ? [2, 3] : [2, 3, 1000]) {
+      for (const threads of module() === compiled ? [2] : [2, 3, 1000]) {
         const result = await split(module(), log.path, log.spec, threads);
         expect(result.singlePassBecause, `${log.scenario} in ${threads}`).toBeUndefined();
         expect(result.ranges, log.scenario).toBeGreaterThan(1);
@@ -102,10 +102,10 @@ describe.each([
     const start = Date.UTC(2024, 4, 14, 10, 0, 0);
     for (const window of [undefined, { from: start + 30 * 60_000, to: start + 75 * 60_000 }]) {
       const reference = onePass(generated, UPSTREAM_WITH_CONNECTION, window);
-      expect(reference.stats.requests).toBeGreaterThan(5000);
+      expect(reference.stats.requests).toBeGreaterThan(2000);
       expect(reference.stats.count502).toBeGreaterThan(0);
       expect(reference.stats.unparsed).toBe(2);
-      for (const threads of [2, 4, 7]) {
+      for (const threads of module() === compiled ? [2, 3] : [2, 7]) {
         const result = await split(module(), generated, UPSTREAM_WITH_CONNECTION, threads, window);
         expect(result.singlePassBecause).toBeUndefined();
         expect(result.ranges).toBe(threads * 2);
