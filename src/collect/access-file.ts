@@ -158,8 +158,11 @@ export async function analyzeAccessFile(path: string, options: AccessFileOptions
   const parts: AccessPart[] = [];
   // Under tsx (development, tests) there is no compiled worker: this thread takes every range, through the same merge.
   const workers = WORKER ? Array.from({ length: Math.min(threads, ranges.length) - 1 }, () => inWorker(request, parts)) : [];
+  const workersDone = Promise.all(workers);
+  // Awaited below; if this thread fails first, its own error is the one reported.
+  workersDone.catch(() => undefined);
   takeRanges(request, format, (index, part) => (parts[index] = part));
-  await Promise.all(workers);
+  await workersDone;
   if (parts.filter(Boolean).length !== ranges.length) throw new Error('an analysis thread ended without sending all its parts');
   const merged = mergeAccessParts(createAccessAnalyzer(analyzerOptions(format, window)).statsContext(), parts);
   if ('inexact' in merged) return single(merged.inexact);
