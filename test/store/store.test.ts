@@ -190,7 +190,7 @@ describe('store: scale-out and ownership', () => {
 });
 
 describe('embedded store settings and first start', () => {
-  it('a fresh data folder is created (in a child process) with the lean settings, and reopened as it was', async () => {
+  it('a fresh data folder is created with the lean settings, nothing of its creation left beside it, and reopened as it was', async () => {
     const db = pgliteDb();
     const first = await db.open();
     try {
