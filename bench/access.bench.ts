@@ -1,240 +1,156 @@
 /**
- * Access-log hot-path benchmark: `npm run bench`.
+ * Access-log benchmark, part of `npm run bench` (which builds first: it measures the compiled code).
  *
- * Generates (once, reused from os.tmpdir()) synthetic logs in nginx's `upstream` format and runs the full
- * access analysis on each in its own child process, so peak RSS is measured per size.
+ * Generates once into os.tmpdir() logs in nginx's `upstream` format (2,000,000 and 200,000 lines), reads each once
+ * (hot cache), then, in the same run and alternated, BENCH_REPEAT times each (default 5):
+ *  - `mawk '{c[$9]++}' FILE`: a one-column count, the floor any tool pays to read and split the lines;
+ *  - `badgateway analyze --access FILE --log-format upstream --json`: the shipped CLI, the whole process;
+ * with wall time and peak RSS (VmHWM sampled from /proc every 5 ms), and their ratio. Then the analysis alone, in a
+ * child process, on one thread and on every core (best of the repeats). Where GoAccess and lnav are installed
+ * (Debian: goaccess, lnav), each also runs once on the 200,000-line log, for scale (a 2,000,000-line run of GoAccess
+ * takes minutes).
  */
-import { fork } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAccessAnalyzer } from '../src/analyze/access/index.js';
-import { seededRandom } from '../test/support/random.js';
+import { generateUpstreamLog } from '../test/support/access-log.js';
 
 const GENERATOR_VERSION = 1;
 const SIZES = [2_000_000, 200_000];
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'badgateway.js');
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 
-const mulberry32 = seededRandom;
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`;
+const installed = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
+/** Other tools on the same file: each reads, parses and aggregates every line, as badgateway does. */
+const OTHERS: Array<{ name: string; check: string[]; args: (path: string) => string[] }> = [
+  {
+    name: 'goaccess',
+    check: ['--version'],
+    args: (path) => [path, '--no-global-config', '--no-progress', `--log-format=%h %^[%d:%t %^] "%r" %s %b "%R" "%u" rt=%T %^`, '--date-format=%d/%b/%Y', '--time-format=%T', '-o', join(tmpdir(), 'badgateway-bench-goaccess.json')],
+  },
+  { name: 'lnav', check: ['-V'], args: (path) => ['-n', '-c', ';SELECT count(*), sum(sc_status >= 500) FROM access_log', path] },
+];
 
-/** `$time_local` in a fixed +0200 zone. */
-function timeLocal(epochMs: number): string {
-  const d = new Date(epochMs + 2 * 3600_000);
-  return `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(
-    d.getUTCMinutes(),
-  )}:${pad2(d.getUTCSeconds())} +0200`;
+interface Measured {
+  ms: number;
+  peakMb: number;
 }
 
-const secs = (ms: number): string => (ms / 1000).toFixed(3);
-
-export function generateUpstreamLog(path: string, lines: number, seed = 42): void {
-  const rnd = mulberry32(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-  const ips = Array.from({ length: 5000 }, () =>
-    [10 + Math.floor(rnd() * 200), Math.floor(rnd() * 256), Math.floor(rnd() * 256), 1 + Math.floor(rnd() * 254)].join('.'),
-  );
-  const browsers = ['Chrome', 'Firefox', 'Safari', 'Edg', 'OPR'];
-  const oses = [
-    'Windows NT 10.0; Win64; x64',
-    'Macintosh; Intel Mac OS X 10_15_7',
-    'X11; Linux x86_64',
-    'iPhone; CPU iPhone OS 17_4 like Mac OS X',
-    'Linux; Android 14; Pixel 8',
-  ];
-  const uas = Array.from({ length: 80 }, () => {
-    const v = `${100 + Math.floor(rnd() * 30)}.0.${Math.floor(rnd() * 6000)}.${Math.floor(rnd() * 200)}`;
-    return `Mozilla/5.0 (${pick(oses)}) AppleWebKit/537.36 (KHTML, like Gecko) ${pick(browsers)}/${v} Safari/537.36`;
-  });
-  uas.push('curl/8.5.0', 'Googlebot/2.1 (+http://www.google.com/bot.html)', 'kube-probe/1.29');
-  const referers = ['-', '-', '-', 'https://shop.example.com/', 'https://www.google.com/', 'https://shop.example.com/cart?step=2'];
-  const servers = ['10.0.0.11:9000', '10.0.0.12:9000', '10.0.0.13:9000', '10.0.0.14:9000'];
-  const staticPaths = ['/static/app.3f2a9c.js', '/static/app.3f2a9c.css', '/favicon.ico', '/img/logo.png', '/robots.txt'];
-  const phpPaths = ['/index.php', '/checkout', '/api/v1/cart', '/api/v1/search', '/wp-admin/admin-ajax.php', '/login'];
-
-  const start = Date.UTC(2024, 4, 14, 10, 0, 0);
-  const span = 2 * 3600_000;
-  const fd = openSync(path + '.tmp', 'w');
-  let batch: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    // Log order is end-time order with a little disorder between workers.
-    const end = start + Math.floor((i / lines) * span) - (rnd() < 0.05 ? Math.floor(rnd() * 1500) : 0);
-    const ip = pick(ips);
-    const r = rnd();
-    const isStatic = r < 0.15;
-    const method = isStatic ? 'GET' : rnd() < 0.85 ? 'GET' : rnd() < 0.9 ? 'POST' : 'HEAD';
-    let uri: string;
-    if (isStatic) uri = pick(staticPaths);
-    else {
-      const base = pick(phpPaths);
-      const q = rnd();
-      uri =
-        base === '/api/v1/search'
-          ? `${base}?q=item${Math.floor(rnd() * 50000)}&page=${1 + Math.floor(rnd() * 9)}`
-          : base === '/api/v1/cart' && q < 0.5
-            ? `/api/v1/cart/${Math.floor(rnd() * 100000)}`
-            : base;
-    }
-    let status: number;
-    let body: number;
-    let rt: number;
-    let ua = 'uct="-" uht="-" urt="-" uaddr="-" ustatus="-"';
-    if (isStatic) {
-      status = rnd() < 0.8 ? 200 : rnd() < 0.7 ? 304 : 404;
-      body = status === 200 ? 500 + Math.floor(rnd() * 200000) : 0;
-      rt = Math.floor(rnd() * 20);
-    } else {
-      const s = rnd();
-      const server = pick(servers);
-      const connect = Math.floor(rnd() * 3);
-      if (s < 0.011) {
-        // Child killed before headers, or pool full on connect: 502 (sometimes retried successfully).
-        if (rnd() < 0.3) {
-          const other = pick(servers);
-          const ok = 20 + Math.floor(rnd() * 300);
-          status = 200;
-          rt = ok + 2;
-          ua = `uct="-, 0.00${connect}" uht="-, ${secs(ok - 5)}" urt="0.001, ${secs(ok)}" uaddr="${server}, ${other}" ustatus="502, 200"`;
-        } else if (rnd() < 0.1) {
-          status = 502;
-          rt = 0;
-          ua = 'uct="-" uht="-" urt="0.000" uaddr="php_backend" ustatus="502"';
-        } else {
-          status = 502;
-          rt = rnd() < 0.5 ? Math.floor(rnd() * 5) : 30000 + Math.floor(rnd() * 400);
-          ua = `uct="0.00${connect}" uht="-" urt="${secs(rt)}" uaddr="${server}" ustatus="502"`;
-        }
-        body = 157;
-      } else if (s < 0.019) {
-        status = 504;
-        rt = 60000 + Math.floor(rnd() * 10);
-        ua = `uct="0.00${connect}" uht="-" urt="${secs(rt)}" uaddr="${server}" ustatus="504"`;
-        body = 167;
-      } else if (s < 0.022) {
-        status = 500;
-        rt = 50 + Math.floor(rnd() * 3000);
-        ua = `uct="0.00${connect}" uht="${secs(rt - 1)}" urt="${secs(rt)}" uaddr="${server}" ustatus="500"`;
-        body = 0;
-      } else if (s < 0.027) {
-        status = 499;
-        rt = 1000 + Math.floor(rnd() * 20000);
-        ua = `uct="0.00${connect}" uht="-" urt="${secs(rt)}" uaddr="${server}" ustatus="-"`;
-        body = 0;
-      } else {
-        const u = rnd();
-        status = u < 0.9 ? 200 : u < 0.95 ? 302 : u < 0.98 ? 404 : 403;
-        const slow = rnd() < 0.02;
-        const up = slow ? 1000 + Math.floor(rnd() * 15000) : 5 + Math.floor(rnd() * rnd() * 800);
-        rt = up + Math.floor(rnd() * 3);
-        body = status === 200 ? 1000 + Math.floor(rnd() * 60000) : 150;
-        if (rnd() < 0.003) {
-          // X-Accel-Redirect style internal redirect into a second upstream group.
-          ua = `uct="0.00${connect} : 0.000" uht="${secs(up - 2)} : 0.001" urt="${secs(up - 1)} : 0.001" uaddr="${server} : unix:/run/php/php8.2-fpm.sock" ustatus="200 : ${status}"`;
-        } else {
-          ua = `uct="0.00${connect}" uht="${secs(up - 1)}" urt="${secs(up)}" uaddr="${server}" ustatus="${status}"`;
-        }
+/** Runs a command with its output discarded; wall time and the peak RSS /proc saw. */
+function measure(command: string, args: string[]): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let peakKb = 0;
+    const sample = () => {
+      try {
+        peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0));
+      } catch {
+        // exited between two samples
       }
-    }
-    batch.push(
-      `${ip} - - [${timeLocal(end)}] "${method} ${uri} HTTP/1.1" ${status} ${body} "${pick(referers)}" "${pick(uas)}" rt=${secs(rt)} ${ua}\n`,
-    );
-    if (batch.length === 10000) {
-      writeSync(fd, batch.join(''));
-      batch = [];
-    }
-  }
-  if (batch.length) writeSync(fd, batch.join(''));
-  closeSync(fd);
-  renameSync(path + '.tmp', path);
+    };
+    const timer = setInterval(sample, 5);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const wall = performance.now() - t0;
+      clearInterval(timer);
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+      else resolve({ ms: wall, peakMb: peakKb / 1024 });
+    });
+  });
 }
 
-interface RunResult {
-  baselineRssMb: number;
-  lines: number;
-  bytes: number;
+interface InProcess {
   wallMs: number;
   maxRssMb: number;
-  requests: number;
-  unparsed: number;
-  count502: number;
-  count504: number;
-  peakConcurrency: number | null;
+  threads: number;
+  lines: number;
 }
 
-/** Child side: read the file in big chunks, analyse, report. */
-function runOne(path: string): RunResult {
-  // Node + tsx before any analysis work, to tell the analyzer's share of the peak apart.
-  const baselineRssMb = process.memoryUsage().rss / 1024 / 1024;
-  const t0 = process.hrtime.bigint();
-  const analyzer = createAccessAnalyzer({ format: 'upstream' });
-  const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  let bytes = 0;
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, null);
-    if (n <= 0) break;
-    bytes += n;
-    analyzer.pushChunk(n === buf.length ? buf : buf.subarray(0, n));
+/**
+ * The analysis alone, compiled, on `threads` threads, in a plain node child: not under tsx, whose loader the worker
+ * threads would inherit (and start slower with).
+ */
+const CHILD = `
+  const [path, threads] = process.argv.slice(1);
+  const { analyzeAccessFile } = await import(${JSON.stringify(new URL('../dist/collect/access-file.js', import.meta.url).href)});
+  const { compileLogFormat } = await import(${JSON.stringify(new URL('../dist/analyze/access/format.js', import.meta.url).href)});
+  const t0 = performance.now();
+  const result = await analyzeAccessFile(path, { format: compileLogFormat('upstream'), threads: Number(threads) });
+  const wallMs = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ wallMs, maxRssMb: process.resourceUsage().maxRSS / 1024, threads: result.threads, lines: result.stats.lines }));
+`;
+
+function inChild(path: string, threads: number): InProcess {
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, path, String(threads)], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`bench child exited ${child.status}: ${child.stderr}`);
+  return JSON.parse(child.stdout) as InProcess;
+}
+
+function logFile(lines: number): string {
+  const path = join(tmpdir(), `badgateway-access-upstream-${lines}-v${GENERATOR_VERSION}.log`);
+  if (!existsSync(path)) {
+    const g0 = Date.now();
+    process.stdout.write(`generating ${path} ... `);
+    generateUpstreamLog(path, lines);
+    console.log(`${((Date.now() - g0) / 1000).toFixed(1)} s`);
   }
-  closeSync(fd);
-  const stats = analyzer.result();
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  return {
-    baselineRssMb,
-    lines: stats.lines,
-    bytes,
-    wallMs,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
-    requests: stats.requests,
-    unparsed: stats.unparsed,
-    count502: stats.count502,
-    count504: stats.count504,
-    peakConcurrency: stats.peakConcurrency,
-  };
+  return path;
 }
 
-function runInChild(path: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--run', path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let result: RunResult | undefined;
-    child.on('message', (m) => (result = m as RunResult));
-    child.on('error', reject);
-    child.on('exit', (code) => (result && code === 0 ? resolve(result) : reject(new Error(`bench child exited ${code}`))));
-  });
-}
-
-async function main(): Promise<void> {
-  const runIdx = process.argv.indexOf('--run');
-  if (runIdx >= 0) {
-    const path = process.argv[runIdx + 1] as string;
-    process.send?.(runOne(path));
-    return;
-  }
-  const repeat = Number(process.env.BENCH_REPEAT ?? 3);
+export async function accessBench(): Promise<void> {
+  const mawk = installed('mawk', ['-W', 'version']);
+  if (!mawk) console.log('mawk is not installed (Debian: apt-get install mawk): its figures are skipped');
   for (const lines of SIZES) {
-    const path = join(tmpdir(), `badgateway-access-upstream-${lines}-v${GENERATOR_VERSION}.log`);
-    if (!existsSync(path)) {
-      const g0 = Date.now();
-      process.stdout.write(`generating ${path} ... `);
-      generateUpstreamLog(path, lines);
-      console.log(`${((Date.now() - g0) / 1000).toFixed(1)} s`);
+    const path = logFile(lines);
+    readFileSync(path); // hot cache for both tools
+    console.log(`${lines.toLocaleString('en-US')} lines (${(statSync(path).size / 1e6).toFixed(0)} MB, hot cache), load ${load()}, ${REPEAT} runs each, alternated:`);
+    const cli: Measured[] = [];
+    const awk: Measured[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      if (mawk) awk.push(await measure('mawk', ['{c[$9]++}', path]));
+      cli.push(await measure(process.execPath, [BIN, 'analyze', '--access', path, '--log-format', 'upstream', '--json']));
     }
-    const size = statSync(path).size;
-    const runs: RunResult[] = [];
-    for (let i = 0; i < repeat; i++) runs.push(await runInChild(path));
-    const r = runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
-    console.log(
-      `${lines.toLocaleString('en-US')} lines (${(size / 1e6).toFixed(0)} MB), best of ${repeat} child runs ` +
-        `[${runs.map((x) => x.wallMs.toFixed(0)).join(', ')} ms]:\n` +
-        `  wall ${r.wallMs.toFixed(0)} ms, ${((r.lines / r.wallMs) * 1000 / 1e6).toFixed(2)} M lines/s, ` +
-        `${(r.bytes / 1e6 / (r.wallMs / 1000)).toFixed(0)} MB/s, peak RSS ${r.maxRssMb.toFixed(0)} MB ` +
-        `(node+tsx before analysis ${r.baselineRssMb.toFixed(0)} MB)\n` +
-        `  requests ${r.requests}, unparsed ${r.unparsed}, 502 ${r.count502}, 504 ${r.count504}, peak concurrency ${r.peakConcurrency}`,
-    );
+    const row = (name: string, runs: Measured[]) =>
+      console.log(
+        `  ${name.padEnd(52)} median ${ms(median(runs.map((r) => r.ms)))}  best ${ms(Math.min(...runs.map((r) => r.ms)))}  peak RSS ${Math.max(...runs.map((r) => r.peakMb)).toFixed(0).padStart(4)} MB  [${runs.map((r) => r.ms.toFixed(0)).join(', ')}]`,
+      );
+    if (mawk) row(`mawk '{c[$9]++}'`, awk);
+    row('badgateway analyze --access --log-format upstream --json', cli);
+    if (mawk) {
+      const ratio = (pick: (xs: number[]) => number) => (pick(cli.map((r) => r.ms)) / pick(awk.map((r) => r.ms))).toFixed(2);
+      console.log(`  ratio badgateway / mawk: median ${ratio(median)}, best ${ratio((xs) => Math.min(...xs))}`);
+    }
+    if (lines < SIZES[0]!) {
+      for (const other of OTHERS) {
+        if (!installed(other.name, other.check)) {
+          console.log(`  ${other.name.padEnd(52)} not installed (Debian: apt-get install ${other.name})`);
+          continue;
+        }
+        const run = await measure(other.name, other.args(path));
+        console.log(`  ${`${other.name} (once)`.padEnd(52)} ${ms(run.ms)}  peak RSS ${run.peakMb.toFixed(0).padStart(4)} MB`);
+      }
+    }
+    for (const threads of [1, availableParallelism()]) {
+      const runs: InProcess[] = [];
+      for (let i = 0; i < REPEAT; i++) runs.push(inChild(path, threads));
+      const best = runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+      console.log(
+        `  analysis alone, in process, ${threads} thread${threads > 1 ? 's' : ''} asked, ${best.threads} used:`.padEnd(55) +
+          ` best ${ms(best.wallMs)}  (${((best.lines / best.wallMs) * 1000 / 1e6).toFixed(2)} M lines/s)  peak RSS ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB  [${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}]`,
+      );
+    }
+    console.log(`  load after: ${load()}`);
   }
 }
 
-// Importable (e.g. for the generator) without running the benchmark.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await accessBench();

@@ -1,9 +1,8 @@
 /** `badgateway analyze`: diagnose from evidence files on this machine (no SSH). */
 import { parseArgs } from 'node:util';
-import { parseWindowEnd, parseWindowOptions } from '../config/index.js';
+import { parseWindowEnd, parseWindowOptions } from '../config/window.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
-import { renderJson, renderText } from '../report/index.js';
-import { analyzeFiles, type AnalyzeFilesInput, type WindowRequest } from '../triage/analyze-files.js';
+import type { AnalyzeFilesInput, WindowRequest } from '../triage/analyze-files.js';
 import type { CliCommand } from './commands.js';
 
 const USAGE =
@@ -60,6 +59,8 @@ in the window): the report says Unknown, why, and what it needs. Never "healthy"
     if (!input.access && !input.error && !input.fpmLog && !input.slowLog && !input.fpmStatus && !input.nginxConf && !input.fpmConf) {
       throw new UsageError(`analyze needs at least one input file. Usage: ${USAGE}`);
     }
+    // The analyzers and renderers load only once the arguments are known to be good.
+    const [{ analyzeFiles }, { renderJson, renderText }] = await Promise.all([import('../triage/analyze-files.js'), import('../report/index.js')]);
     const report = await analyzeFiles(input);
     io.stdout.write(values.json ? `${renderJson(report)}\n` : renderText(report));
     return report.diagnosis.verdict.status === 'unknown' ? ExitCode.failed : ExitCode.ok;

@@ -5,12 +5,11 @@
  */
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { auditLine } from '../actions/messages.js';
 import { readerText } from '../report/sanitize.js';
 import { scrubDeep } from '../report/scrub.js';
-import { parseDuration } from '../config/index.js';
+import { parseDuration } from '../config/units.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
-import { openStore, storeOptionsFromEnv, type AuditEntry } from '../store/index.js';
+import type { AuditEntry } from '../store/index.js';
 import type { CliCommand } from './commands.js';
 
 const USAGE = 'badgateway audit [--since 7d] [--host HOST] [--limit N] [--json]';
@@ -59,6 +58,7 @@ export const audit: CliCommand = {
       io.stderr.write(`badgateway: note: ${values.host} is not in the inventory now; showing its records anyway\n`);
     }
     const baseDir = context?.config.file ? dirname(context.config.file) : process.cwd();
+    const [{ openStore, storeOptionsFromEnv }, { auditLine }] = await Promise.all([import('../store/index.js'), import('../actions/messages.js')]);
     const store = await openStore({ ...storeOptionsFromEnv(process.env, baseDir), snapshotIfBusy: true });
     try {
       const since = Date.now() - sinceMs;

@@ -1,7 +1,7 @@
 /** The CLI's subcommands: each parses its own arguments and returns an exit code. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
-import { succeeded } from '../exec/index.js';
+import { succeeded } from '../exec/types.js';
 import { scrub } from '../report/scrub.js';
 import { readerText } from '../report/sanitize.js';
 import type { Io } from './main.js';

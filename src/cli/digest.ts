@@ -1,10 +1,7 @@
 /** `badgateway digest TARGET [--since 24h] [--chart FILE] [--json]`: the health digest, in a terminal. */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createServices } from '../app/services.js';
-import { parseWindowOptions, resolveWindowEnd } from '../config/index.js';
-import { createDigests } from '../digest/digests.js';
-import { renderDigestText } from '../digest/render.js';
+import { parseWindowOptions, resolveWindowEnd } from '../config/window.js';
 import { readerText } from '../report/sanitize.js';
 import { scrubDeep } from '../report/scrub.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
@@ -56,6 +53,11 @@ digest lists those under "No data", with why).
     // Resolve before connecting anywhere: a bad target is the caller's mistake, exit 2.
     context.inventory.resolve(target);
 
+    const [{ createServices }, { createDigests }, { renderDigestText }] = await Promise.all([
+      import('../app/services.js'),
+      import('../digest/digests.js'),
+      import('../digest/render.js'),
+    ]);
     const services = createServices(context.config, context.logger, { executor: context.executor() });
     const digests = createDigests({ triage: services.triage, store: null, logger: context.logger, images: values.chart !== undefined });
     const controller = new AbortController();
@@ -68,8 +70,7 @@ digest lists those under "No data", with why).
         else if (composed.chartError) io.stderr.write(`badgateway: no chart: ${composed.chartError}\n`);
         else io.stderr.write('badgateway: no chart: a quiet window is one line\n');
       }
-      io.stdout.write(values.json ? `${JSON.stringify(scrubDeep(composed.digest))}
-` : readerText(renderDigestText(composed.digest)));
+      io.stdout.write(values.json ? `${JSON.stringify(scrubDeep(composed.digest))}\n` : readerText(renderDigestText(composed.digest)));
       const withoutData = composed.digest.fleet.reached - composed.digest.fleet.withData;
       return composed.digest.unreachable.length || withoutData ? ExitCode.failed : ExitCode.ok;
     } finally {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { DEFAULT_CONFIG_FILE } from '../config/index.js';
+import { DEFAULT_CONFIG_FILE } from '../config/files.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import type { CliCommand } from './commands.js';
 

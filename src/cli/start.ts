@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { slackGroupMembers } from '../actions/index.js';
-import { openStore, storeOptionsFromEnv } from '../store/index.js';
+import { deferredStore, openStore, storeIdentity, storeOptionsFromEnv } from '../store/index.js';
 import { createServices } from '../app/services.js';
 import { runConsole } from '../console/console.js';
 import { ExitCode } from '../errors.js';
@@ -48,7 +48,13 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
   // Runbooks (runbooks/*.md) are validated before anything opens: a bad file stops the start with file:line: reason.
   const runbookFiles = loadRunbooks(config.runbooksDir, catalog);
   // Durable state (approvals, the audit log): PostgreSQL with DATABASE_URL, else PGlite under ./data (next to badgateway.yaml).
-  const store = await openStore({ ...storeOptionsFromEnv(env, config.file ? dirname(config.file) : process.cwd()), logger });
+  // It opens while the bot starts serving (creating the embedded store on a first start takes seconds):
+  // what needs it waits for it, and a store that cannot be opened stops the bot with its error.
+  const storeOptions = { ...storeOptionsFromEnv(env, config.file ? dirname(config.file) : process.cwd()), logger };
+  const opening = openStore(storeOptions);
+  const storeFailed = new AbortController();
+  opening.catch(() => storeFailed.abort());
+  const store = deferredStore(opening, storeIdentity(storeOptions));
   // /readyz: the store answers a query (PGlite in-process, or the PostgreSQL server).
   health.setCheck('store', () => store.migrations());
   // slack.approverGroup members come from usergroups.users.list (scope usergroups:read).
@@ -96,19 +102,23 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     }
     if (mode.mode === 'console') {
       armDigests(textDigestPoster(io.stdout));
-      await runConsole({ router, input: process.stdin, output: io.stdout, user: userInfo().username });
+      await runConsole({ router, input: process.stdin, output: io.stdout, user: userInfo().username, signal: storeFailed.signal });
+      if (storeFailed.signal.aborted) await opening;
       return ExitCode.ok;
     }
     slack = createSlackApp({ router, logger, mode, metrics, health, routes: toBoltRoutes(endpoints.routes, logger) });
     const { port } = await slack.start();
     armDigests(responderDigestPoster(responderFor));
     logger.info({ mode: mode.mode, ...(port !== null ? { port } : {}) }, 'slack app running');
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const signal = await new Promise<NodeJS.Signals | 'store failed'>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
+      if (storeFailed.signal.aborted) resolve('store failed');
+      else storeFailed.signal.addEventListener('abort', () => resolve('store failed'));
     });
     logger.info({ signal, running: router.running() }, 'stopping');
     await slack.stop();
+    if (storeFailed.signal.aborted) await opening;
     return ExitCode.ok;
   } finally {
     await server?.close();

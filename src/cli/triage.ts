@@ -1,10 +1,7 @@
 /** `badgateway triage TARGET [--since 15m] [--until TIME] [--json]`: the full triage over SSH, from a terminal. */
 import { parseArgs } from 'node:util';
-import { createServices } from '../app/services.js';
-import { parseWindowOptions, resolveWindowEnd } from '../config/index.js';
+import { parseWindowOptions, resolveWindowEnd } from '../config/window.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
-import { renderFleetText } from '../report/fleet.js';
-import { scrubDeep } from '../report/scrub.js';
 import type { TriageProgress } from '../triage/types.js';
 import type { CliCommand } from './commands.js';
 
@@ -35,6 +32,11 @@ its evidence supports no verdict (the report says Unknown, why, and what it need
     // Resolve before connecting anywhere: a bad target is the caller's mistake, exit 2.
     context.inventory.resolve(positionals[0]!);
 
+    const [{ createServices }, { renderFleetText }, { scrubDeep }] = await Promise.all([
+      import('../app/services.js'),
+      import('../report/fleet.js'),
+      import('../report/scrub.js'),
+    ]);
     const services = createServices(context.config, context.logger);
     const controller = new AbortController();
     const onSigint = () => controller.abort();

@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { yamlData } from './yaml.js';
+import { DEFAULT_CONFIG_FILE } from './files.js';
 import { configSchema, type RawAlerts, type RawConfig, type Schedule, type SlackSettings, type Sources } from './schema.js';
 
 export interface SshSettings {
@@ -76,7 +77,7 @@ export interface AlertsSettings {
   triggers: AlertTrigger[];
 }
 
-export const DEFAULT_CONFIG_FILE = 'badgateway.yaml';
+export { DEFAULT_CONFIG_FILE };
 
 /** The package root, so `commands/` is found whatever the working directory. */
 const PACKAGE_ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..', '..');

@@ -19,6 +19,8 @@ export interface ConsoleOptions {
   /** Who is typing (the local user name). */
   user: string;
   prompt?: string;
+  /** Ends the console as the input's end would (the bot is stopping). */
+  signal?: AbortSignal;
 }
 
 const BANNER = 'badgateway console: type /502 help for the commands, a number to press a button, quit to leave.\n';
@@ -139,6 +141,9 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     rl.close();
   });
   if (tty) rl.prompt();
-  await new Promise<void>((resolve) => rl.once('close', resolve));
+  const closed = new Promise<void>((resolve) => rl.once('close', resolve));
+  if (options.signal?.aborted) rl.close();
+  else options.signal?.addEventListener('abort', () => rl.close(), { once: true });
+  await closed;
   await router.idle();
 }

@@ -2,7 +2,7 @@
 import { configFindings, type Finding } from '../analyze/config/index.js';
 import type { Evidence } from '../analyze/evidence.js';
 import type { Window } from '../analyze/window.js';
-import { formatDuration } from '../config/index.js';
+import { formatDuration } from '../config/units.js';
 import { diagnose, type Diagnosis } from '../diagnose/index.js';
 import type { HostVitals } from '../collect/vitals.js';
 import type { Report, SourceKey, SourceStatus } from './types.js';

@@ -4,7 +4,7 @@
  * findings), then the buttons. Also the detailed single-section answers of `/502 logs|fpm|slowlog`
  * and the raw evidence behind "Show evidence". Every report is scrubbed before a string is taken.
  */
-import { describeWindow } from '../config/index.js';
+import { describeWindow } from '../config/window.js';
 import type { LatencySummary } from '../analyze/access/index.js';
 import { CAUSE_WORDS, verdictLine, type Cause } from '../diagnose/index.js';
 import { verdictCell } from './fleet.js';

@@ -1,5 +1,5 @@
 /** Rendering of a triage across hosts: the worst-first table, then each host's report. */
-import { describeWindow } from '../config/index.js';
+import { describeWindow } from '../config/window.js';
 import type { FleetRow, TriageResult } from '../triage/types.js';
 import { renderText } from './text.js';
 import { readerDeep } from './sanitize.js';

@@ -2,7 +2,7 @@
  * The terminal report: the verdict first (cause, confidence, evidence, fix), then the compact
  * sections a responder scans next. Every string is scrubbed of credentials before it is printed.
  */
-import { describeWindow } from '../config/index.js';
+import { describeWindow } from '../config/window.js';
 import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
 import { verdictLine, type Cause } from '../diagnose/index.js';
 import { readerDeep } from './sanitize.js';

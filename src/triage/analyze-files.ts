@@ -9,6 +9,7 @@ import { joinByConnection, type Evidence } from '../analyze/evidence.js';
 import { createFpmLogAnalyzer, createSlowLogAnalyzer, parseFpmLogLine, parseFpmStatus } from '../analyze/fpm/index.js';
 import { accessLogOffset, formatUtcOffset, parseUtcOffset } from '../analyze/timestamps.js';
 import type { Window } from '../analyze/window.js';
+import { analyzeAccessFile, type AccessFileResult } from '../collect/access-file.js';
 import { checkFile, LineSplitter, streamFile, tailLines } from '../collect/files.js';
 import type { WindowEnd } from '../config/index.js';
 import { UsageError } from '../errors.js';
@@ -78,13 +79,13 @@ export async function analyzeFiles(input: AnalyzeFilesInput): Promise<Report> {
   if (nginxConfig) evidence.nginxConfig = nginxConfig;
   if (fpmConfig) evidence.fpmConfig = fpmConfig;
 
-  let connections: ReturnType<ReturnType<typeof createAccessAnalyzer>['statusByConnection']> | undefined;
+  let connections: AccessFileResult['connections'] | undefined;
   if (accessFile && format) {
-    const analyzer = createAccessAnalyzer({ format, window });
-    const bytes = await streamFile(accessFile.path, (chunk) => analyzer.pushChunk(chunk));
-    evidence.access = analyzer.result();
-    connections = analyzer.statusByConnection();
-    sources.push(readStatus(accessFile, bytes, `${evidence.access.parsed} lines parsed, ${evidence.access.unparsed} unparsed`));
+    // Every core for a big plain file; the same result as one pass (src/collect/access-file.ts).
+    const analyzed = await analyzeAccessFile(accessFile.path, { format, window });
+    evidence.access = analyzed.stats;
+    connections = analyzed.connections;
+    sources.push(readStatus(accessFile, analyzed.bytes, `${evidence.access.parsed} lines parsed, ${evidence.access.unparsed} unparsed`));
   }
   if (errorFile) {
     const analyzer = createErrorLogAnalyzer({ window, tzOffsetMinutes: offset });

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
@@ -126,5 +128,19 @@ describe('badgateway CLI', () => {
     const { code, stdout } = cli(['--help']);
     expect(code).toBe(0);
     expect(stdout).toContain('Exit codes: 0 ok, 1 the host or command failed, 2 bad usage or bad config.');
+  });
+
+  it('one-shot commands that keep no state never open the store (no data/ folder appears)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-nostore-'));
+    try {
+      const access = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'healthy', 'access.log');
+      for (const args of [['--help'], ['hosts'], ['commands'], ['analyze', '--access', access, '--log-format', 'upstream', '--json'], ['init', join(dir, 'x.yaml')]]) {
+        const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, BADGATEWAY_CONFIG: '', BADGATEWAY_DATA_DIR: '', DATABASE_URL: '' }, timeout: 30_000 });
+        expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+        expect(existsSync(join(dir, 'data')), args.join(' ')).toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -290,8 +290,14 @@ describe('badgateway start in console mode', () => {
       expect(m.value('badgateway_commands_total', { source: 'console', command: 'hosts', outcome: 'ok' })).toBe(1);
       expect(m.value('badgateway_commands_total', { source: 'console', command: 'invalid', outcome: 'usage' })).toBe(1);
       expect(m.value('badgateway_process_resident_memory_bytes')).toBeGreaterThan(0);
-      // Ready: no Slack to wait for in the console; the store (PGlite) answers.
-      const readyz = await fetch(`${base}/readyz`);
+      // Ready: no Slack to wait for in the console; once the store (PGlite, created on this first start
+      // while the console already answers) answers.
+      let readyz = await fetch(`${base}/readyz`);
+      while (readyz.status !== 200 && Date.now() < deadline) {
+        expect(readyz.status).toBe(503);
+        await new Promise((r) => setTimeout(r, 100));
+        readyz = await fetch(`${base}/readyz`);
+      }
       expect(readyz.status).toBe(200);
       expect(await readyz.json()).toMatchObject({ status: 'ready', checks: { store: { ok: true } } });
       expect(stdout).toContain('/502 triage TARGET');

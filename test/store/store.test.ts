@@ -3,8 +3,10 @@
  * embedded PGlite (a temp directory). Same migrations, same behaviour; races are settled by the
  * database (conditional UPDATE ... RETURNING, INSERT ... ON CONFLICT DO NOTHING).
  */
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS, openStore, type NewApproval, type Store } from '../../src/store/index.js';
+import { EMBEDDED_SETTINGS } from '../../src/store/open.js';
+import { MIGRATIONS, deferredStore, openStore, type NewApproval, type Store } from '../../src/store/index.js';
 import { BACKENDS, HAS_POSTGRES, pgliteDb, postgresDb, type TestDb } from './support.js';
 
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -185,4 +187,52 @@ describe('store: scale-out and ownership', () => {
     await next.close();
     await db.drop();
   }, 120_000);
+});
+
+describe('embedded store settings and first start', () => {
+  it('a fresh data folder is created with the lean settings, nothing of its creation left beside it, and reopened as it was', async () => {
+    const db = pgliteDb();
+    const first = await db.open();
+    try {
+      await first.appendAudit({ kind: 'decision', event: 'requested', at: T0, host: 'web-03', actor: 'U0ASKER', surface: 'slack' });
+      const shown = (await rawSql(db, first, 'SHOW shared_buffers')) as { rows: Array<{ shared_buffers: string }> };
+      expect(shown.rows[0]!.shared_buffers).toBe(EMBEDDED_SETTINGS[1]!.split('=')[1]);
+    } finally {
+      await first.close();
+    }
+    // Nothing of the creation is left beside it.
+    expect(readdirSync(db.dir).filter((f) => f.startsWith('pglite.init-'))).toEqual([]);
+    const again = await db.open();
+    expect((await again.listAudit({ host: 'web-03' })).map((e) => e.event)).toEqual(['requested']);
+    await again.close();
+    await db.drop();
+  }, 120_000);
+});
+
+describe('deferredStore', () => {
+  it('answers once the store is open; until then calls wait, and kind and location are known at once', async () => {
+    let open!: (store: Store) => void;
+    const opening = new Promise<Store>((resolve) => (open = resolve));
+    const store = deferredStore(opening, { kind: 'embedded', location: 'memory://' });
+    expect(store).toMatchObject({ kind: 'embedded', location: 'memory://' });
+    let settled = false;
+    const listed = store.listAudit({ host: 'web-03' }).then((entries) => ((settled = true), entries));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    const real = await openStore({ dataDir: 'memory://' });
+    await real.appendAudit({ kind: 'decision', event: 'requested', at: T0, host: 'web-03', actor: 'U0ASKER', surface: 'slack' });
+    open(real);
+    expect((await listed).map((e) => e.event)).toEqual(['requested']);
+    expect((await store.migrations()).map((m) => m.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    await store.close();
+    await expect(real.listAudit()).rejects.toThrow();
+  }, 60_000);
+
+  it('a store that fails to open fails every call with its error, and closes without one', async () => {
+    const opening = openStore({ databaseUrl: 'postgres://postgres@127.0.0.1:9/test' });
+    opening.catch(() => undefined);
+    const store = deferredStore(opening, { kind: 'postgres', location: 'postgres://postgres@127.0.0.1:9/test' });
+    await expect(store.getApproval('00000000000000a1')).rejects.toThrow(/cannot open the PostgreSQL store at postgres:\/\/postgres@127\.0\.0\.1:9\/test/);
+    await expect(store.close()).resolves.toBeUndefined();
+  }, 60_000);
 });

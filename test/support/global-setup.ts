@@ -1,8 +1,10 @@
 /**
- * Once per `vitest run`: one OpenSSH server that the test files which only read through it share
- * (`sharedSshd()`), instead of one each. Files that stop, kill or reconfigure their server keep their own.
+ * Once per `vitest run`: dist/ built from the current sources (test/support/build.ts), and one OpenSSH
+ * server that the test files which only read through it share (`sharedSshd()`), instead of one each.
+ * Files that stop, kill or reconfigure their server keep their own.
  */
 import type { TestProject } from 'vitest/node';
+import { ensureBuilt } from './build.js';
 import { startSshd, type SharedSshdInfo } from './sshd.js';
 
 declare module 'vitest' {
@@ -12,6 +14,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Child bots and CLIs run bin/badgateway.js, i.e. the compiled dist/: compile the sources under test first.
+  ensureBuilt();
   const { stop, ...info } = await startSshd();
   project.provide('sshd', info);
   return stop;

@@ -32,8 +32,9 @@ import {
   TimeDecoder,
 } from './decode.js';
 import { ConnectionTable } from './connections.js';
+import { MAX_SAMPLES, MAX_UPSTREAMS, MAX_URIS, statsOf, type AccessPart, type AccessTotals, type StatsContext } from './parts.js';
 import { C_ADDR, C_CONNECT, C_HEADER, C_REQUEST_TIME, C_RESPONSE, C_STATUS, LineScanner, NEEDS_DECODE } from './scanner.js';
-import type { AccessStats, ConnectionEntry, FailingUri, TimelineBucket, UpstreamStats } from './types.js';
+import type { AccessStats, ConnectionEntry, TimelineBucket } from './types.js';
 
 export interface AccessAnalyzerOptions {
   /** A log_format spec (see compileLogFormat) or an already compiled format. */
@@ -55,6 +56,10 @@ export interface AccessAnalyzer {
   /** Treats a pending partial line (no final newline) as complete. result() calls it. */
   end(): void;
   result(): AccessStats;
+  /** The state so far as a mergeable part (parts.ts); ends a pending partial line like result(). */
+  snapshot(): AccessPart;
+  /** What result() needs besides the state: for merging parts into the same result. */
+  statsContext(): StatsContext;
   /**
    * Last request seen per `$connection` number, for joining error-log `*CID`s. Empty unless the format has
    * `$connection`. A 5xx/499 entry is not replaced by a later success on the same keep-alive connection, because the
@@ -64,11 +69,8 @@ export interface AccessAnalyzer {
   statusByConnection(): Map<number, ConnectionEntry>;
 }
 
-const MAX_SAMPLES = 5;
 const SAMPLE_CHARS = 300;
 const MAX_LINE = 16 << 20;
-const MAX_UPSTREAMS = 1000;
-const MAX_URIS = 10_000;
 const OTHER_UPSTREAMS = '(other)';
 const UNKNOWN = -3;
 const UP_TABLE_SIZE = 4096;
@@ -161,6 +163,8 @@ class Analyzer implements AccessAnalyzer {
   private readonly upSlotHashes: number[] = [];
   private readonly upByName = new Map<string, UpstreamAcc>();
   private readonly uris = new Map<string, UriAcc>();
+  private upstreamsFolded = false;
+  private urisPruned = false;
   private readonly minutes = new Map<number, TimelineBucket>();
   private lastMinute = NaN;
   private lastBucket: TimelineBucket | null = null;
@@ -500,6 +504,7 @@ class Analyzer implements AccessAnalyzer {
     let acc = this.upByName.get(addr);
     if (acc === undefined) {
       const name = this.upByName.size >= MAX_UPSTREAMS ? OTHER_UPSTREAMS : addr;
+      if (name !== addr) this.upstreamsFolded = true;
       acc = this.upByName.get(name);
       if (acc === undefined) {
         acc = { addr: name, bytes: Uint8Array.from(buf.subarray(s, e)), requests: 0, errors: 0, s502: 0, s504: 0, hist: null };
@@ -532,6 +537,7 @@ class Analyzer implements AccessAnalyzer {
 
   /** Lossy-counting style: drop the rarest failing URIs so a URI-spraying scan cannot grow memory. */
   private pruneUris(): void {
+    this.urisPruned = true;
     for (let threshold = 1; this.uris.size > MAX_URIS / 2; threshold++) {
       for (const [k, v] of this.uris) if (v.c5xx <= threshold) this.uris.delete(k);
     }
@@ -541,77 +547,54 @@ class Analyzer implements AccessAnalyzer {
     return this.connections?.toMap() ?? new Map();
   }
 
-  result(): AccessStats {
-    this.end();
-    const statuses: Record<string, number> = {};
-    for (let i = 0; i < 1000; i++) {
-      const n = this.statusCounts[i] as number;
-      if (n > 0 && i > 0) statuses[String(i).padStart(3, '0')] = n;
-    }
-    const unparsedReasons: Record<string, number> = {};
-    for (let i = 1; i < REASONS.length; i++) {
-      const n = this.reasons[i] as number;
-      if (n > 0) unparsedReasons[REASONS[i] as string] = n;
-    }
-    const upstreams: UpstreamStats[] = [...this.upByName.values()]
-      .map((a) => ({
-        addr: a.addr,
-        requests: a.requests,
-        errors: a.errors,
-        status502: a.s502,
-        status504: a.s504,
-        responseTime: (a.hist ?? new LatencyHistogram()).summary(),
-      }))
-      .sort((a, b) => b.errors - a.errors || b.requests - a.requests || (a.addr < b.addr ? -1 : 1));
-    const topFailingUris: FailingUri[] = [...this.uris.values()]
-      .sort((a, b) => b.c5xx - a.c5xx || (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0))
-      .slice(0, this.topN)
-      .map((u) => ({ uri: u.uri, count5xx: u.c5xx, count502: u.c502, count504: u.c504 }));
-    const timeline = [...this.minutes.values()].sort((a, b) => a.minute - b.minute).map((b) => ({ ...b }));
-    let worst: TimelineBucket | null = null;
-    for (const b of timeline) {
-      if (b.count502 + b.count504 > (worst ? worst.count502 + worst.count504 : 0)) worst = b;
-    }
-    const eb = this.errBuckets;
-    const hasTime = this.iTime >= 0;
+  statsContext(): StatsContext {
     return {
       format: this.compiled.format,
       escape: this.compiled.escape,
       window: { from: this.window.from ?? null, to: this.window.to ?? null },
+      topN: this.topN,
+      hasTime: this.iTime >= 0,
+    };
+  }
+
+  snapshot(): AccessPart {
+    this.end();
+    return { ...this.totals(), concurrency: this.conc.snapshot(), connections: this.connections?.snapshot() ?? null };
+  }
+
+  result(): AccessStats {
+    this.end();
+    return statsOf(this.statsContext(), this.totals(), this.conc.peakMs());
+  }
+
+  private totals(): AccessTotals {
+    return {
       lines: this.lines,
       parsed: this.parsed,
       unparsed: this.unparsed,
-      unparsedSamples: [...this.samples],
-      unparsedReasons,
+      reasons: this.reasons,
+      samples: this.samples,
       outsideWindow: this.outsideWindow,
-      firstTime: this.requests > 0 && hasTime ? this.firstTime : null,
-      lastTime: this.requests > 0 && hasTime ? this.lastTime : null,
-      newestTime: this.newestSeen > -Infinity ? this.newestSeen : null,
+      firstTime: this.firstTime,
+      lastTime: this.lastTime,
+      newestSeen: this.newestSeen,
       requests: this.requests,
-      statuses,
+      statusCounts: this.statusCounts,
       count5xx: this.count5xx,
       count502: this.count502,
       count504: this.count504,
-      rate5xx: this.requests > 0 ? this.count5xx / this.requests : 0,
-      requestTime: this.hRequest.summary(),
-      upstreamConnectTime: this.hConnect.summary(),
-      upstreamHeaderTime: this.hHeader.summary(),
-      upstreamResponseTime: this.hResponse.summary(),
-      errorTimeBuckets: {
-        lt1: eb[0] as number,
-        s1to5: eb[1] as number,
-        s5to10: eb[2] as number,
-        s10to30: eb[3] as number,
-        gt30: eb[4] as number,
-      },
+      errBuckets: this.errBuckets,
       upstreamRequests: this.upstreamRequests,
       retriedRequests: this.retriedRequests,
-      upstreams,
-      topFailingUris,
-      timeline,
-      worstMinute: worst ? { ...worst } : null,
-      peakConcurrency: hasTime ? Math.round(this.conc.peakValue() * 10) / 10 : null,
-      slowestUpstreamSeconds: this.hResponse.count > 0 ? this.hResponse.max / 1000 : null,
+      hRequest: this.hRequest.state(),
+      hConnect: this.hConnect.state(),
+      hHeader: this.hHeader.state(),
+      hResponse: this.hResponse.state(),
+      upstreams: [...this.upByName.values()].map((a) => ({ addr: a.addr, requests: a.requests, errors: a.errors, s502: a.s502, s504: a.s504, hist: a.hist?.state() ?? null })),
+      upstreamsFolded: this.upstreamsFolded,
+      uris: [...this.uris.values()],
+      urisPruned: this.urisPruned,
+      minutes: [...this.minutes.values()],
     };
   }
 }

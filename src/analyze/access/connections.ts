@@ -40,6 +40,8 @@ export class ConnectionTable {
   private readonly arenaMask: number;
   /** Total bytes ever written to the arena; positions below written - arena.length are overwritten. */
   private written = 0;
+  /** Whether a generation was ever dropped (connections forgotten): then only a single pass knows the table. */
+  private swapped = false;
 
   constructor(maxEntries: number) {
     this.half = Math.max(1, Math.floor(maxEntries / 2));
@@ -87,6 +89,7 @@ export class ConnectionTable {
         this.old = y;
         this.young = o;
         o.clear();
+        this.swapped = true;
         i = this.slot(o, key);
       }
       if (keepOld) {
@@ -136,6 +139,21 @@ export class ConnectionTable {
     return out;
   }
 
+  /** The table of one part of a log, for mergeConnections; no entries once connections were forgotten. */
+  snapshot(): ConnectionsPart {
+    const entries: ConnectionsPart['entries'] = [];
+    if (!this.swapped) {
+      const g = this.young;
+      for (let i = 0; i < g.keys.length; i++) {
+        const key = g.keys[i] as number;
+        if (key === 0) continue;
+        const pos = g.uriPos[i] as number;
+        entries.push({ conn: key - 1, status: g.status[i] as number, time: g.time[i] as number, pos, uri: this.uri(pos, g.uriLen[i] as number) });
+      }
+    }
+    return { swapped: this.swapped, half: this.half, arenaLength: this.arena.length, written: this.written, entries };
+  }
+
   private uri(pos: number, len: number): string | null {
     // Overwritten by newer URIs once the ring wrapped past it.
     if (pos < 0 || pos < this.written - this.arena.length) return null;
@@ -147,4 +165,38 @@ export class ConnectionTable {
 
 export function isFailure(status: number): boolean {
   return status >= 500 || status === 499;
+}
+
+export interface ConnectionsPart {
+  swapped: boolean;
+  half: number;
+  arenaLength: number;
+  written: number;
+  /** pos: where the URI was written in this part's arena (-1: none); uri: null once overwritten. */
+  entries: Array<{ conn: number; status: number; time: number; pos: number; uri: string | null }>;
+}
+
+/**
+ * The table of consecutive parts of one log, exactly as one table over the whole log: the last failure of a
+ * connection, else its last request, with a URI only if the whole log's arena would still hold it. Null when a single
+ * pass would have forgotten connections (more than half the cap in all): only that pass can say which.
+ */
+export function mergeConnections(parts: readonly ConnectionsPart[]): Map<number, ConnectionEntry> | null {
+  if (parts.some((p) => p.swapped)) return null;
+  const total = parts.reduce((sum, p) => sum + p.written, 0);
+  const merged = new Map<number, { status: number; time: number; uri: string | null }>();
+  let offset = 0;
+  for (const part of parts) {
+    for (const e of part.entries) {
+      const before = merged.get(e.conn);
+      if (before && isFailure(before.status) && !isFailure(e.status)) continue;
+      const kept = e.pos >= 0 && offset + e.pos >= total - part.arenaLength;
+      merged.set(e.conn, { status: e.status, time: e.time, uri: kept ? e.uri : null });
+    }
+    offset += part.written;
+    if (merged.size > (parts[0]?.half ?? 0)) return null;
+  }
+  const out = new Map<number, ConnectionEntry>();
+  for (const [conn, e] of merged) out.set(conn, { status: e.status, uri: e.uri, time: Number.isNaN(e.time) ? null : e.time });
+  return out;
 }

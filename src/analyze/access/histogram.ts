@@ -28,10 +28,30 @@ export function bucketValue(index: number): number {
   return lower + (width - 1) / 2;
 }
 
+/** A histogram as plain data: what a worker thread sends back, and what merges. */
+export interface HistogramState {
+  counts: Uint32Array;
+  count: number;
+  max: number;
+}
+
 export class LatencyHistogram {
   readonly counts = new Uint32Array(BUCKETS);
   count = 0;
   max = 0;
+
+  state(): HistogramState {
+    return { counts: this.counts, count: this.count, max: this.max };
+  }
+
+  /** Adds another histogram's samples: the result is the histogram of both streams, exactly. */
+  add(other: HistogramState): void {
+    const counts = this.counts;
+    const theirs = other.counts;
+    for (let i = 0; i < BUCKETS; i++) counts[i] = (counts[i] as number) + (theirs[i] as number);
+    this.count += other.count;
+    if (other.max > this.max) this.max = other.max;
+  }
 
   /** ms must be a non-negative integer. */
   record(ms: number): void {
