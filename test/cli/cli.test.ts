@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
 import { sharedSshd } from '../support/shared-sshd.js';
 import type { TestSshd } from '../support/sshd.js';
@@ -134,7 +135,7 @@ describe('badgateway CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'badgateway-nostore-'));
     try {
       const access = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'healthy', 'access.log');
-      for (const args of [['--help'], ['hosts'], ['commands'], ['analyze', '--access', access, '--log-format', 'upstream', '--json'], ['init', join(dir, 'x.yaml')]]) {
+      for (const args of [['--help'], ['hosts'], ['commands'], ['analyze', '--access', access, '--log-format', `'${LAB_LOG_FORMAT}'`, '--json'], ['init', join(dir, 'x.yaml')]]) {
         const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, BADGATEWAY_CONFIG: '', BADGATEWAY_DATA_DIR: '', DATABASE_URL: '' }, timeout: 30_000 });
         expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(0);
         expect(existsSync(join(dir, 'data')), args.join(' ')).toBe(false);
