@@ -41,13 +41,25 @@ function stamp(ms: number): string {
   return `${iso.slice(5, 10)} ${iso.slice(11, 19)}`;
 }
 
-/** The argv as it runs; a fixed `sh -c` script is named by its catalog id and digest instead of printed whole. */
+/**
+ * The argv as it runs (`sudo -n --` first when it goes through sudo); a fixed `sh -c` script is named
+ * by its catalog id and digest instead of printed whole.
+ */
 export function displayArgv(argv: readonly string[], commandId: string): string {
-  if (argv[0] === 'sh' && argv[1] === '-c' && argv.length >= 3) {
-    const digest = createHash('sha256').update(argv[2]!).digest('hex').slice(0, 12);
-    return `sh -c '<fixed script of ${commandId}, ${argv[2]!.split('\n').filter(Boolean).length} lines, sha256 ${digest}…>' ${shellJoin(argv.slice(3))}`.trimEnd();
+  const sudo = argv[0] === 'sudo' ? argv.slice(0, argv.indexOf('--') + 1) : [];
+  const rest = argv.slice(sudo.length);
+  if (rest[0] === 'sh' && rest[1] === '-c' && rest.length >= 3) {
+    const digest = createHash('sha256').update(rest[2]!).digest('hex').slice(0, 12);
+    const script = `sh -c '<fixed script of ${commandId}, ${rest[2]!.split('\n').filter(Boolean).length} lines, sha256 ${digest}…>'`;
+    return [shellJoin(sudo), script, shellJoin(rest.slice(3))].filter(Boolean).join(' ');
   }
   return shellJoin(argv);
+}
+
+/** How the command runs, for the approvers: the account, and sudo when it goes through it. */
+export function runsAs(argv: readonly string[], user: string): string {
+  if (argv[0] === 'sudo') return `as ${user}, through sudo -n`;
+  return `as ${user}${user === 'root' ? ', no sudo' : ''}`;
 }
 
 function approverText(approvers: { users: string[]; group: string | null }): string {
@@ -61,7 +73,8 @@ export interface RequestView {
   approvers: { users: string[]; group: string | null };
   verify: string[];
   notes: string[];
-  sudo: boolean;
+  /** The account the command runs as (the SSH login, or the bot's own user for transport: local). */
+  user: string;
   now: number;
 }
 
@@ -70,7 +83,7 @@ export function requestMessage(a: Approval, view: RequestView): Message {
   const lines = [
     `🔐 ${bold(`Approval needed: ${esc(title)}`)}${a.dryRun ? ' (dry run: approving runs nothing)' : ''}`,
     `asked by ${who(a.requestedBy)}${a.reason ? ` · why: ${esc(oneLine(a.reason, 600))}` : ''}`,
-    `command (${code(a.commandId)}${view.sudo ? ', through sudo -n' : ''}):\n${pre([displayArgv(a.argv, a.commandId)])}`,
+    `command (${code(a.commandId)}, ${esc(runsAs(a.argv, view.user))}):\n${pre([displayArgv(a.argv, a.commandId)])}`,
     `then verified by: ${esc(view.verify.join('; '))}`,
   ];
   for (const note of view.notes) lines.push(`_${esc(oneLine(note, 300))}_`);
@@ -134,9 +147,9 @@ export function outcomeMessage(a: Approval, outcome: RunOutcome): Message {
   return message(blocks);
 }
 
-export function previewMessage(input: { action: keyof typeof ACTION_WORDS; host: string; commandId: string; argv: string[]; verify: string[]; notes: string[]; sudo: boolean }): Message {
+export function previewMessage(input: { action: keyof typeof ACTION_WORDS; host: string; commandId: string; argv: string[]; verify: string[]; notes: string[]; user: string }): Message {
   const lines = [
-    `🧪 ${bold(`Dry run: ${esc(ACTION_WORDS[input.action])} on ${esc(input.host)}`)} would run (${code(input.commandId)}${input.sudo ? ', through sudo -n' : ''}):`,
+    `🧪 ${bold(`Dry run: ${esc(ACTION_WORDS[input.action])} on ${esc(input.host)}`)} would run (${code(input.commandId)}, ${esc(runsAs(input.argv, input.user))}):`,
     pre([displayArgv(input.argv, input.commandId)]),
     `then verify: ${esc(input.verify.join('; '))}`,
     'Nothing was run and no approval was requested.',

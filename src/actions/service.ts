@@ -8,11 +8,12 @@
  * Every decision and every remote command goes to the audit log.
  */
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import type { Catalog, CatalogCommand, RenderedCommand } from '../catalog/index.js';
 import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import type { Config, Host } from '../config/index.js';
-import type { ExecResult, Executor } from '../exec/index.js';
+import { argvAsRun, type ExecResult, type Executor } from '../exec/index.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { code, esc, mention } from '../report/message.js';
@@ -73,6 +74,10 @@ interface Prepared {
   command: CatalogCommand;
   params: Record<string, string | number>;
   rendered: RenderedCommand;
+  /** The argv exactly as the executor runs it on this host (`sudo -n --` first unless it runs as root). */
+  argv: string[];
+  /** The account it runs as. */
+  user: string;
   discovery: Discovery;
   notes: string[];
 }
@@ -164,7 +169,8 @@ export class ActionService {
     // What discovery was unsure about (several masters, an unreadable config) is for the approvers to see.
     notes.push(...discovery.problems.filter((p) => /fpm/i.test(p)).slice(0, 2));
     const rendered = this.deps.catalog.render(command.id, host, params);
-    return { host, command, params, rendered, discovery, notes };
+    const user = host.transport === 'local' ? userInfo().username : host.ssh.user;
+    return { host, command, params, rendered, argv: argvAsRun(host, rendered), user, discovery, notes };
   }
 
   /**
@@ -190,11 +196,9 @@ export class ActionService {
         await responder.ephemeral(noticeMessage(`❌ Cannot ${ACTION_WORDS[input.action]} on ${code(input.host)}: ${esc(why)}`));
         return null;
       }
-      const { command, rendered, params, notes } = prepared;
+      const { command, argv, params, notes, user } = prepared;
       if (input.preview) {
-        await responder.ephemeral(
-          previewMessage({ action: input.action, host: input.host, commandId: command.id, argv: rendered.argv, verify: this.verifyNames(command), notes, sudo: rendered.sudo }),
-        );
+        await responder.ephemeral(previewMessage({ action: input.action, host: input.host, commandId: command.id, argv, verify: this.verifyNames(command), notes, user }));
         return null;
       }
       const now = this.now();
@@ -204,7 +208,7 @@ export class ActionService {
         host: input.host,
         commandId: command.id,
         params,
-        argv: rendered.argv,
+        argv,
         requestedBy: actor.user,
         surface: actor.surface,
         channel: actor.channel,
@@ -215,7 +219,7 @@ export class ActionService {
       });
       await this.audit('requested', { host: input.host, actor, approval });
       this.deps.logger.info({ approval: approval.id, host: input.host, action: input.action, user: actor.user, command: command.id }, 'approval requested');
-      const view = { approvers: this.directory.describe(), verify: this.verifyNames(command), notes, sudo: rendered.sudo, now };
+      const view = { approvers: this.directory.describe(), verify: this.verifyNames(command), notes, user, now };
       try {
         await responder.post(requestMessage(approval, view));
       } catch (err) {
@@ -257,6 +261,12 @@ export class ActionService {
     const slack = this.deps.config.slack;
     if (actor.surface === 'slack' && slack.channels.length > 0 && !slack.channels.includes(actor.channel)) {
       await refuse('Sorry, decisions are taken in the configured channels only.', 'channel not allowed', approval);
+      return;
+    }
+    if (actor.surface !== approval.surface || actor.channel !== approval.channel) {
+      // Approvers decide where the request was asked and can be seen, not from a copy elsewhere.
+      const where = approval.surface === 'slack' ? `<#${approval.channel}>` : `the ${approval.surface}`;
+      await refuse(`Sorry ${mention(actor.user)}, request ${code(approval.id)} is decided in ${where}, where it was asked. Nothing was run.`, 'another channel than the request\'s', approval);
       return;
     }
     const now = this.now();
@@ -361,7 +371,7 @@ export class ActionService {
     } catch (err) {
       return fail(`the approved command cannot be rendered any more (${errorMessage(err)}); nothing was run`);
     }
-    if (JSON.stringify(rendered.argv) !== JSON.stringify(approval.argv)) {
+    if (JSON.stringify(argvAsRun(host, rendered)) !== JSON.stringify(approval.argv)) {
       return fail(`the command for ${approval.host} changed since it was approved (catalog or config edited); nothing was run. Ask again.`);
     }
     const ctx: VerifyContext = { executor: this.deps.executor, catalog: this.deps.catalog, host, discovery, ...(signal ? { signal } : {}) };

@@ -14,6 +14,7 @@ import type { Logger } from '../log/index.js';
 import { Semaphore } from './semaphore.js';
 import { observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
 import { CappedOutput } from './output.js';
+import { withSudo } from './sudo.js';
 
 export interface LocalExecutorOptions {
   logger: Logger;
@@ -31,7 +32,7 @@ export interface LocalExecutorOptions {
 
 /** `sudo: true` commands go through `sudo -n --` (never prompts), except when already running as root. */
 export function localArgv(command: RenderedCommand, uid: number): string[] {
-  return command.sudo && uid !== 0 ? ['sudo', '-n', '--', ...command.argv] : [...command.argv];
+  return withSudo(command, uid === 0);
 }
 
 /**

@@ -25,6 +25,8 @@ import { BACKENDS, pgliteDb, type TestDb } from '../store/support.js';
 
 const SECRET = 'approvals-signing-secret';
 const CHANNEL = 'C0ONCALL';
+/** Another channel the bot answers in: a request asked in CHANNEL is not decided from here. */
+const OTHER_CHANNEL = 'C0ELSEWHERE';
 const ASKER = 'U0ASKER';
 const APPROVER = 'U0APPROVER';
 const APPROVER2 = 'U0APPROVER2';
@@ -52,7 +54,7 @@ beforeAll(async () => {
   config = loadConfig({
     path: writeConfig({
       catalog: defaultCatalogDir(),
-      slack: { channels: [CHANNEL], approvers: [APPROVER, APPROVER2], approverGroup: GROUP },
+      slack: { channels: [CHANNEL, OTHER_CHANNEL], approvers: [APPROVER, APPROVER2], approverGroup: GROUP },
       approvals: { expiry: '15m', verifyWindow: '2s', verifyTimeout: '10s' },
       hosts: { 'web-lab': { ...hostConfig(labHost.sshd, { accessLog: labHost.lab.paths.access }), actions: { reload: 'fpm.reload-signal' } } },
     }),
@@ -107,9 +109,9 @@ function command(bot: Bot, text: string, user: string) {
 }
 
 /** Clicks a button of the message `ts`; the ephemeral answer comes back on its own response_url id. */
-async function click(bot: Bot, actionId: string, value: string, ts: string, user: string): Promise<string> {
+async function click(bot: Bot, actionId: string, value: string, ts: string, user: string, channel = CHANNEL): Promise<string> {
   const id = `click-${n++}`;
-  const body = actionBody(clickPayload({ user, channel: CHANNEL, messageTs: ts, actionId, value, responseUrl: stub.responseUrl(id) }));
+  const body = actionBody(clickPayload({ user, channel, messageTs: ts, actionId, value, responseUrl: stub.responseUrl(id) }));
   const res = await post(bot.url, body, sign(SECRET, body));
   expect(res.status).toBe(200);
   return id;
@@ -179,6 +181,9 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       expect(said).toContain('why: pool stuck after deploy');
       expect(said).toMatch(new RegExp(`sh -c '&lt;fixed script of fpm.reload-signal, \\d+ lines, sha256 [0-9a-f]{12}…&gt;' fpm-reload-signal ${labHost.lab.fpmMasterPid()}`));
       expect(said).toMatch(/expires \d\d:\d\d UTC \(in 15 min\)/);
+      // The lab's SSH login is root: the command runs without sudo, and the request says so.
+      expect(said).toContain('(`fpm.reload-signal`, as root, no sudo)');
+      expect(said).not.toMatch(/sudo -n/);
       expect(said).toContain(`<!subteam^${GROUP}>`);
       const stored = await storeB.getApproval(id);
       expect(stored).toMatchObject({ state: 'pending', host: 'web-lab', commandId: 'fpm.reload-signal', requestedBy: ASKER, params: { pid: labHost.lab.fpmMasterPid() } });
@@ -186,13 +191,17 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       const self = await click(botA, ACTION_APPROVE, value, 'req-1', ASKER);
       const strangerApprove = await click(botB, ACTION_APPROVE, value, 'req-1', STRANGER);
       const strangerDeny = await click(botB, ACTION_DENY, value, 'req-1', STRANGER);
+      // An approver, but in another channel the bot answers in (a forwarded copy of the message).
+      const elsewhere = await click(botA, ACTION_APPROVE, value, 'copy-1', APPROVER, OTHER_CHANNEL);
       expect(await ephemeral(self)).toMatch(/you asked for this one: another approver must approve it \(two-person rule\)/);
       expect(await ephemeral(strangerApprove)).toMatch(/only approvers may approve changes \(not in slack.approvers nor in the group S0ONCALL\)/);
       expect(await ephemeral(strangerDeny)).toMatch(/only approvers may deny/);
+      expect(await ephemeral(elsewhere)).toContain(`is decided in <#${CHANNEL}>, where it was asked. Nothing was run.`);
       // Nothing changed: still pending, no command ran for it.
       expect((await storeA.getApproval(id))?.state).toBe('pending');
       const audit = await auditOf(storeA, id);
-      expect(audit.map((e) => e.event)).toEqual(['requested', 'refused', 'refused', 'refused']);
+      expect(audit.map((e) => e.event)).toEqual(['requested', 'refused', 'refused', 'refused', 'refused']);
+      expect(audit.find((e) => e.actor === APPROVER && e.event === 'refused')?.detail).toMatchObject({ why: "another channel than the request's" });
       expect(audit.filter((e) => e.kind === 'command')).toEqual([]);
       expect(audit[0]).toMatchObject({ actor: ASKER, host: 'web-lab', commandId: 'fpm.reload-signal', detail: { reason: 'pool stuck after deploy' } });
 
