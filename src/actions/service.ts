@@ -33,7 +33,8 @@ import {
   requestMessage,
   type RunOutcome,
 } from './messages.js';
-import { describeProcesses, processSnapshot, verifyCommands, verifyErrorRate, verifyStatus, type Check, type VerifyContext } from './verify.js';
+import { masterHint } from '../collect/fpm-identity.js';
+import { masterNow, verifyCommands, verifyErrorRate, verifyMaster, verifyStatus, type Check, type VerifyContext } from './verify.js';
 
 export const DEFAULT_ACTIONS: Record<ActionKind, string> = { reload: 'fpm.reload', restart: 'fpm.restart' };
 
@@ -376,7 +377,9 @@ export class ActionService {
     }
     const ctx: VerifyContext = { executor: this.deps.executor, catalog: this.deps.catalog, host, discovery, ...(signal ? { signal } : {}) };
     const pid = typeof approval.params.pid === 'number' && approval.params.pid > 0 ? approval.params.pid : null;
-    const before = await processSnapshot(ctx, pid);
+    // The master is verified by identity (config, pid file, listen socket, start time), not by this pid.
+    const hint = masterHint(discovery, pid);
+    const before = (await masterNow(ctx, hint)).master;
     const startedAt = this.now();
     let result: ExecResult;
     try {
@@ -390,13 +393,15 @@ export class ActionService {
     const ok = result.code === 0 && !result.timedOut && !result.truncated;
     const output = scrub([result.stdout.toString('utf8').trimEnd(), result.stderr.trimEnd()].filter(Boolean).join('\n'));
     const { verifyTimeoutMs, verifyWindowMs } = this.deps.config.approvals;
+    const wait = ok ? verifyTimeoutMs : 0;
     const checks: Check[] = [];
-    checks.push(...(await verifyCommands(ctx, command, approval.params, ok ? verifyTimeoutMs : 0)));
+    const master = await verifyMaster(ctx, approval.action, before, hint, wait);
+    checks.push(master.check);
+    // The verify commands check the master found now (a daemonized master's new pid), not the old pid.
+    const params = 'pid' in approval.params && master.after ? { ...approval.params, pid: master.after.pid } : approval.params;
+    checks.push(...(await verifyCommands(ctx, command, params, wait)));
     if (ok) {
       checks.push(await verifyStatus(ctx, verifyTimeoutMs));
-      const after = await processSnapshot(ctx, pid);
-      const processes = describeProcesses(before, after);
-      if (processes) checks.push(processes);
       if (verifyWindowMs > 0) {
         const until = changedAt + verifyWindowMs;
         const wait = until - this.now();

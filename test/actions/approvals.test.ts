@@ -8,20 +8,16 @@
  * click at once; the reload runs once (audit log, FPM master log: one "Reloading in progress").
  */
 import { createServer, type Server } from 'node:http';
-import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTION_APPROVE, ACTION_DENY, slackGroupMembers } from '../../src/actions/index.js';
-import { createServices, type Services } from '../../src/app/services.js';
+import { ACTION_APPROVE, ACTION_DENY } from '../../src/actions/index.js';
 import { defaultCatalogDir, loadConfig, type Config } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { createRouter, type Router } from '../../src/router/index.js';
-import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
-import type { AuditEntry, Store } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
 import { writeConfig } from '../support/config.js';
 import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
-import { freePort } from '../support/sshd.js';
-import { allText, actionBody, clickPayload, post, sign, slashBody, startSlackStub, type RecordedCall, type SlackStub } from '../slack/stub.js';
+import { startSlackStub, type SlackStub } from '../slack/stub.js';
 import { BACKENDS, pgliteDb, type TestDb } from '../store/support.js';
+import { auditOf, botKit, text, type Bot, type BotKit } from './bots.js';
 
 const SECRET = 'approvals-signing-secret';
 const CHANNEL = 'C0ONCALL';
@@ -41,6 +37,7 @@ let labHost: LabHost;
 let config: Config;
 let groupApi: Server;
 let groupApiUrl: string;
+let kit: BotKit;
 
 beforeAll(async () => {
   [stub, labHost] = await Promise.all([startSlackStub(), startLabHost({}, { names: ['web-lab'] })]);
@@ -51,6 +48,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => groupApi.listen(0, '127.0.0.1', resolve));
   groupApiUrl = `http://127.0.0.1:${(groupApi.address() as { port: number }).port}/api/`;
+  kit = botKit({ stub, secret: SECRET, channel: CHANNEL, logger, groupApiUrl });
   config = loadConfig({
     path: writeConfig({
       catalog: defaultCatalogDir(),
@@ -62,86 +60,18 @@ beforeAll(async () => {
   });
 }, 120_000);
 
+const startBot = (store: Store, overrides: Partial<Config> = {}) => kit.start(store, { ...config, ...overrides });
+const command = (bot: Bot, text: string, user: string) => kit.command(bot, text, user);
+const click = (bot: Bot, actionId: string, value: string, ts: string, user: string, channel = CHANNEL) => kit.click(bot, actionId, value, ts, user, channel);
+const ephemeral = (id: string) => kit.ephemeral(id);
+const requestPosted = (since: number) => kit.requestPosted(since);
+const outcome = (ts: string) => kit.outcome(ts);
+
 afterAll(async () => {
   await stub?.close();
   await new Promise((r) => groupApi?.close(r));
   await labHost?.stop();
 });
-
-interface Bot {
-  url: string;
-  services: Services;
-  router: Router;
-  slack: SlackApp;
-  stop(): Promise<void>;
-}
-
-async function startBot(store: Store, overrides: Partial<Config> = {}): Promise<Bot> {
-  const groupMembers = slackGroupMembers(new webApi.WebClient('xoxb-test', { slackApiUrl: groupApiUrl, retryConfig: { retries: 0 } }));
-  const services = createServices({ ...config, ...overrides }, logger, { store, groupMembers });
-  const router = createRouter({ services, logger, updateIntervalMs: 50 });
-  const port = await freePort();
-  const slack = createSlackApp({
-    router,
-    logger,
-    mode: { mode: 'http', botToken: 'xoxb-test', signingSecret: SECRET, port, path: '/slack/events', apiUrl: stub.apiUrl },
-    retryConfig: { retries: 2, factor: 1, minTimeout: 20, maxTimeout: 50 },
-  });
-  await slack.start();
-  return {
-    url: `http://127.0.0.1:${port}/slack/events`,
-    services,
-    router,
-    slack,
-    async stop() {
-      await slack.stop();
-      await router.close();
-      await services.close();
-    },
-  };
-}
-
-let n = 0;
-
-function command(bot: Bot, text: string, user: string) {
-  const body = slashBody({ text, user_id: user, channel_id: CHANNEL, response_url: stub.responseUrl(`cmd-${n++}`) });
-  return post(bot.url, body, sign(SECRET, body));
-}
-
-/** Clicks a button of the message `ts`; the ephemeral answer comes back on its own response_url id. */
-async function click(bot: Bot, actionId: string, value: string, ts: string, user: string, channel = CHANNEL): Promise<string> {
-  const id = `click-${n++}`;
-  const body = actionBody(clickPayload({ user, channel, messageTs: ts, actionId, value, responseUrl: stub.responseUrl(id) }));
-  const res = await post(bot.url, body, sign(SECRET, body));
-  expect(res.status).toBe(200);
-  return id;
-}
-
-const text = allText;
-
-function ephemeral(id: string): Promise<string> {
-  return stub.waitFor(() => stub.calls.find((c) => c.method === 'respond' && c.path.endsWith(`/${id}`)), 20_000, `the reply to ${id}`).then(text);
-}
-
-/** The approval request posted for `host` after `since` calls: its Approve value. */
-async function requestPosted(since: number): Promise<{ value: string; id: string; call: RecordedCall }> {
-  const call = await stub.waitFor(() => stub.ok('chat.postMessage').slice(since).find((c) => text(c).includes('Approval needed')), 20_000, 'the approval request');
-  const actions = (call.body.blocks as Array<Record<string, any>>).find((b) => b.type === 'actions')!;
-  const value = actions.elements[0].value as string;
-  return { value, id: value.slice(2), call };
-}
-
-function outcome(ts: string): Promise<RecordedCall> {
-  return stub.waitFor(
-    () => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === ts && /php-fpm on \S+: (ok|failed)|Dry run/.test(text(c))),
-    45_000,
-    `the outcome in the thread of ${ts}`,
-  );
-}
-
-async function auditOf(store: Store, approvalId: string): Promise<AuditEntry[]> {
-  return (await store.listAudit({ approvalId })).reverse();
-}
 
 async function reloads(): Promise<number> {
   return ((await labHost.lab.readLogs()).fpmLog.match(/Reloading in progress/g) ?? []).length;
@@ -239,7 +169,11 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       expect(said).toMatch(/✓ \*5xx 2s before\/after\*: before 0\.0% \(0\/[1-9]\d*\), after 0\.0% \(0\/[1-9]\d*\)/);
       expect(said).toMatch(/✓ \*fpm.master-state\*: master \d+ active; workers: /);
       expect(said).toMatch(/✓ \*fpm status\*: pool www answers/);
-      expect(said).toMatch(new RegExp(`processes\\*: master ${master} kept, workers ${workers.length} → \\d+, \\d+ new`));
+      // Verified by identity: the same master (a foreground one re-executes in place), the same listen socket, new workers.
+      expect(said).toContain(
+        `✓ *php-fpm master*: master ${master} kept (re-executed in place), kept its listen socket ${labHost.lab.fpmListen}, workers ${workers.length} → `,
+      );
+      expect(said).toContain(`; ${labHost.lab.dir}/php-fpm.pid names ${master}`);
       expect(said).toMatch(/5xx 2s before\/after\*: before/);
       expect(said).toContain(`sent SIGUSR2 to ${master}`);
 

@@ -1,0 +1,102 @@
+/**
+ * Bot replicas for the approval tests: the REAL router, actions and Bolt app (HTTP mode, signed
+ * requests) on a given store, talking to the Slack Web API stub; and the requests a responder makes
+ * (a slash command, a click) with the waits for what the bot posts back.
+ */
+import { webApi } from '@slack/bolt';
+import { expect } from 'vitest';
+import { slackGroupMembers } from '../../src/actions/index.js';
+import { createServices, type Services } from '../../src/app/services.js';
+import type { Config } from '../../src/config/index.js';
+import type { Logger } from '../../src/log/index.js';
+import { createRouter, type Router } from '../../src/router/index.js';
+import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
+import type { AuditEntry, Store } from '../../src/store/index.js';
+import { freePort } from '../support/sshd.js';
+import { allText, actionBody, clickPayload, post, sign, slashBody, type BotResponse, type RecordedCall, type SlackStub } from '../slack/stub.js';
+
+export interface Bot {
+  url: string;
+  services: Services;
+  router: Router;
+  slack: SlackApp;
+  stop(): Promise<void>;
+}
+
+export interface BotKit {
+  start(store: Store, config: Config): Promise<Bot>;
+  command(bot: Bot, text: string, user: string): Promise<BotResponse>;
+  /** Clicks a button of the message `ts`; returns the id its ephemeral answer comes back on. */
+  click(bot: Bot, actionId: string, value: string, ts: string, user: string, channel?: string): Promise<string>;
+  ephemeral(id: string): Promise<string>;
+  /** The approval request posted after the first `since` chat.postMessage calls. */
+  requestPosted(since: number): Promise<{ value: string; id: string; call: RecordedCall }>;
+  /** The outcome posted in the thread of the request message `ts`. */
+  outcome(ts: string): Promise<RecordedCall>;
+}
+
+export const text = allText;
+
+export function botKit(options: { stub: SlackStub; secret: string; channel: string; logger: Logger; groupApiUrl?: string }): BotKit {
+  const { stub, secret, channel, logger } = options;
+  let n = 0;
+  return {
+    async start(store, config) {
+      const groupMembers = options.groupApiUrl
+        ? slackGroupMembers(new webApi.WebClient('xoxb-test', { slackApiUrl: options.groupApiUrl, retryConfig: { retries: 0 } }))
+        : null;
+      const services = createServices(config, logger, { store, groupMembers });
+      const router = createRouter({ services, logger, updateIntervalMs: 50 });
+      const port = await freePort();
+      const slack = createSlackApp({
+        router,
+        logger,
+        mode: { mode: 'http', botToken: 'xoxb-test', signingSecret: secret, port, path: '/slack/events', apiUrl: stub.apiUrl },
+        retryConfig: { retries: 2, factor: 1, minTimeout: 20, maxTimeout: 50 },
+      });
+      await slack.start();
+      return {
+        url: `http://127.0.0.1:${port}/slack/events`,
+        services,
+        router,
+        slack,
+        async stop() {
+          await slack.stop();
+          await router.close();
+          await services.close();
+        },
+      };
+    },
+    command(bot, text, user) {
+      const body = slashBody({ text, user_id: user, channel_id: channel, response_url: stub.responseUrl(`cmd-${n++}`) });
+      return post(bot.url, body, sign(secret, body));
+    },
+    async click(bot, actionId, value, ts, user, inChannel = channel) {
+      const id = `click-${n++}`;
+      const body = actionBody(clickPayload({ user, channel: inChannel, messageTs: ts, actionId, value, responseUrl: stub.responseUrl(id) }));
+      const res = await post(bot.url, body, sign(secret, body));
+      expect(res.status).toBe(200);
+      return id;
+    },
+    ephemeral(id) {
+      return stub.waitFor(() => stub.calls.find((c) => c.method === 'respond' && c.path.endsWith(`/${id}`)), 20_000, `the reply to ${id}`).then(text);
+    },
+    async requestPosted(since) {
+      const call = await stub.waitFor(() => stub.ok('chat.postMessage').slice(since).find((c) => text(c).includes('Approval needed')), 20_000, 'the approval request');
+      const actions = (call.body.blocks as Array<Record<string, any>>).find((b) => b.type === 'actions')!;
+      const value = actions.elements[0].value as string;
+      return { value, id: value.slice(2), call };
+    },
+    outcome(ts) {
+      return stub.waitFor(
+        () => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === ts && /php-fpm on \S+: (ok|failed)|Dry run/.test(text(c))),
+        45_000,
+        `the outcome in the thread of ${ts}`,
+      );
+    },
+  };
+}
+
+export async function auditOf(store: Store, approvalId: string): Promise<AuditEntry[]> {
+  return (await store.listAudit({ approvalId })).reverse();
+}
