@@ -25,6 +25,7 @@ import { ApproverDirectory, type GroupMembers } from './directory.js';
 import {
   ACTION_WORDS,
   auditMessage,
+  displayArgv,
   clock,
   decidedMessage,
   noticeMessage,
@@ -150,12 +151,17 @@ export class ActionService {
     }
   }
 
-  /** Renders the host's command for this action, with what discovery knows (service name, master pid). */
+  /**
+   * Renders the host's command for this action from a discovery made NOW (never the cache: the
+   * service name or the master pid rendered into a mutating command must be true when it is shown
+   * and again when it runs).
+   */
   private async prepare(action: ActionKind, hostName: string, signal?: AbortSignal): Promise<Prepared> {
     const configured = this.deps.inventory.get(hostName);
     if (!configured) throw new UsageError(`${hostName} is not in the inventory.`);
     const command = this.deps.catalog.require(this.commandId(action, configured));
-    const discovery = await this.discovery.discover({ executor: this.deps.executor, catalog: this.deps.catalog, host: configured, ...(signal ? { signal } : {}) });
+    const ctx = { executor: this.deps.executor, catalog: this.deps.catalog, host: configured, ...(signal ? { signal } : {}) };
+    const discovery = await this.discovery.discover(ctx, undefined, { fresh: true });
     const host: Host = { ...configured, sources: effectiveSources(configured.sources, discovery) };
     const params: Record<string, string | number> = {};
     const notes: string[] = [];
@@ -360,21 +366,20 @@ export class ActionService {
     if (approval.dryRun || this.deps.config.dryRun) {
       return { state: 'succeeded', exitCode: null, durationMs: 0, output: '', checks: [], dryRun: true };
     }
-    const configured = this.deps.inventory.get(approval.host);
-    if (!configured) return fail(`${approval.host} is no longer in the inventory; nothing was run`);
+    if (!this.deps.inventory.get(approval.host)) return fail(`${approval.host} is no longer in the inventory; nothing was run`);
     const command = this.deps.catalog.get(approval.commandId);
     if (!command?.mutating) return fail(`${approval.commandId} is no longer a mutating catalog command; nothing was run`);
-    const discovery = await this.discovery.discover({ executor: this.deps.executor, catalog: this.deps.catalog, host: configured, ...(signal ? { signal } : {}) });
-    const host: Host = { ...configured, sources: effectiveSources(configured.sources, discovery) };
-    let rendered: RenderedCommand;
+    // The facts again, just before running: the command runs only if it is still the one approved.
+    let prepared: Prepared;
     try {
-      rendered = this.deps.catalog.render(command.id, host, approval.params);
+      prepared = await this.prepare(approval.action, approval.host, signal);
     } catch (err) {
-      return fail(`the approved command cannot be rendered any more (${errorMessage(err)}); nothing was run`);
+      if (signal?.aborted) throw err;
+      return fail(`nothing was run: ${errorMessage(err)} Ask again with \`/502 ${approval.action} ${approval.host}\` once it is clear.`);
     }
-    if (JSON.stringify(argvAsRun(host, rendered)) !== JSON.stringify(approval.argv)) {
-      return fail(`the command for ${approval.host} changed since it was approved (catalog or config edited); nothing was run. Ask again.`);
-    }
+    const changed = whatChanged(approval, prepared);
+    if (changed) return fail(`nothing was run: ${changed} since the request. Check the host, then ask again with \`/502 ${approval.action} ${approval.host}\`.`);
+    const { host, rendered, discovery } = prepared;
     const ctx: VerifyContext = { executor: this.deps.executor, catalog: this.deps.catalog, host, discovery, ...(signal ? { signal } : {}) };
     const pid = typeof approval.params.pid === 'number' && approval.params.pid > 0 ? approval.params.pid : null;
     // The master is verified by identity (config, pid file, listen socket, start time), not by this pid.
@@ -387,7 +392,9 @@ export class ActionService {
     } catch (err) {
       return { ...fail(errorMessage(err)), checks: await verifyCommands(ctx, command, approval.params, 0) };
     } finally {
+      // Every replica's cached discovery of this host is stale now (the store's host generation).
       this.discovery.invalidate(approval.host);
+      await this.deps.store.touchHost(approval.host, this.now()).catch((err) => this.deps.logger.warn({ err: errorMessage(err), host: approval.host }, 'could not mark the host changed in the store'));
     }
     const changedAt = this.now();
     const ok = result.code === 0 && !result.timedOut && !result.truncated;
@@ -459,6 +466,18 @@ export class ActionService {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
   }
+}
+
+/** What differs between the approved command and the one the host's facts render now; null: the same. */
+function whatChanged(approval: Approval, now: Prepared): string | null {
+  if (now.command.id !== approval.commandId) return `the ${approval.action} of ${approval.host} is now ${now.command.id} (was ${approval.commandId}: badgateway.yaml changed)`;
+  const was = approval.params.pid;
+  const is = now.params.pid;
+  if (was !== undefined && was !== is) return `the PHP-FPM master of ${approval.host} is now pid ${is ?? 'none'} (was ${was}: it was restarted, or reloaded as a daemon)`;
+  if (JSON.stringify(now.argv) !== JSON.stringify(approval.argv)) {
+    return `the command for ${approval.host} is now ${displayArgv(now.argv, now.command.id)} (was ${displayArgv(approval.argv, approval.commandId)})`;
+  }
+  return null;
 }
 
 function firstError(output: string): string {

@@ -756,32 +756,54 @@ export interface DiscoveryCacheOptions {
   ttlMs?: number;
   /** Clock (ms) for tests. */
   now?: () => number;
+  /**
+   * The host's generation in the shared store (bumped by every change made on the host, by any
+   * replica): a cached discovery taken at another generation is stale. Absent: the TTL alone.
+   */
+  generation?: (host: string) => Promise<number>;
 }
 
-/** Discoveries per host name, reused for a few minutes; concurrent requests for one host share one run. */
+interface CacheEntry {
+  at: number;
+  discovery: Discovery;
+  /** The host's generation read before the discovery started (null: not known). */
+  generation: number | null;
+}
+
+/**
+ * Discoveries per host name, reused for a few minutes; concurrent requests for one host share one run.
+ * With a `generation`, a change made on the host by any replica makes the entry stale at once.
+ */
 export class DiscoveryCache {
   private readonly ttlMs: number;
   private readonly now: () => number;
-  private readonly entries = new Map<string, { at: number; discovery: Discovery }>();
+  private readonly generation: ((host: string) => Promise<number>) | undefined;
+  private readonly entries = new Map<string, CacheEntry>();
   private readonly inFlight = new Map<string, Promise<Discovery>>();
 
   constructor(options: DiscoveryCacheOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
+    this.generation = options.generation;
   }
 
+  /** The entry while its TTL runs (the generation is not checked here: see discover). */
   get(host: string): Discovery | undefined {
+    return this.entry(host)?.discovery;
+  }
+
+  private entry(host: string): CacheEntry | undefined {
     const entry = this.entries.get(host);
     if (!entry) return undefined;
     if (this.now() - entry.at >= this.ttlMs) {
       this.entries.delete(host);
       return undefined;
     }
-    return entry.discovery;
+    return entry;
   }
 
-  set(host: string, discovery: Discovery): void {
-    this.entries.set(host, { at: this.now(), discovery });
+  set(host: string, discovery: Discovery, generation: number | null = null): void {
+    this.entries.set(host, { at: this.now(), discovery, generation });
   }
 
   invalidate(host?: string): void {
@@ -789,20 +811,55 @@ export class DiscoveryCache {
     else this.entries.delete(host);
   }
 
-  /** The cached discovery of ctx.host, or a fresh one (failures are not cached). */
-  discover(ctx: DiscoveryContext, run: (ctx: DiscoveryContext) => Promise<Discovery> = discoverHost): Promise<Discovery> {
+  /** The store's generation of the host; null when it cannot be read (then nothing cached is trusted). */
+  private async currentGeneration(host: string): Promise<number | null> {
+    if (!this.generation) return null;
+    return this.generation(host).catch(() => null);
+  }
+
+  /**
+   * The cached discovery of ctx.host while it is current, or a fresh one (failures are not cached).
+   * `fresh`: always a new discovery, never the cache nor one already running (what an action renders
+   * into a command must be read now). A caller's signal ends its wait, whoever started the run.
+   */
+  async discover(ctx: DiscoveryContext, run: (ctx: DiscoveryContext) => Promise<Discovery> = discoverHost, options: { fresh?: boolean } = {}): Promise<Discovery> {
     const name = ctx.host.name;
-    const cached = this.get(name);
-    if (cached) return Promise.resolve(cached);
-    const pending = this.inFlight.get(name);
-    if (pending) return pending;
-    const started = run(ctx)
-      .then((discovery) => {
-        this.set(name, discovery);
-        return discovery;
-      })
-      .finally(() => this.inFlight.delete(name));
-    this.inFlight.set(name, started);
+    const generation = await this.currentGeneration(name);
+    const cached = options.fresh ? undefined : this.entry(name);
+    if (cached && (!this.generation || (generation !== null && cached.generation === generation))) return cached.discovery;
+    const pending = options.fresh ? undefined : this.inFlight.get(name);
+    if (pending) return untilAborted(pending, ctx.signal);
+    const started = run(ctx).then((discovery) => {
+      this.set(name, discovery, generation);
+      return discovery;
+    });
+    if (!options.fresh) {
+      this.inFlight.set(name, started);
+      void started.then(
+        () => this.inFlight.get(name) === started && this.inFlight.delete(name),
+        () => this.inFlight.get(name) === started && this.inFlight.delete(name),
+      );
+    }
     return started;
   }
+}
+
+/** Waits for `promise`, or rejects as soon as `signal` aborts (the work itself goes on for its other waiters). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new Error('cancelled'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }

@@ -53,21 +53,22 @@ function listenSocket(report: FpmIdentityReport, listen: string | undefined): Fp
  * order of weight; the only one of that config when none of those tells. Null when none can be told apart.
  */
 export function pickMaster(report: FpmIdentityReport, hint: MasterHint): FpmMaster | null {
-  const sameConf = hint.conf ? report.masters.filter((m) => m.conf === hint.conf) : [];
-  const candidates = sameConf.length ? sameConf : report.masters;
   const socket = listenSocket(report, hint.listen);
+  const owns = (m: FpmMasterIdentity) => socket?.pids.includes(m.pid) ?? false;
+  const sameConf = hint.conf ? report.masters.filter((m) => m.conf === hint.conf) : report.masters;
+  // A master of another config is the one meant only if it owns the pool's listen socket (the config moved).
+  const candidates = sameConf.length || !hint.conf ? sameConf : report.masters.filter(owns);
   // A pid file naming its own master only says which master of THAT config is current.
-  const named = (m: FpmMasterIdentity) => sameConf.length > 0 && m.pidFile?.names === m.pid;
-  const score = (m: FpmMasterIdentity) => (socket?.pids.includes(m.pid) ? 4 : 0) + (named(m) ? 2 : 0) + (m.pid === hint.pid ? 1 : 0);
+  const named = (m: FpmMasterIdentity) => hint.conf !== undefined && m.conf === hint.conf && m.pidFile?.names === m.pid;
+  const score = (m: FpmMasterIdentity) => (owns(m) ? 4 : 0) + (named(m) ? 2 : 0) + (m.pid === hint.pid ? 1 : 0);
   const ranked = [...candidates].sort((a, b) => score(b) - score(a));
   const best = ranked[0];
   if (!best) return null;
-  const alone = sameConf.length === 1 || report.masters.length === 1;
-  if (score(best) === 0 && !alone) return null;
-  if (ranked[1] && score(ranked[1]) === score(best) && !alone) return null;
+  const alone = candidates.length === 1 && (hint.conf !== undefined || report.masters.length === 1);
+  if (!alone && (score(best) === 0 || (ranked[1] !== undefined && score(ranked[1]) === score(best)))) return null;
   return {
     ...best,
-    socket: socket?.pids.includes(best.pid) ? socket : null,
+    socket: owns(best) ? socket : null,
     workers: report.workers.filter((w) => w.ppid === best.pid).map((w) => w.pid),
   };
 }

@@ -100,4 +100,15 @@ CREATE TABLE digest_runs (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'host generations: a change on a host makes every replica discover it again',
+    sql: `
+CREATE TABLE host_generations (
+  host        text PRIMARY KEY,
+  generation  bigint NOT NULL,
+  changed_at  timestamptz NOT NULL
+);
+`,
+  },
 ];

@@ -419,6 +419,23 @@ export class SqlStore implements Store {
     return rows.map(digestOf);
   }
 
+  // -- host generations ------------------------------------------------------------------------------
+
+  async touchHost(host: string, at: number): Promise<number> {
+    const { rows } = await this.q.query<{ generation: string }>(
+      `INSERT INTO host_generations (host, generation, changed_at) VALUES ($1, 1, $2::timestamptz)
+       ON CONFLICT (host) DO UPDATE SET generation = host_generations.generation + 1, changed_at = EXCLUDED.changed_at
+       RETURNING generation::text AS generation`,
+      [host, ts(at)],
+    );
+    return Number(rows[0]!.generation);
+  }
+
+  async hostGeneration(host: string): Promise<number> {
+    const { rows } = await this.q.query<{ generation: string }>(`SELECT generation::text AS generation FROM host_generations WHERE host = $1`, [host]);
+    return rows[0] ? Number(rows[0].generation) : 0;
+  }
+
   async migrations(): Promise<Array<{ version: number; name: string }>> {
     const { rows } = await this.q.query<{ version: number; name: string }>(`SELECT version, name FROM ${MIGRATIONS_TABLE} ORDER BY version`);
     return rows.map((r) => ({ version: Number(r.version), name: r.name }));

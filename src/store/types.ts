@@ -163,6 +163,13 @@ export interface Store {
   finishDigestRun(schedule: string, fireTime: number, result: { status: 'posted' | 'failed'; at: number; detail?: Record<string, unknown> }): Promise<boolean>;
   listDigestRuns(filter?: { schedule?: string; limit?: number }): Promise<DigestRun[]>;
 
+  // -- host generations: a counter per host, bumped by every change made on it (an approved action ran),
+  // so each replica knows its cached discovery of that host is stale without comparing clocks
+  /** Bumps the host's generation; returns the new one. */
+  touchHost(host: string, at: number): Promise<number>;
+  /** The host's generation now (0 when nothing was ever changed on it). */
+  hostGeneration(host: string): Promise<number>;
+
   /** Applied migration versions, oldest first (for diagnostics and tests). */
   migrations(): Promise<Array<{ version: number; name: string }>>;
   close(): Promise<void>;

@@ -101,6 +101,66 @@ describe('a daemonized PHP-FPM master (daemonize = yes)', () => {
     expect(text(done)).toContain('verified');
   }, 120_000);
 
+  it('two replicas: after a reload on one, the other discovers the host again (the store says it changed) and its request names the current pid', async () => {
+    const host = config.hosts[0]!;
+    const ctxOf = (bot: Bot) => ({ executor: bot.services.executor, catalog: bot.services.catalog, host });
+    // B has the host in its discovery cache (a triage would have put it there).
+    const cachedB = await botB.services.discovery.discover(ctxOf(botB));
+    const old = labHost.lab.fpmMasterPid()!;
+    expect(cachedB.fpmMaster?.pid).toBe(old);
+    expect(await botB.services.discovery.discover(ctxOf(botB))).toBe(cachedB);
+
+    let before = stub.ok('chat.postMessage').length;
+    await kit.command(botA, 'reload web-lab', ASKER);
+    const asked = await kit.requestPosted(before);
+    await kit.click(botA, ACTION_APPROVE, asked.value, `req-${asked.id}`, APPROVER);
+    expect(text(await kit.outcome(`req-${asked.id}`))).toMatch(/reload php-fpm on web-lab: ok/);
+    const current = labHost.lab.fpmMasterPid()!;
+    expect(current).not.toBe(old);
+
+    // B did not run the reload, yet its cached discovery is stale: the store's generation of web-lab moved.
+    expect(await storeB.hostGeneration('web-lab')).toBeGreaterThan(0);
+    const rediscovered = await botB.services.discovery.discover(ctxOf(botB));
+    expect(rediscovered).not.toBe(cachedB);
+    expect(rediscovered.fpmMaster?.pid).toBe(current);
+
+    before = stub.ok('chat.postMessage').length;
+    await kit.command(botB, 'reload web-lab', ASKER);
+    const { call, id } = await kit.requestPosted(before);
+    expect(text(call)).toMatch(new RegExp(`fpm-reload-signal ${current}\\b`));
+    expect(await storeA.getApproval(id)).toMatchObject({ params: { pid: current } });
+  }, 120_000);
+
+  it('fresh facts: a request names the master running now, whatever is cached; one that changed before the approval runs nothing and says what changed', async () => {
+    const host = config.hosts[0]!;
+    await botA.services.discovery.discover({ executor: botA.services.executor, catalog: botA.services.catalog, host });
+    // Restarted behind the bot's back (no action of the bot, so nothing tells the cache).
+    await labHost.lab.stopFpm();
+    await labHost.lab.startFpm();
+    const restarted = labHost.lab.fpmMasterPid()!;
+    expect(botA.services.discovery.get('web-lab')?.fpmMaster?.pid).not.toBe(restarted);
+    let before = stub.ok('chat.postMessage').length;
+    await kit.command(botA, 'reload web-lab', ASKER);
+    const asked = await kit.requestPosted(before);
+    expect(text(asked.call)).toMatch(new RegExp(`fpm-reload-signal ${restarted}\\b`));
+
+    // Restarted again between the request and the approval: the approved pid is not the master any more.
+    await labHost.lab.stopFpm();
+    await labHost.lab.startFpm();
+    const again = labHost.lab.fpmMasterPid()!;
+    const reloadsBefore = await reloads();
+    before = stub.ok('chat.postMessage').length;
+    await kit.click(botB, ACTION_APPROVE, asked.value, `req-${asked.id}`, APPROVER);
+    const said = text(await kit.outcome(`req-${asked.id}`));
+    expect(said).toContain(
+      `failed*: nothing was run: the PHP-FPM master of web-lab is now pid ${again} (was ${restarted}: it was restarted, or reloaded as a daemon) since the request. Check the host, then ask again with \`/502 reload web-lab\`.`,
+    );
+    expect((await auditOf(storeA, asked.id)).filter((e) => e.kind === 'command' && e.commandId === 'fpm.reload-signal')).toEqual([]);
+    expect(await reloads()).toBe(reloadsBefore);
+    expect(labHost.lab.fpmMasterPid()).toBe(again);
+    expect(await storeA.getApproval(asked.id)).toMatchObject({ state: 'failed' });
+  }, 120_000);
+
   it('identity tells a restart (a new master) from a reload and from nothing at all, on the real master', async () => {
     const host = config.hosts[0]!;
     const ctx = { executor: botA.services.executor, catalog: botA.services.catalog, host };

@@ -146,6 +146,12 @@ describe('process table and socket parsers (captured output)', () => {
     // Several masters and nothing to tell them apart: none rather than a guess.
     expect(pickMaster(report, {})).toBeNull();
     expect(pickMaster(report, { conf: '/etc/php/8.3/fpm/php-fpm.conf', pid: 999 })).toBeNull();
+    // The master of the config meant is gone: another site's master, even the only one left, is not it...
+    const other = parseFpmIdentity(FPM_IDENTITY.split('\n').filter((l) => !/ 3622 | 3623 |12000|php8\.2-fpm\.sock/.test(l)).join('\n'));
+    expect(other.masters.map((m) => m.pid)).toEqual([11853]);
+    expect(pickMaster(other, { conf: '/etc/php/8.2/fpm/php-fpm.conf', listen: '/run/php/php8.2-fpm.sock' })).toBeNull();
+    // ...unless it owns the pool's listen socket (the config file was moved).
+    expect(pickMaster(other, { conf: '/etc/php/8.2/fpm/php-fpm.conf', listen: '127.0.0.1:19555' })).toMatchObject({ pid: 11853 });
   });
 });
 

@@ -142,6 +142,14 @@ describe.each(BACKENDS)('store', ({ make }) => {
       expect(runs.map((r) => r.status)).toEqual(['running', 'posted']);
       expect(runs[1]).toMatchObject({ fireTime: T0, finishedAt: T0 + 5000, detail: { ts: '1.2' } });
     });
+
+    it('a host\'s generation counts the changes made on it, each once, whoever makes them', async () => {
+      expect(await store.hostGeneration('web-gen')).toBe(0);
+      const bumps = await Promise.all(Array.from({ length: 6 }, (_, i) => store.touchHost('web-gen', T0 + i)));
+      expect(bumps.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await store.hostGeneration('web-gen')).toBe(6);
+      expect(await store.hostGeneration('web-other')).toBe(0);
+    });
   });
 });
 
