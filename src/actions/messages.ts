@@ -14,6 +14,11 @@ export const ACTION_DENY = 'bg:deny';
 
 export const ACTION_WORDS = { reload: 'reload php-fpm', restart: 'restart php-fpm' } as const;
 
+/** What an interrupted request says (its runner stopped or vanished while it ran): never run again by itself. */
+export const INTERRUPTED = 'The bot stopped while running this; it may or may not have run: check the host, then ask again.';
+
+export type DecidedPhase = 'running' | 'denied' | 'succeeded' | 'unverified' | 'failed' | 'interrupted' | 'dry-run' | 'expired';
+
 /** `a=<approval id>`: all an Approve / Deny button carries; the request itself is in the store. */
 export function approvalValue(id: string): string {
   return `a=${id}`;
@@ -103,14 +108,16 @@ export function requestMessage(a: Approval, view: RequestView): Message {
 }
 
 /** What the request message becomes once decided (the buttons go away). */
-export function decidedMessage(a: Approval, phase: 'running' | 'denied' | 'succeeded' | 'failed' | 'dry-run' | 'expired'): Message {
+export function decidedMessage(a: Approval, phase: DecidedPhase): Message {
   const title = `${ACTION_WORDS[a.action]} on ${a.host}`;
   const by = a.decidedBy ? who(a.decidedBy) : 'nobody';
   const head = {
     running: `⏳ ${bold(`Approved: ${esc(title)}`)} by ${by}, running…`,
     denied: `🚫 ${bold(`Denied: ${esc(title)}`)} by ${by}`,
     succeeded: `✅ ${bold(`Done: ${esc(title)}`)}, approved by ${by}, verified`,
+    unverified: `✅ ${bold(`Ran: ${esc(title)}`)}, approved by ${by}, not fully verified: the bot was stopping (see the thread)`,
     failed: `❌ ${bold(`Failed: ${esc(title)}`)}, approved by ${by} (see the thread)`,
+    interrupted: `⚠️ ${bold(`Interrupted: ${esc(title)}`)}, approved by ${by}. ${esc(INTERRUPTED)}`,
     'dry-run': `🧪 ${bold(`Dry run: ${esc(title)}`)}, approved by ${by}: nothing was run`,
     expired: `⌛ ${bold(`Expired: ${esc(title)}`)} at ${clock(a.expiresAt)}, nothing was run`,
   }[phase];
@@ -121,13 +128,15 @@ export function decidedMessage(a: Approval, phase: 'running' | 'denied' | 'succe
 }
 
 export interface RunOutcome {
-  state: 'succeeded' | 'failed';
+  state: 'succeeded' | 'failed' | 'interrupted';
   exitCode: number | null;
   durationMs: number;
   output: string;
   checks: Check[];
   error?: string;
   dryRun?: boolean;
+  /** It ran and what was checked passed, but the checks were cut short (the bot was stopping). */
+  unverified?: string;
 }
 
 export function outcomeMessage(a: Approval, outcome: RunOutcome): Message {
@@ -137,8 +146,10 @@ export function outcomeMessage(a: Approval, outcome: RunOutcome): Message {
   }
   const head =
     outcome.state === 'succeeded'
-      ? `✅ ${bold(`${esc(title)}: ok`)} (exit ${outcome.exitCode}, ${outcome.durationMs} ms), verified`
-      : `❌ ${bold(`${esc(title)}: failed`)}${outcome.error ? `: ${esc(oneLine(outcome.error, 500))}` : ` (exit ${outcome.exitCode ?? 'none'}, ${outcome.durationMs} ms)`}`;
+      ? `✅ ${bold(`${esc(title)}: ok`)} (exit ${outcome.exitCode}, ${outcome.durationMs} ms), ${outcome.unverified ? esc(outcome.unverified) : 'verified'}`
+      : outcome.state === 'interrupted'
+        ? `⚠️ ${bold(`${esc(title)}: interrupted`)}: ${esc(oneLine(outcome.error ?? INTERRUPTED, 500))}`
+        : `❌ ${bold(`${esc(title)}: failed`)}${outcome.error ? `: ${esc(oneLine(outcome.error, 500))}` : ` (exit ${outcome.exitCode ?? 'none'}, ${outcome.durationMs} ms)`}`;
   const lines = [head];
   const icon = (ok: boolean | null) => (ok === true ? '✓' : ok === false ? '✗' : '·');
   for (const c of outcome.checks) lines.push(`${icon(c.ok)} ${bold(esc(c.name))}: ${esc(oneLine(c.detail, 400))}`);

@@ -8,7 +8,7 @@
  * Every decision and every remote command goes to the audit log.
  */
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import type { Catalog, CatalogCommand, RenderedCommand } from '../catalog/index.js';
 import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
@@ -24,6 +24,7 @@ import { AUDIT_OUTPUT_LIMIT, truncate, withActor, type AuditActor } from './audi
 import { ApproverDirectory, type GroupMembers } from './directory.js';
 import {
   ACTION_WORDS,
+  INTERRUPTED,
   auditMessage,
   displayArgv,
   clock,
@@ -52,7 +53,16 @@ export interface ActionServiceDeps {
   /** Members of slack.approverGroup (Slack's usergroups.users.list); null: the group cannot be read. */
   groupMembers?: GroupMembers | null;
   now?: () => number;
+  /** This instance's name as the runner of approved requests (default host:pid:random). */
+  instance?: string;
+  /** How long a runner's lease on a running request holds unless renewed (default 20 s, renewed every quarter). */
+  leaseMs?: number;
 }
+
+/** Reaches a channel's messages from any instance (Slack: the running app's per-channel responder). */
+export type Messenger = (channel: string) => Responder | null;
+
+const DEFAULT_LEASE_MS = 20_000;
 
 /** Who is asking or deciding, as the front end saw them. */
 export interface Actor {
@@ -90,13 +100,20 @@ export function newApprovalId(): string {
 
 export class ActionService {
   readonly directory: ApproverDirectory;
+  /** This instance, as the runner named in the store. */
+  readonly instance: string;
   private readonly discovery: DiscoveryCache;
   private readonly now: () => number;
+  private readonly leaseMs: number;
   private sweeper: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
+  private messenger: Messenger | null = null;
 
   constructor(private readonly deps: ActionServiceDeps) {
     this.discovery = deps.discovery ?? new DiscoveryCache();
     this.now = deps.now ?? Date.now;
+    this.instance = deps.instance ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     this.directory = new ApproverDirectory(deps.config.slack, deps.groupMembers ?? null, deps.logger);
     const problems: string[] = [];
     for (const host of deps.config.hosts) {
@@ -114,6 +131,11 @@ export class ActionService {
 
   get store(): Store {
     return this.deps.store;
+  }
+
+  /** How the sweeper reaches a request's message (posted by whichever instance) to say it was interrupted. */
+  setMessenger(messenger: Messenger | null): void {
+    this.messenger = messenger;
   }
 
   commandId(action: ActionKind, host: Host): string {
@@ -228,7 +250,13 @@ export class ActionService {
       this.deps.logger.info({ approval: approval.id, host: input.host, action: input.action, user: actor.user, command: command.id }, 'approval requested');
       const view = { approvers: this.directory.describe(), verify: this.verifyNames(command), notes, user, now };
       try {
-        await responder.post(requestMessage(approval, view));
+        const handle = await responder.post(requestMessage(approval, view));
+        // Any instance may have to update it later (an interrupted run), so its address is stored.
+        if (handle.ref) {
+          await this.deps.store
+            .setApprovalMessage(approval.id, handle.ref)
+            .catch((err) => this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not store where the request was posted'));
+        }
       } catch (err) {
         await responder.ephemeral(noticeMessage(`⚠️ The request ${code(approval.id)} is stored but could not be posted: ${esc(errorMessage(err))}`)).catch(() => undefined);
       }
@@ -246,6 +274,8 @@ export class ActionService {
       case 'succeeded':
       case 'failed':
         return `This request was already approved by ${mention(a.decidedBy ?? '?')} and has run (${a.state}).`;
+      case 'interrupted':
+        return `${INTERRUPTED} Ask again with ${code(`/502 ${a.action} ${a.host}`)}.`;
       case 'denied':
         return `This request was denied by ${mention(a.decidedBy ?? '?')}${a.decidedAt ? ` at ${clock(a.decidedAt)}` : ''}; nothing was run.`;
       case 'expired':
@@ -283,6 +313,13 @@ export class ActionService {
       await responder.ephemeral(noticeMessage(this.explain(expired ?? { ...approval, state: 'expired' })));
       return;
     }
+    if (approval.state === 'approved' && approval.leaseUntil !== null && approval.leaseUntil <= now) {
+      // Its runner went away: say so now rather than "it is running".
+      for (const gone of await this.deps.store.interruptApprovals(now, approval.id)) await this.interrupted(gone, actor.user);
+      const current = (await this.deps.store.getApproval(approval.id)) ?? approval;
+      await refuse(this.explain(current), `already ${current.state}`, current);
+      return;
+    }
     if (approval.state !== 'pending') {
       await refuse(this.explain(approval), `already ${approval.state}`, approval);
       return;
@@ -303,7 +340,10 @@ export class ActionService {
         return;
       }
     }
-    const decided = await this.deps.store.decideApproval(approval.id, { state: input.approve ? 'approved' : 'denied', by: actor.user, at: now });
+    const decided = await this.deps.store.decideApproval(
+      approval.id,
+      input.approve ? { state: 'approved', by: actor.user, at: now, runner: this.instance, leaseUntil: now + this.leaseMs } : { state: 'denied', by: actor.user, at: now },
+    );
     if (!decided) {
       // Another click, approver or replica was first (or the request expired this instant).
       const current = (await this.deps.store.getApproval(approval.id)) ?? approval;
@@ -316,8 +356,31 @@ export class ActionService {
       await this.show(responder, decidedMessage(decided, 'denied'));
       return;
     }
+    if (!decided.message && responder.source?.ref) await this.deps.store.setApprovalMessage(decided.id, responder.source.ref).catch(() => undefined);
     await this.show(responder, decidedMessage(decided, 'running'));
     await this.execute(decided, responder, signal);
+  }
+
+  /**
+   * A request whose runner vanished: audited, and its message (wherever it was posted, by whichever
+   * instance) loses its buttons and says so; it is never run again by itself.
+   */
+  private async interrupted(a: Approval, noticedBy: string): Promise<void> {
+    await this.audit('interrupted', { host: a.host, actor: { user: 'system', surface: 'system' }, approval: a, detail: { runner: a.runner, leaseUntil: a.leaseUntil, noticedBy } });
+    this.deps.logger.warn({ approval: a.id, host: a.host, runner: a.runner }, 'approved request interrupted: its runner went away');
+    const responder = a.message ? this.messenger?.(a.message.channel) : null;
+    if (!responder || !a.message) return;
+    try {
+      const handle = responder.open?.(a.message);
+      if (handle) {
+        await handle.update(decidedMessage(a, 'interrupted'));
+        await handle.reply(noticeMessage(`⚠️ ${INTERRUPTED} Ask again with ${code(`/502 ${a.action} ${a.host}`)}.`));
+      } else {
+        await responder.post(noticeMessage(`⚠️ Request ${code(a.id)} (${ACTION_WORDS[a.action]} on ${code(a.host)}): ${INTERRUPTED}`));
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err: errorMessage(err), approval: a.id }, 'could not update the interrupted request message');
+    }
   }
 
   /** Updates the request message in place (or posts, when the front end has no handle on it). */
@@ -340,7 +403,7 @@ export class ActionService {
     }
   }
 
-  /** Runs an approved request: exactly the argv approved, then the verification. */
+  /** Runs an approved request: exactly the argv approved, then the verification; the lease is kept meanwhile. */
   private async execute(approval: Approval, responder: ClickResponder, signal?: AbortSignal): Promise<void> {
     const actor: AuditActor = {
       user: approval.requestedBy,
@@ -350,18 +413,37 @@ export class ActionService {
       ...(approval.decidedBy ? { approver: approval.decidedBy } : {}),
       via: `${approval.action} ${approval.host}`,
     };
-    const outcome = await withActor(actor, () => this.run(approval, responder, signal)).catch(
-      (err): RunOutcome => ({ state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error: errorMessage(err) }),
-    );
-    await this.deps.store
-      .finishApproval(approval.id, { state: outcome.state, at: this.now(), outcome: { ...outcome, output: truncate(outcome.output, AUDIT_OUTPUT_LIMIT) } })
-      .catch((err) => this.deps.logger.error({ err: errorMessage(err), approval: approval.id }, 'could not record the outcome'));
+    // The lease says this instance is alive and running it; another instance takes a lapsed one for interrupted.
+    const renew = setInterval(() => {
+      this.deps.store
+        .renewApprovalLease(approval.id, this.instance, this.now() + this.leaseMs)
+        .then((held) => held || this.deps.logger.warn({ approval: approval.id }, 'the lease on a running request was lost'))
+        .catch((err) => this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not renew the lease on a running request'));
+    }, Math.max(250, Math.floor(this.leaseMs / 4)));
+    renew.unref();
+    const progress = { ran: false };
+    let outcome: RunOutcome;
+    try {
+      outcome = await withActor(actor, () => this.run(approval, responder, signal, progress));
+    } catch (err) {
+      outcome = { state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error: errorMessage(err) };
+    } finally {
+      clearInterval(renew);
+    }
+    if (signal?.aborted) outcome = cancelledOutcome(outcome, progress.ran);
+    const recorded = await this.deps.store
+      .finishApproval(approval.id, { state: outcome.state, at: this.now(), runner: this.instance, outcome: { ...outcome, output: truncate(outcome.output, AUDIT_OUTPUT_LIMIT) } })
+      .catch((err) => {
+        this.deps.logger.error({ err: errorMessage(err), approval: approval.id }, 'could not record the outcome');
+        return true;
+      });
+    if (!recorded) this.deps.logger.error({ approval: approval.id }, 'the outcome was not recorded: the request is no longer this instance\'s to finish');
     this.deps.logger.info({ approval: approval.id, host: approval.host, state: outcome.state, exit: outcome.exitCode, dryRun: outcome.dryRun ?? false }, 'action finished');
     await this.tell(responder, outcomeMessage(approval, outcome));
-    await this.show(responder, decidedMessage(approval, outcome.dryRun ? 'dry-run' : outcome.state));
+    await this.show(responder, decidedMessage(approval, outcome.dryRun ? 'dry-run' : outcome.state === 'succeeded' && outcome.unverified ? 'unverified' : outcome.state));
   }
 
-  private async run(approval: Approval, responder: ClickResponder, signal?: AbortSignal): Promise<RunOutcome> {
+  private async run(approval: Approval, responder: ClickResponder, signal: AbortSignal | undefined, progress: { ran: boolean }): Promise<RunOutcome> {
     const fail = (error: string): RunOutcome => ({ state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error });
     if (approval.dryRun || this.deps.config.dryRun) {
       return { state: 'succeeded', exitCode: null, durationMs: 0, output: '', checks: [], dryRun: true };
@@ -387,6 +469,8 @@ export class ActionService {
     const before = (await masterNow(ctx, hint)).master;
     const startedAt = this.now();
     let result: ExecResult;
+    if (signal?.aborted) throw new Error('cancelled');
+    progress.ran = true;
     try {
       result = await this.deps.executor.run(host, rendered, { approvalId: approval.id, ...(signal ? { signal } : {}) });
     } catch (err) {
@@ -446,26 +530,51 @@ export class ActionService {
     await responder.ephemeral(auditMessage(changes.slice(0, limit), { readOnly: readOnly.length, actors, oldest }, host));
   }
 
-  /** Marks pending requests past their time expired, with an audit entry each. */
-  async sweep(): Promise<Approval[]> {
+  /**
+   * Marks pending requests past their time expired, and running ones whose runner's lease lapsed
+   * interrupted (its message updated), with an audit entry each.
+   */
+  async sweep(): Promise<{ expired: Approval[]; interrupted: Approval[] }> {
     const expired = await this.deps.store.expireApprovals(this.now());
     for (const a of expired) await this.audit('expired', { host: a.host, actor: { user: 'system', surface: 'system' }, approval: a });
-    return expired;
+    const interrupted = await this.deps.store.interruptApprovals(this.now());
+    for (const a of interrupted) await this.interrupted(a, 'system');
+    return { expired, interrupted };
   }
 
-  /** Sweeps every `intervalMs` until stop() (the timer does not keep the process alive). */
-  startSweeper(intervalMs = 60_000): void {
+  /** Sweeps now and then every `intervalMs` until stop() (the timer does not keep the process alive). */
+  startSweeper(intervalMs = 10_000): void {
     if (this.sweeper) return;
-    this.sweeper = setInterval(() => {
-      this.sweep().catch((err) => this.deps.logger.warn({ err: errorMessage(err) }, 'approval sweep failed'));
-    }, intervalMs);
+    const once = () => {
+      if (this.sweeping) return;
+      this.sweeping = this.sweep()
+        .catch((err) => this.deps.logger.warn({ err: errorMessage(err) }, 'approval sweep failed'))
+        .finally(() => (this.sweeping = null));
+    };
+    this.sweeper = setInterval(once, intervalMs);
     this.sweeper.unref();
+    once();
   }
 
-  stop(): void {
+  /** Stops sweeping; resolves once a sweep in progress has written what it found. */
+  async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    await this.sweeping;
   }
+}
+
+/** The bot was stopping: what an approved request became when its run was cancelled. */
+function cancelledOutcome(outcome: RunOutcome, ran: boolean): RunOutcome {
+  if (!ran) {
+    return { ...outcome, state: 'failed', error: 'cancelled before it ran: the bot was stopping; nothing was run. Ask again in a minute.' };
+  }
+  if (outcome.exitCode === null && !outcome.dryRun) {
+    // Cancelled while the command itself ran: its process group was killed, at some point.
+    return { ...outcome, state: 'interrupted', error: INTERRUPTED };
+  }
+  if (outcome.state === 'succeeded') return { ...outcome, unverified: 'not fully verified: the bot was stopping' };
+  return outcome;
 }
 
 /** What differs between the approved command and the one the host's facts render now; null: the same. */

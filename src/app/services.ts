@@ -64,7 +64,7 @@ export function createServices(config: Config, logger: Logger, overrides: Servic
     ...(store ? { store } : {}),
     ...(actions ? { actions } : {}),
     close: async () => {
-      actions?.stop();
+      await actions?.stop();
       await executor.close();
     },
   };

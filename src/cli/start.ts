@@ -56,8 +56,17 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     mode.mode === 'console' || !config.slack.approverGroup
       ? null
       : slackGroupMembers(new webApi.WebClient(mode.botToken, { timeout: 10_000, retryConfig: { retries: 1 }, ...(mode.apiUrl ? { slackApiUrl: mode.apiUrl } : {}) }));
+  let slack: SlackApp | null = null;
+  // Null (the alert webhook answers 503, Alertmanager retries) until the Slack app is up, and in console mode.
+  const responderFor = (channel: string) => {
+    try {
+      return slack?.channelResponder(channel) ?? null;
+    } catch {
+      return null;
+    }
+  };
   const services = createServices(config, logger, { observer: metrics.observer, store, groupMembers });
-  services.actions?.startSweeper();
+  services.actions?.setMessenger(responderFor);
   // Digests (scheduled and `/502 digest`): history and the exactly-once lease live in the store.
   const digests = createDigests({ triage: services.triage, store, logger });
   let digestSchedules: DigestScheduler | null = null;
@@ -68,15 +77,6 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
   const runbooks = createRunbookService({ services, store, runbooks: runbookFiles, logger, ...(services.actions ? { actions: approvalGateway(services.actions) } : {}) });
   const router = createRouter({ services, logger, metrics, digests, runbooks });
   metrics.trackRunningJobs(() => router.running());
-  let slack: SlackApp | null = null;
-  // Null (the alert webhook answers 503, Alertmanager retries) until the Slack app is up, and in console mode.
-  const responderFor = (channel: string) => {
-    try {
-      return slack?.channelResponder(channel) ?? null;
-    } catch {
-      return null;
-    }
-  };
   let endpoints: ReturnType<typeof createEndpoints> | null = null;
   let server: EndpointServer | null = null;
   try {
@@ -95,12 +95,16 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
       }
     }
     if (mode.mode === 'console') {
+      services.actions?.startSweeper();
       armDigests(textDigestPoster(io.stdout));
       await runConsole({ router, input: process.stdin, output: io.stdout, user: userInfo().username });
       return ExitCode.ok;
     }
     slack = createSlackApp({ router, logger, mode, metrics, health, routes: toBoltRoutes(endpoints.routes, logger) });
     const { port } = await slack.start();
+    // Expired requests, and running ones whose runner vanished (its lease lapsed): now, once the app can
+    // update their messages, and every 10 s.
+    services.actions?.startSweeper();
     armDigests(responderDigestPoster(responderFor));
     logger.info({ mode: mode.mode, ...(port !== null ? { port } : {}) }, 'slack app running');
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

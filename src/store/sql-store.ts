@@ -7,7 +7,9 @@ import type { Db, Queryable } from './db.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, type Migration } from './migrations.js';
 import type {
   Approval,
+  ApprovalMessage,
   ApprovalState,
+  FinishedState,
   AuditEntry,
   AuditFilter,
   Decision,
@@ -43,6 +45,9 @@ const APPROVAL_COLUMNS = [
   ms('decided_at'),
   ms('finished_at'),
   'outcome',
+  'runner',
+  ms('lease_until'),
+  'message',
 ].join(', ');
 
 interface ApprovalRow {
@@ -64,6 +69,9 @@ interface ApprovalRow {
   decided_at: number | null;
   finished_at: number | null;
   outcome: Record<string, unknown> | null;
+  runner: string | null;
+  lease_until: number | null;
+  message: ApprovalMessage | null;
 }
 
 function approvalOf(row: ApprovalRow): Approval {
@@ -86,6 +94,9 @@ function approvalOf(row: ApprovalRow): Approval {
     decidedAt: row.decided_at === null ? null : Number(row.decided_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     outcome: row.outcome,
+    runner: row.runner,
+    leaseUntil: row.lease_until === null ? null : Number(row.lease_until),
+    message: row.message,
   };
 }
 
@@ -254,12 +265,34 @@ export class SqlStore implements Store {
 
   async decideApproval(id: string, decision: Decision): Promise<Approval | null> {
     const { rows } = await this.q.query<ApprovalRow>(
-      `UPDATE approvals SET state = $2, decided_by = $3, decided_at = $4::timestamptz
+      `UPDATE approvals SET state = $2, decided_by = $3, decided_at = $4::timestamptz, runner = $5, lease_until = $6::timestamptz
        WHERE id = $1 AND state = 'pending' AND expires_at > $4::timestamptz
        RETURNING ${APPROVAL_COLUMNS}`,
-      [id, decision.state, decision.by, ts(decision.at)],
+      [id, decision.state, decision.by, ts(decision.at), decision.runner ?? null, decision.leaseUntil === undefined ? null : ts(decision.leaseUntil)],
     );
     return rows[0] ? approvalOf(rows[0]) : null;
+  }
+
+  async renewApprovalLease(id: string, runner: string, until: number): Promise<boolean> {
+    const { rowCount } = await this.q.query(`UPDATE approvals SET lease_until = $3::timestamptz WHERE id = $1 AND state = 'approved' AND runner = $2`, [id, runner, ts(until)]);
+    return rowCount === 1;
+  }
+
+  async interruptApprovals(now: number, id?: string): Promise<Approval[]> {
+    const { rows } = await this.q.query<ApprovalRow>(
+      `UPDATE approvals SET state = 'interrupted', finished_at = $1::timestamptz
+       WHERE state = 'approved' AND ($2::text IS NULL OR id = $2)
+         AND (lease_until <= $1::timestamptz
+              -- approved by a version without leases: no run takes this long
+              OR (lease_until IS NULL AND decided_at <= $1::timestamptz - interval '15 minutes'))
+       RETURNING ${APPROVAL_COLUMNS}`,
+      [ts(now), id ?? null],
+    );
+    return rows.map(approvalOf);
+  }
+
+  async setApprovalMessage(id: string, message: ApprovalMessage): Promise<void> {
+    await this.q.query(`UPDATE approvals SET message = $2::jsonb WHERE id = $1`, [id, json(message)]);
   }
 
   async expireApproval(id: string, now: number): Promise<Approval | null> {
@@ -282,10 +315,11 @@ export class SqlStore implements Store {
     return rows.map(approvalOf);
   }
 
-  async finishApproval(id: string, result: { state: 'succeeded' | 'failed'; at: number; outcome: Record<string, unknown> }): Promise<boolean> {
+  async finishApproval(id: string, result: { state: FinishedState; at: number; outcome: Record<string, unknown>; runner?: string }): Promise<boolean> {
     const { rowCount } = await this.q.query(
-      `UPDATE approvals SET state = $2, finished_at = $3::timestamptz, outcome = $4::jsonb WHERE id = $1 AND state = 'approved'`,
-      [id, result.state, ts(result.at), json(result.outcome)],
+      `UPDATE approvals SET state = $2, finished_at = $3::timestamptz, outcome = $4::jsonb, lease_until = NULL
+       WHERE id = $1 AND (state = 'approved' OR (state = 'interrupted' AND runner = $5))`,
+      [id, result.state, ts(result.at), json(result.outcome), result.runner ?? null],
     );
     return rowCount === 1;
   }

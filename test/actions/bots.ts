@@ -25,9 +25,9 @@ export interface Bot {
 
 export interface BotKit {
   start(store: Store, config: Config): Promise<Bot>;
-  command(bot: Bot, text: string, user: string): Promise<BotResponse>;
+  command(bot: Pick<Bot, 'url'>, text: string, user: string): Promise<BotResponse>;
   /** Clicks a button of the message `ts`; returns the id its ephemeral answer comes back on. */
-  click(bot: Bot, actionId: string, value: string, ts: string, user: string, channel?: string): Promise<string>;
+  click(bot: Pick<Bot, 'url'>, actionId: string, value: string, ts: string, user: string, channel?: string): Promise<string>;
   ephemeral(id: string): Promise<string>;
   /** The approval request posted after the first `since` chat.postMessage calls. */
   requestPosted(since: number): Promise<{ value: string; id: string; call: RecordedCall }>;
@@ -55,6 +55,7 @@ export function botKit(options: { stub: SlackStub; secret: string; channel: stri
         retryConfig: { retries: 2, factor: 1, minTimeout: 20, maxTimeout: 50 },
       });
       await slack.start();
+      services.actions?.setMessenger((channel) => slack.channelResponder(channel));
       return {
         url: `http://127.0.0.1:${port}/slack/events`,
         services,

@@ -32,6 +32,9 @@ const APPROVAL: Approval = {
   decidedAt: null,
   finishedAt: null,
   outcome: null,
+  runner: null,
+  leaseUntil: null,
+  message: null,
 };
 
 describe('/502 reload, restart, audit', () => {
