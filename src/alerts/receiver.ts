@@ -140,6 +140,8 @@ export class AlertReceiver {
   private readonly tokenDigest: Buffer;
   private readonly byName = new Map<string, AlertTrigger>();
   private readonly background = new Set<Promise<void>>();
+  /** drain(): the bot is stopping; new alerts get 503 so that Alertmanager sends them again (to the next instance). */
+  private draining = false;
   private readonly controllers = new Set<AbortController>();
   private readonly log: Logger;
   private readonly now: () => number;
@@ -199,6 +201,10 @@ export class AlertReceiver {
    * triage ends, so Alertmanager's webhook timeout is never reached.
    */
   receive(body: string): AlertResponse {
+    if (this.draining) {
+      this.options.metrics?.alertHandled('unknown', 'unavailable');
+      return { status: 503, body: { status: 'unavailable', reason: 'badgateway is restarting; Alertmanager will send it again' } };
+    }
     const parsed = parseAlertmanager(body);
     if (!parsed.ok) {
       this.log.warn({ reason: parsed.reason }, 'malformed alert webhook');
@@ -358,6 +364,11 @@ export class AlertReceiver {
   /** Resolves when every note and triage this receiver started has finished. */
   async idle(): Promise<void> {
     while (this.background.size) await Promise.allSettled([...this.background]);
+  }
+
+  /** Takes no new alerts (503); what was started goes on (idle() says when it is done). */
+  drain(): void {
+    this.draining = true;
   }
 
   /** Cancels the resolved-note reads and waits for the rest. */

@@ -20,6 +20,7 @@ import { metrics } from '../metrics/metrics.js';
 import { createSlackApp, type SlackApp } from '../slack/app.js';
 import { chooseMode } from '../slack/mode.js';
 import { startBanner } from './banner.js';
+import { drain, stopSignals } from './shutdown.js';
 import { createDigests } from '../digest/digests.js';
 import { startDigestSchedules } from '../digest/bot.js';
 import { responderDigestPoster, textDigestPoster } from '../digest/posters.js';
@@ -79,6 +80,29 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
   metrics.trackRunningJobs(() => router.running());
   let endpoints: ReturnType<typeof createEndpoints> | null = null;
   let server: EndpointServer | null = null;
+  const signals = stopSignals();
+  const schedules = () => digestSchedules as DigestScheduler | null;
+  // SIGTERM/SIGINT: take nothing new, let running work finish (shutdown.drainTimeout), cancel the rest.
+  const drainWork = (signal: NodeJS.Signals) => {
+    logger.info({ signal, running: router.running() }, 'stopping');
+    return drain({
+      logger,
+      timeoutMs: config.shutdown.drainTimeoutMs,
+      hurry: signals.hurry,
+      stopTaking: () => {
+        router.drain();
+        schedules()?.drain();
+        endpoints?.drain();
+      },
+      idle: async () => {
+        await Promise.all([router.idle(), schedules()?.idle(), endpoints?.idle()]);
+      },
+      cancel: async () => {
+        await Promise.all([schedules()?.stop(), router.close(), endpoints?.close()]);
+      },
+      running: () => ({ jobs: router.running(), digests: schedules()?.busy() ?? [] }),
+    });
+  };
   try {
     endpoints = createEndpoints({ config, services, router, logger, metrics, health, env, responderFor });
     if (mode.mode !== 'http') {
@@ -97,7 +121,14 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     if (mode.mode === 'console') {
       services.actions?.startSweeper();
       armDigests(textDigestPoster(io.stdout));
-      await runConsole({ router, input: process.stdin, output: io.stdout, user: userInfo().username });
+      const ended = new AbortController();
+      const session = runConsole({ router, input: process.stdin, output: io.stdout, user: userInfo().username, signal: ended.signal });
+      const signal = await Promise.race([session.then(() => null), signals.first]);
+      if (signal) {
+        await drainWork(signal);
+        ended.abort();
+      }
+      await session;
       return ExitCode.ok;
     }
     slack = createSlackApp({ router, logger, mode, metrics, health, routes: toBoltRoutes(endpoints.routes, logger) });
@@ -107,19 +138,20 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     services.actions?.startSweeper();
     armDigests(responderDigestPoster(responderFor));
     logger.info({ mode: mode.mode, ...(port !== null ? { port } : {}) }, 'slack app running');
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-    });
-    logger.info({ signal, running: router.running() }, 'stopping');
-    await slack.stop();
+    // The Slack app keeps running while draining: it answers "restarting" and posts the outcomes of running work.
+    await drainWork(await signals.first);
     return ExitCode.ok;
   } finally {
-    await endpoints?.close();
-    await server?.close();
-    await (digestSchedules as DigestScheduler | null)?.stop();
+    signals.dispose();
+    // Whatever is left (an error above skipped the drain) is cancelled; the store closes last, after the
+    // executor has written the audit records of every command it ran.
+    await schedules()?.stop();
     await router.close();
+    await endpoints?.close();
+    await slack?.stop();
+    await server?.close();
     await services.close();
     await store.close();
+    logger.info('stopped');
   }
 }

@@ -13,6 +13,7 @@ import { posix } from 'node:path';
 import type { Catalog } from '../catalog/index.js';
 import type { Host, Sources } from '../config/index.js';
 import type { ExecResult, Executor } from '../exec/index.js';
+import { untilAborted } from '../exec/abort.js';
 import {
   parseFpmTT,
   parseNginxT,
@@ -842,24 +843,4 @@ export class DiscoveryCache {
     }
     return started;
   }
-}
-
-/** Waits for `promise`, or rejects as soon as `signal` aborts (the work itself goes on for its other waiters). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new Error('cancelled'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('cancelled'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -18,6 +18,8 @@ export interface ConsoleOptions {
   /** Who is typing (the local user name). */
   user: string;
   prompt?: string;
+  /** Ends the session (the bot is stopping): input is no longer read. */
+  signal?: AbortSignal;
 }
 
 const BANNER = 'badgateway console: type /502 help for the commands, a number to press a button, quit to leave.\n';
@@ -135,6 +137,7 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     void router.close();
     rl.close();
   });
+  options.signal?.addEventListener('abort', () => rl.close(), { once: true });
   if (tty) rl.prompt();
   await new Promise<void>((resolve) => rl.once('close', resolve));
   await router.idle();

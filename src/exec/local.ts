@@ -65,14 +65,20 @@ export class LocalExecutor implements Executor {
     if (command.mutating && !options.approvalId) {
       throw new UsageError(`${command.id} changes the host and runs only after an approval.`);
     }
-    if (options.signal?.aborted) throw new ExecError(host.name, `${command.id} was cancelled before it started.`);
-    return this.slots.use(async () => {
-      if (options.signal?.aborted) throw new ExecError(host.name, `${command.id} was cancelled before it started.`);
-      const argv = localArgv(command, this.uid);
-      return observed({ logger: this.logger, observer: this.observer, transport: 'local' }, host.name, command, () =>
-        this.exec(host.name, command, argv, options, Date.now()),
-      );
-    });
+    const cancelled = () => new ExecError(host.name, `${command.id} was cancelled before it started.`);
+    if (options.signal?.aborted) throw cancelled();
+    return this.slots
+      .use(async () => {
+        if (options.signal?.aborted) throw cancelled();
+        const argv = localArgv(command, this.uid);
+        return observed({ logger: this.logger, observer: this.observer, transport: 'local' }, host.name, command, () =>
+          this.exec(host.name, command, argv, options, Date.now()),
+        );
+      }, options.signal)
+      .catch((err: unknown) => {
+        // A cancel while waiting for a slot.
+        throw options.signal?.aborted && !(err instanceof ExecError) ? cancelled() : err;
+      });
   }
 
   /** Stops every running command (its whole process group) and waits for nothing more. */

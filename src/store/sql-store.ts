@@ -445,6 +445,16 @@ export class SqlStore implements Store {
     return rowCount === 1;
   }
 
+  async reclaimDigestRun(run: { schedule: string; fireTime: number; owner: string; at: number }): Promise<boolean> {
+    const { rows } = await this.q.query(
+      `UPDATE digest_runs SET status = 'running', owner = $3, claimed_at = $4::timestamptz, finished_at = NULL, detail = NULL
+       WHERE schedule = $1 AND fire_time = $2::timestamptz AND status = 'failed' AND detail->>'cancelled' = 'stopping'
+       RETURNING schedule`,
+      [run.schedule, ts(run.fireTime), run.owner, ts(run.at)],
+    );
+    return rows.length === 1;
+  }
+
   async listDigestRuns(filter: { schedule?: string; limit?: number } = {}): Promise<DigestRun[]> {
     const params: unknown[] = [];
     const where = filter.schedule ? `WHERE schedule = $${params.push(filter.schedule)}` : '';

@@ -190,6 +190,11 @@ export interface Store {
   /** True for the one caller that claimed this fire time; false for everyone else. */
   claimDigestRun(run: { schedule: string; fireTime: number; owner: string; at: number }): Promise<boolean>;
   finishDigestRun(schedule: string, fireTime: number, result: { status: 'posted' | 'failed'; at: number; detail?: Record<string, unknown> }): Promise<boolean>;
+  /**
+   * Claims again a fire time whose run was cancelled because its instance was stopping (failed, detail
+   * `cancelled: 'stopping'`): true for the one caller that got it (the next start's catch-up posts it, once).
+   */
+  reclaimDigestRun(run: { schedule: string; fireTime: number; owner: string; at: number }): Promise<boolean>;
   listDigestRuns(filter?: { schedule?: string; limit?: number }): Promise<DigestRun[]>;
 
   // -- host generations: a counter per host, bumped by every change made on it (an approved action ran),

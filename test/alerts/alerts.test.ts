@@ -359,4 +359,35 @@ describe('the receiver without Slack (console mode)', () => {
     expect(receiver.authorized(`Bearer ${TOKEN.slice(0, -1)}`)).toBe(false);
     expect(() => new AlertReceiver({ ...(receiver as any).options, token: 'short' })).toThrow(/at least 16 characters/);
   });
+
+  it('while the bot drains for a restart: 503 for every alert, nothing started (Alertmanager sends it again)', () => {
+    const config = loadConfig({
+      path: writeConfig({
+        catalog: defaultCatalogDir(),
+        hosts: { 'web-03': { address: '10.0.0.13' } },
+        alerts: { tokenEnv: 'T', channel: CHANNEL, triggers: [{ alertnames: ['PhpFpmDown'] }] },
+      }),
+      env: {},
+    });
+    let triaged = 0;
+    const receiver = new AlertReceiver({
+      settings: config.alerts!,
+      token: TOKEN,
+      inventory: new Inventory(config.hosts),
+      router: {
+        triage: () => {
+          triaged++;
+          return null;
+        },
+      },
+      triage: () => Promise.reject(new Error('not reached')),
+      responderFor: () => null,
+      logger,
+    });
+    receiver.drain();
+    const res = receiver.receive(JSON.stringify(payload([{ name: 'PhpFpmDown', instance: '10.0.0.13:9253', fingerprint: 'eeee000000000002' }])));
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: 'unavailable', reason: 'badgateway is restarting; Alertmanager will send it again' });
+    expect(triaged).toBe(0);
+  });
 });
