@@ -14,6 +14,7 @@ import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/dis
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import type { Config, Host } from '../config/index.js';
 import { argvAsRun, type ExecResult, type Executor } from '../exec/index.js';
+import { sleep } from '../exec/abort.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { code, esc, mention } from '../report/message.js';
@@ -499,7 +500,7 @@ export class ActionService {
         if (wait > 5000) {
           await this.tell(responder, noticeMessage(`Ran ${code(approval.commandId)} on ${code(approval.host)} (exit 0); comparing the 5xx rate until ${clock(until)}…`));
         }
-        if (wait > 0) await abortableSleep(wait, signal);
+        if (wait > 0) await sleep(wait, signal);
       }
       if (signal?.aborted) checks.push({ name: '5xx before/after', ok: null, detail: 'not compared: the bot is stopping' });
       else checks.push(await verifyErrorRate(ctx, startedAt, changedAt, verifyWindowMs));
@@ -592,19 +593,4 @@ function whatChanged(approval: Approval, now: Prepared): string | null {
 function firstError(output: string): string {
   const line = output.split('\n').map((l) => l.trim()).filter(Boolean).pop();
   return line ? `: ${line.slice(0, 300)}` : '';
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -21,6 +21,7 @@ import { readWindow } from '../collect/remote-log.js';
 import { formatDuration, type Host } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import type { Executor } from '../exec/index.js';
+import { sleep } from '../exec/abort.js';
 import type { ActionKind } from '../store/index.js';
 
 export interface Check {
@@ -38,16 +39,6 @@ export interface VerifyContext {
   discovery: Discovery;
   signal?: AbortSignal;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 
 function dctx(ctx: VerifyContext): DiscoveryContext {
   return { executor: ctx.executor, catalog: ctx.catalog, host: ctx.host, ...(ctx.signal ? { signal: ctx.signal } : {}) };

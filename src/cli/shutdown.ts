@@ -7,6 +7,7 @@
  */
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
+import { sleep } from '../exec/abort.js';
 
 export interface DrainParts {
   logger: Logger;
@@ -28,18 +29,10 @@ export const CANCEL_GRACE_MS = 10_000;
 
 /** Waits for `work` at most `ms` (less if `hurry` aborts); true when the work ended in time. No timer is left behind. */
 async function within(work: Promise<unknown>, ms: number, hurry?: AbortSignal): Promise<boolean> {
+  const done = new AbortController();
   let ended = false;
-  let timer: NodeJS.Timeout | undefined;
-  let onHurry: (() => void) | undefined;
-  const limit = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    onHurry = () => resolve();
-    if (hurry?.aborted) resolve();
-    hurry?.addEventListener('abort', onHurry, { once: true });
-  });
-  await Promise.race([work.then(() => (ended = true)), limit]);
-  clearTimeout(timer);
-  if (onHurry) hurry?.removeEventListener('abort', onHurry);
+  await Promise.race([work.then(() => (ended = true)), sleep(ms, hurry ? AbortSignal.any([hurry, done.signal]) : done.signal)]);
+  done.abort();
   return ended;
 }
 
