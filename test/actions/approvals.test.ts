@@ -17,7 +17,7 @@ import { writeConfig } from '../support/config.js';
 import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { startSlackStub, type SlackStub } from '../slack/stub.js';
 import { BACKENDS, pgliteDb, type TestDb } from '../store/support.js';
-import { auditOf, botKit, text, type Bot, type BotKit } from './bots.js';
+import { auditOf, botKit, reloadsLogged, text, type Bot, type BotKit } from './bots.js';
 
 const SECRET = 'approvals-signing-secret';
 const CHANNEL = 'C0ONCALL';
@@ -73,9 +73,7 @@ afterAll(async () => {
   await labHost?.stop();
 });
 
-async function reloads(): Promise<number> {
-  return ((await labHost.lab.readLogs()).fpmLog.match(/Reloading in progress/g) ?? []).length;
-}
+const reloads = () => reloadsLogged(labHost.lab);
 
 describe.each(BACKENDS)('approvals', ({ make }) => {
   const db: TestDb = make();

@@ -12,8 +12,15 @@ import type { Logger } from '../../src/log/index.js';
 import { createRouter, type Router } from '../../src/router/index.js';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';
 import type { AuditEntry, Store } from '../../src/store/index.js';
+import { defaultCatalogDir } from '../../src/config/index.js';
+import { createLogger } from '../../src/log/index.js';
+import { BotProcesses, type BotProcess } from '../support/bot-process.js';
+import { writeConfig } from '../support/config.js';
+import type { Lab } from '../lab/lab.js';
+import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { freePort } from '../support/sshd.js';
-import { allText, actionBody, clickPayload, post, sign, slashBody, type BotResponse, type RecordedCall, type SlackStub } from '../slack/stub.js';
+import { allText, actionBody, clickPayload, post, sign, slashBody, startSlackStub, type BotResponse, type RecordedCall, type SlackStub } from '../slack/stub.js';
+import { BACKENDS, type TestDb } from '../store/support.js';
 
 export interface Bot {
   url: string;
@@ -100,4 +107,62 @@ export function botKit(options: { stub: SlackStub; secret: string; channel: stri
 
 export async function auditOf(store: Store, approvalId: string): Promise<AuditEntry[]> {
   return (await store.listAudit({ approvalId })).reverse();
+}
+
+/** The reloads a lab's PHP-FPM master has logged ("Reloading in progress"): how many times one really ran. */
+export async function reloadsLogged(lab: Lab): Promise<number> {
+  return ((await lab.readLogs()).fpmLog.match(/Reloading in progress/g) ?? []).length;
+}
+
+export const CHANNEL = 'C0ONCALL';
+export const ASKER = 'U0ASKER';
+export const APPROVER = 'U0APPROVER';
+
+/**
+ * For tests whose bots are REAL `badgateway start` processes: the Slack stub, the lab's php-fpm behind
+ * a real sshd, one store they all reach (PostgreSQL when there is one, else a PGlite folder), and a
+ * config whose reload is fpm.reload-signal on the lab.
+ */
+export interface ProcessBench {
+  stub: SlackStub;
+  labHost: LabHost;
+  kit: BotKit;
+  db: TestDb;
+  /** A bot process with approvals (and shutdown) settings of its own, on the bench's store. */
+  startBot(settings: { approvals: Record<string, string>; shutdown?: Record<string, string> }): Promise<BotProcess>;
+  /** The reloads the lab's master has logged. */
+  reloads(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function processBench(secret: string): Promise<ProcessBench> {
+  const [stub, labHost] = await Promise.all([startSlackStub(), startLabHost({}, { names: ['web-lab'] })]);
+  const kit = botKit({ stub, secret, channel: CHANNEL, logger: createLogger({ level: 'silent' }) });
+  const db = BACKENDS[0]!.make();
+  // Made and migrated here; the bot processes reach the same data through db.env.
+  await (await db.open()).close();
+  const bots = new BotProcesses({ secret, apiUrl: stub.apiUrl });
+  return {
+    stub,
+    labHost,
+    kit,
+    db,
+    startBot(settings) {
+      const configFile = writeConfig({
+        catalog: defaultCatalogDir(),
+        slack: { channels: [CHANNEL], approvers: [APPROVER] },
+        approvals: settings.approvals,
+        ...(settings.shutdown ? { shutdown: settings.shutdown } : {}),
+        hosts: { 'web-lab': { ...hostConfig(labHost.sshd, { accessLog: labHost.lab.paths.access }), actions: { reload: 'fpm.reload-signal' } } },
+      });
+      return bots.start({ BADGATEWAY_CONFIG: configFile, ...db.env });
+    },
+    reloads: () => reloadsLogged(labHost.lab),
+    async close() {
+      await bots.killAll();
+      await db.drop();
+      await stub.close();
+      await labHost.stop();
+    },
+  };
 }

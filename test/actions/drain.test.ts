@@ -7,59 +7,27 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTION_APPROVE } from '../../src/actions/index.js';
-import { defaultCatalogDir } from '../../src/config/index.js';
-import { createLogger } from '../../src/log/index.js';
 import { RESTARTING } from '../../src/router/messages.js';
-import { writeConfig } from '../support/config.js';
-import { spawnSlackBot, type BotProcess } from '../support/bot-process.js';
-import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
-import { startSlackStub, type SlackStub } from '../slack/stub.js';
-import { BACKENDS, type TestDb } from '../store/support.js';
-import { auditOf, botKit, text, type BotKit } from './bots.js';
+import type { BotProcess } from '../support/bot-process.js';
+import { APPROVER, ASKER, auditOf, processBench, text, type ProcessBench } from './bots.js';
 
-const SECRET = 'drain-signing-secret';
-const CHANNEL = 'C0ONCALL';
-const ASKER = 'U0ASKER';
-const APPROVER = 'U0APPROVER';
-
-let stub: SlackStub;
-let labHost: LabHost;
-let kit: BotKit;
-let db: TestDb;
-const bots: BotProcess[] = [];
+let bench: ProcessBench;
 
 beforeAll(async () => {
-  [stub, labHost] = await Promise.all([startSlackStub(), startLabHost({}, { names: ['web-lab'] })]);
-  kit = botKit({ stub, secret: SECRET, channel: CHANNEL, logger: createLogger({ level: 'silent' }) });
-  db = BACKENDS[0]!.make();
-  await (await db.open()).close();
+  bench = await processBench('drain-signing-secret');
 }, 120_000);
 
 afterAll(async () => {
-  for (const bot of bots) {
-    if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-    await bot.exited();
-  }
-  await db?.drop();
-  await stub?.close();
-  await labHost?.stop();
+  await bench?.close();
 });
 
-async function startBot(settings: { verifyWindow: string; drainTimeout: string }): Promise<BotProcess> {
-  const configFile = writeConfig({
-    catalog: defaultCatalogDir(),
-    slack: { channels: [CHANNEL], approvers: [APPROVER] },
-    approvals: { expiry: '15m', verifyWindow: settings.verifyWindow, verifyTimeout: '10s' },
-    shutdown: { drainTimeout: settings.drainTimeout },
-    hosts: { 'web-lab': { ...hostConfig(labHost.sshd, { accessLog: labHost.lab.paths.access }), actions: { reload: 'fpm.reload-signal' } } },
-  });
-  const bot = await spawnSlackBot({ env: { BADGATEWAY_CONFIG: configFile, ...db.env }, secret: SECRET, apiUrl: stub.apiUrl });
-  bots.push(bot);
-  return bot;
+function startBot(settings: { verifyWindow: string; drainTimeout: string }): Promise<BotProcess> {
+  return bench.startBot({ approvals: { expiry: '15m', verifyWindow: settings.verifyWindow, verifyTimeout: '10s' }, shutdown: { drainTimeout: settings.drainTimeout } });
 }
 
 /** Asks for a reload, approves it, and waits until the command ran and the bot is comparing the 5xx rate. */
 async function reloadRunning(bot: BotProcess): Promise<{ id: string; value: string; ts: string }> {
+  const { stub, kit } = bench;
   const before = stub.ok('chat.postMessage').length;
   await kit.command(bot, 'reload web-lab', ASKER);
   const { id, value, call } = await kit.requestPosted(before);
@@ -71,6 +39,7 @@ async function reloadRunning(bot: BotProcess): Promise<{ id: string; value: stri
 
 describe('SIGTERM while an approved reload runs', () => {
   it('takes no new command or click ("restarting"), lets the reload finish and report, then exits 0', async () => {
+    const { stub, kit, db } = bench;
     const bot = await startBot({ verifyWindow: '8s', drainTimeout: '60s' });
     const { id, value, ts } = await reloadRunning(bot);
     const postsBefore = stub.ok('chat.postMessage').length;
@@ -110,6 +79,7 @@ describe('SIGTERM while an approved reload runs', () => {
   }, 240_000);
 
   it('past the drain timeout the rest is cancelled and recorded as such: ran, not fully verified', async () => {
+    const { stub, kit, db } = bench;
     const bot = await startBot({ verifyWindow: '120s', drainTimeout: '1s' });
     const { id, ts } = await reloadRunning(bot);
     const stopping = Date.now();

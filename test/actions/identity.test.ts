@@ -17,12 +17,9 @@ import { writeConfig } from '../support/config.js';
 import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { startSlackStub, type SlackStub } from '../slack/stub.js';
 import { BACKENDS, type TestDb } from '../store/support.js';
-import { auditOf, botKit, text, type Bot, type BotKit } from './bots.js';
+import { APPROVER, ASKER, CHANNEL, auditOf, botKit, reloadsLogged, text, type Bot, type BotKit } from './bots.js';
 
 const SECRET = 'identity-signing-secret';
-const CHANNEL = 'C0ONCALL';
-const ASKER = 'U0ASKER';
-const APPROVER = 'U0APPROVER';
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
 
 let stub: SlackStub;
@@ -35,9 +32,7 @@ let storeB: Store;
 let botA: Bot;
 let botB: Bot;
 
-async function reloads(): Promise<number> {
-  return ((await labHost.lab.readLogs()).fpmLog.match(/Reloading in progress/g) ?? []).length;
-}
+const reloads = () => reloadsLogged(labHost.lab);
 
 beforeAll(async () => {
   [stub, labHost] = await Promise.all([startSlackStub(), startLabHost({ fpmDaemonize: true }, { names: ['web-lab'] })]);

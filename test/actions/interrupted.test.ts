@@ -8,64 +8,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTION_APPROVE } from '../../src/actions/index.js';
 import { INTERRUPTED } from '../../src/actions/messages.js';
-import { defaultCatalogDir } from '../../src/config/index.js';
-import { createLogger } from '../../src/log/index.js';
-import { writeConfig } from '../support/config.js';
-import { spawnSlackBot, type BotProcess } from '../support/bot-process.js';
-import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
-import { startSlackStub, type SlackStub } from '../slack/stub.js';
-import { BACKENDS, type TestDb } from '../store/support.js';
-import { auditOf, botKit, text, type BotKit } from './bots.js';
+import { APPROVER, ASKER, auditOf, processBench, text, type ProcessBench } from './bots.js';
 
-const SECRET = 'interrupted-signing-secret';
-const CHANNEL = 'C0ONCALL';
-const ASKER = 'U0ASKER';
-const APPROVER = 'U0APPROVER';
-
-let stub: SlackStub;
-let labHost: LabHost;
-let kit: BotKit;
-let configFile: string;
-let db: TestDb;
-const bots: BotProcess[] = [];
+let bench: ProcessBench;
 
 beforeAll(async () => {
-  [stub, labHost] = await Promise.all([startSlackStub(), startLabHost({}, { names: ['web-lab'] })]);
-  kit = botKit({ stub, secret: SECRET, channel: CHANNEL, logger: createLogger({ level: 'silent' }) });
-  configFile = writeConfig({
-    catalog: defaultCatalogDir(),
-    slack: { channels: [CHANNEL], approvers: [APPROVER] },
-    // A long 5xx comparison keeps the runner busy after the command ran: it is killed meanwhile.
-    approvals: { expiry: '15m', verifyWindow: '90s', verifyTimeout: '10s' },
-    hosts: { 'web-lab': { ...hostConfig(labHost.sshd, { accessLog: labHost.lab.paths.access }), actions: { reload: 'fpm.reload-signal' } } },
-  });
-  db = BACKENDS[0]!.make();
-  // Made and migrated here; the bot processes reach the same data through db.env.
-  await (await db.open()).close();
+  bench = await processBench('interrupted-signing-secret');
 }, 120_000);
 
 afterAll(async () => {
-  for (const bot of bots) {
-    if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-    await bot.exited();
-  }
-  await db?.drop();
-  await stub?.close();
-  await labHost?.stop();
+  await bench?.close();
 });
 
-async function startBot(): Promise<BotProcess> {
-  const bot = await spawnSlackBot({ env: { BADGATEWAY_CONFIG: configFile, ...db.env }, secret: SECRET, apiUrl: stub.apiUrl });
-  bots.push(bot);
-  return bot;
-}
-
-async function reloads(): Promise<number> {
-  return ((await labHost.lab.readLogs()).fpmLog.match(/Reloading in progress/g) ?? []).length;
-}
+// A long 5xx comparison keeps the runner busy after the command ran: it is killed meanwhile.
+const startBot = () => bench.startBot({ approvals: { expiry: '15m', verifyWindow: '90s', verifyTimeout: '10s' } });
 
 describe('kill -9 of the bot running an approved reload', () => {
   it('leaves, within a minute, an interrupted request with its audit entry and an updated message; nothing runs twice', async () => {
+    const { stub, kit, db, reloads } = bench;
     const runner = await startBot();
     const before = stub.ok('chat.postMessage').length;
     await kit.command(runner, 'reload web-lab stuck workers', ASKER);

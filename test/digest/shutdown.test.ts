@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { previousFireTime } from '../../src/digest/index.js';
 import { defaultCatalogDir } from '../../src/config/index.js';
 import { writeConfig } from '../support/config.js';
-import { spawnSlackBot, type BotProcess } from '../support/bot-process.js';
+import { BotProcesses, type BotProcess } from '../support/bot-process.js';
 import { hostConfig, startLabHost, type LabHost } from '../support/lab-host.js';
 import { allText, startSlackStub, type SlackStub } from '../slack/stub.js';
 import { BACKENDS, type TestDb } from '../store/support.js';
@@ -27,10 +27,11 @@ let db: TestDb;
 let configFile: string;
 let hung: Server;
 const held = new Set<Socket>();
-const bots: BotProcess[] = [];
+let bots: BotProcesses;
 
 beforeAll(async () => {
   [stub, labHost] = await Promise.all([startSlackStub(), startLabHost({}, { names: ['web-lab'] })]);
+  bots = new BotProcesses({ secret: SECRET, apiUrl: stub.apiUrl });
   // A host that takes the TCP connection and never says a word (a hung machine): the SSH handshake
   // would wait out its 60 s connect timeout.
   hung = createServer((socket) => held.add(socket));
@@ -57,10 +58,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const bot of bots) {
-    if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-    await bot.exited();
-  }
+  await bots?.killAll();
   for (const socket of held) socket.destroy();
   await new Promise((r) => hung?.close(r));
   await db?.drop();
@@ -68,11 +66,7 @@ afterAll(async () => {
   await labHost?.stop();
 });
 
-async function startBot(): Promise<BotProcess> {
-  const bot = await spawnSlackBot({ env: { BADGATEWAY_CONFIG: configFile, ...db.env }, secret: SECRET, apiUrl: stub.apiUrl });
-  bots.push(bot);
-  return bot;
-}
+const startBot = () => bots.start({ BADGATEWAY_CONFIG: configFile, ...db.env });
 
 function logLines(bot: BotProcess): Array<Record<string, unknown>> {
   return bot

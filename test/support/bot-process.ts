@@ -43,3 +43,23 @@ export async function spawnSlackBot(options: { env: NodeJS.ProcessEnv; secret: s
   await waitForLog(/"msg":"slack app running"/);
   return bot;
 }
+
+/** The bot processes a test file starts: each on the same stub, all SIGKILLed at the end if still running. */
+export class BotProcesses {
+  private readonly started: BotProcess[] = [];
+
+  constructor(private readonly slack: { secret: string; apiUrl: string }) {}
+
+  async start(env: NodeJS.ProcessEnv): Promise<BotProcess> {
+    const bot = await spawnSlackBot({ env, ...this.slack });
+    this.started.push(bot);
+    return bot;
+  }
+
+  async killAll(): Promise<void> {
+    for (const bot of this.started) {
+      if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+      await bot.exited();
+    }
+  }
+}
