@@ -418,7 +418,11 @@ function nginxConf(dir: string, port: number, fastcgiPass: string, fpmPass: stri
   const servers = proxyPorts
     .map((p) => `        server 127.0.0.1:${p} max_fails=${o.proxyMaxFails} fail_timeout=${fmtSeconds(o.proxyFailTimeout)};`)
     .join('\n');
+  // nginx clears its environment except TZ; libfaketime (`npm run test:clock`) reads FAKETIME again every
+  // few seconds, so without these lines nginx logs the real date ten seconds after it started.
   return `# badgateway test lab (generated)
+env FAKETIME;
+env FAKETIME_SHARED;
 user ${o.nginxUser} ${o.nginxUser === 'root' ? 'root' : 'nogroup'};
 worker_processes 1;
 pid ${dir}/nginx.pid;
