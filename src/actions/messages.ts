@@ -15,6 +15,11 @@ export const ACTION_DENY = 'bg:deny';
 
 export const ACTION_WORDS = { reload: 'reload php-fpm', restart: 'restart php-fpm' } as const;
 
+/** What an interrupted request says (its runner stopped or vanished while it ran): never run again by itself. */
+export const INTERRUPTED = 'The bot stopped while running this; it may or may not have run: check the host, then ask again.';
+
+export type DecidedPhase = 'running' | 'denied' | 'succeeded' | 'unverified' | 'failed' | 'interrupted' | 'dry-run' | 'expired';
+
 /** `a=<approval id>`: all an Approve / Deny button carries; the request itself is in the store. */
 export function approvalValue(id: string): string {
   return `a=${id}`;
@@ -42,11 +47,17 @@ function stamp(ms: number): string {
   return `${iso.slice(5, 10)} ${iso.slice(11, 19)}`;
 }
 
-/** The argv as it runs; a fixed `sh -c` script is named by its catalog id and digest instead of printed whole. */
+/**
+ * The argv as it runs (`sudo -n --` first when it goes through sudo); a fixed `sh -c` script is named
+ * by its catalog id and digest instead of printed whole.
+ */
 export function displayArgv(argv: readonly string[], commandId: string): string {
-  if (argv[0] === 'sh' && argv[1] === '-c' && argv.length >= 3) {
-    const digest = createHash('sha256').update(argv[2]!).digest('hex').slice(0, 12);
-    return `sh -c '<fixed script of ${commandId}, ${argv[2]!.split('\n').filter(Boolean).length} lines, sha256 ${digest}…>' ${shellJoin(argv.slice(3))}`.trimEnd();
+  const sudo = argv[0] === 'sudo' ? argv.slice(0, argv.indexOf('--') + 1) : [];
+  const rest = argv.slice(sudo.length);
+  if (rest[0] === 'sh' && rest[1] === '-c' && rest.length >= 3) {
+    const digest = createHash('sha256').update(rest[2]!).digest('hex').slice(0, 12);
+    const script = `sh -c '<fixed script of ${commandId}, ${rest[2]!.split('\n').filter(Boolean).length} lines, sha256 ${digest}…>'`;
+    return [shellJoin(sudo), script, shellJoin(rest.slice(3))].filter(Boolean).join(' ');
   }
   return shellJoin(argv);
 }
@@ -54,6 +65,12 @@ export function displayArgv(argv: readonly string[], commandId: string): string 
 /** The requester's words, as plain text: a reason cannot format, mention, end a code block or reorder the message. */
 function reasonBlock(a: Approval): MessageBlock[] {
   return a.reason ? [{ kind: 'plain', text: `why: ${oneLine(a.reason, 600)}` }] : [];
+}
+
+/** How the command runs, for the approvers: the account, and sudo when it goes through it. */
+export function runsAs(argv: readonly string[], user: string): string {
+  if (argv[0] === 'sudo') return `as ${user}, through sudo -n`;
+  return `as ${user}${user === 'root' ? ', no sudo' : ''}`;
 }
 
 function approverText(approvers: { users: string[]; group: string | null }): string {
@@ -67,14 +84,15 @@ export interface RequestView {
   approvers: { users: string[]; group: string | null };
   verify: string[];
   notes: string[];
-  sudo: boolean;
+  /** The account the command runs as (the SSH login, or the bot's own user for transport: local). */
+  user: string;
   now: number;
 }
 
 export function requestMessage(a: Approval, view: RequestView): Message {
   const title = `${ACTION_WORDS[a.action]} on ${a.host}`;
   const lines = [
-    `command (${code(a.commandId)}${view.sudo ? ', through sudo -n' : ''}):\n${pre([displayArgv(a.argv, a.commandId)])}`,
+    `command (${code(a.commandId)}, ${esc(runsAs(a.argv, view.user))}):\n${pre([displayArgv(a.argv, a.commandId)])}`,
     `then verified by: ${esc(view.verify.join('; '))}`,
   ];
   for (const note of view.notes) lines.push(`_${esc(oneLine(note, 300))}_`);
@@ -96,14 +114,16 @@ export function requestMessage(a: Approval, view: RequestView): Message {
 }
 
 /** What the request message becomes once decided (the buttons go away). */
-export function decidedMessage(a: Approval, phase: 'running' | 'denied' | 'succeeded' | 'failed' | 'dry-run' | 'expired'): Message {
+export function decidedMessage(a: Approval, phase: DecidedPhase): Message {
   const title = `${ACTION_WORDS[a.action]} on ${a.host}`;
   const by = a.decidedBy ? who(a.decidedBy) : 'nobody';
   const head = {
     running: `⏳ ${bold(`Approved: ${esc(title)}`)} by ${by}, running…`,
     denied: `🚫 ${bold(`Denied: ${esc(title)}`)} by ${by}`,
     succeeded: `✅ ${bold(`Done: ${esc(title)}`)}, approved by ${by}, verified`,
+    unverified: `✅ ${bold(`Ran: ${esc(title)}`)}, approved by ${by}, not fully verified: the bot was stopping (see the thread)`,
     failed: `❌ ${bold(`Failed: ${esc(title)}`)}, approved by ${by} (see the thread)`,
+    interrupted: `⚠️ ${bold(`Interrupted: ${esc(title)}`)}, approved by ${by}. ${esc(INTERRUPTED)}`,
     'dry-run': `🧪 ${bold(`Dry run: ${esc(title)}`)}, approved by ${by}: nothing was run`,
     expired: `⌛ ${bold(`Expired: ${esc(title)}`)} at ${clock(a.expiresAt)}, nothing was run`,
   }[phase];
@@ -116,13 +136,15 @@ export function decidedMessage(a: Approval, phase: 'running' | 'denied' | 'succe
 }
 
 export interface RunOutcome {
-  state: 'succeeded' | 'failed';
+  state: 'succeeded' | 'failed' | 'interrupted';
   exitCode: number | null;
   durationMs: number;
   output: string;
   checks: Check[];
   error?: string;
   dryRun?: boolean;
+  /** It ran and what was checked passed, but the checks were cut short (the bot was stopping). */
+  unverified?: string;
 }
 
 export function outcomeMessage(a: Approval, outcome: RunOutcome): Message {
@@ -132,8 +154,10 @@ export function outcomeMessage(a: Approval, outcome: RunOutcome): Message {
   }
   const head =
     outcome.state === 'succeeded'
-      ? `✅ ${bold(`${esc(title)}: ok`)} (exit ${outcome.exitCode}, ${outcome.durationMs} ms), verified`
-      : `❌ ${bold(`${esc(title)}: failed`)}${outcome.error ? `: ${esc(oneLine(outcome.error, 500))}` : ` (exit ${outcome.exitCode ?? 'none'}, ${outcome.durationMs} ms)`}`;
+      ? `✅ ${bold(`${esc(title)}: ok`)} (exit ${outcome.exitCode}, ${outcome.durationMs} ms), ${outcome.unverified ? esc(outcome.unverified) : 'verified'}`
+      : outcome.state === 'interrupted'
+        ? `⚠️ ${bold(`${esc(title)}: interrupted`)}: ${esc(oneLine(outcome.error ?? INTERRUPTED, 500))}`
+        : `❌ ${bold(`${esc(title)}: failed`)}${outcome.error ? `: ${esc(oneLine(outcome.error, 500))}` : ` (exit ${outcome.exitCode ?? 'none'}, ${outcome.durationMs} ms)`}`;
   const lines = [head];
   const icon = (ok: boolean | null) => (ok === true ? '✓' : ok === false ? '✗' : '·');
   for (const c of outcome.checks) lines.push(`${icon(c.ok)} ${bold(esc(c.name))}: ${esc(oneLine(c.detail, 400))}`);
@@ -142,9 +166,9 @@ export function outcomeMessage(a: Approval, outcome: RunOutcome): Message {
   return message(blocks);
 }
 
-export function previewMessage(input: { action: keyof typeof ACTION_WORDS; host: string; commandId: string; argv: string[]; verify: string[]; notes: string[]; sudo: boolean }): Message {
+export function previewMessage(input: { action: keyof typeof ACTION_WORDS; host: string; commandId: string; argv: string[]; verify: string[]; notes: string[]; user: string }): Message {
   const lines = [
-    `🧪 ${bold(`Dry run: ${esc(ACTION_WORDS[input.action])} on ${esc(input.host)}`)} would run (${code(input.commandId)}${input.sudo ? ', through sudo -n' : ''}):`,
+    `🧪 ${bold(`Dry run: ${esc(ACTION_WORDS[input.action])} on ${esc(input.host)}`)} would run (${code(input.commandId)}, ${esc(runsAs(input.argv, input.user))}):`,
     pre([displayArgv(input.argv, input.commandId)]),
     `then verify: ${esc(input.verify.join('; '))}`,
     'Nothing was run and no approval was requested.',

@@ -8,11 +8,13 @@
  * Every decision and every remote command goes to the audit log.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import type { Catalog, CatalogCommand, RenderedCommand } from '../catalog/index.js';
 import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import type { Config, Host } from '../config/index.js';
-import type { ExecResult, Executor } from '../exec/index.js';
+import { argvAsRun, type ExecResult, type Executor } from '../exec/index.js';
+import { sleep } from '../exec/abort.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { code, esc, mention } from '../report/message.js';
@@ -23,7 +25,9 @@ import { AUDIT_OUTPUT_LIMIT, truncate, withActor, type AuditActor } from './audi
 import { ApproverDirectory, type GroupMembers } from './directory.js';
 import {
   ACTION_WORDS,
+  INTERRUPTED,
   auditMessage,
+  displayArgv,
   clock,
   decidedMessage,
   noticeMessage,
@@ -32,7 +36,8 @@ import {
   requestMessage,
   type RunOutcome,
 } from './messages.js';
-import { describeProcesses, processSnapshot, verifyCommands, verifyErrorRate, verifyStatus, type Check, type VerifyContext } from './verify.js';
+import { masterHint } from '../collect/fpm-identity.js';
+import { masterNow, verifyCommands, verifyErrorRate, verifyMaster, verifyStatus, type Check, type VerifyContext } from './verify.js';
 
 export const DEFAULT_ACTIONS: Record<ActionKind, string> = { reload: 'fpm.reload', restart: 'fpm.restart' };
 
@@ -49,7 +54,16 @@ export interface ActionServiceDeps {
   /** Members of slack.approverGroup (Slack's usergroups.users.list); null: the group cannot be read. */
   groupMembers?: GroupMembers | null;
   now?: () => number;
+  /** This instance's name as the runner of approved requests (default host:pid:random). */
+  instance?: string;
+  /** How long a runner's lease on a running request holds unless renewed (default 20 s, renewed every quarter). */
+  leaseMs?: number;
 }
+
+/** Reaches a channel's messages from any instance (Slack: the running app's per-channel responder). */
+export type Messenger = (channel: string) => Responder | null;
+
+const DEFAULT_LEASE_MS = 20_000;
 
 /** Who is asking or deciding, as the front end saw them. */
 export interface Actor {
@@ -73,6 +87,10 @@ interface Prepared {
   command: CatalogCommand;
   params: Record<string, string | number>;
   rendered: RenderedCommand;
+  /** The argv exactly as the executor runs it on this host (`sudo -n --` first unless it runs as root). */
+  argv: string[];
+  /** The account it runs as. */
+  user: string;
   discovery: Discovery;
   notes: string[];
 }
@@ -83,13 +101,20 @@ export function newApprovalId(): string {
 
 export class ActionService {
   readonly directory: ApproverDirectory;
+  /** This instance, as the runner named in the store. */
+  readonly instance: string;
   private readonly discovery: DiscoveryCache;
   private readonly now: () => number;
+  private readonly leaseMs: number;
   private sweeper: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
+  private messenger: Messenger | null = null;
 
   constructor(private readonly deps: ActionServiceDeps) {
     this.discovery = deps.discovery ?? new DiscoveryCache();
     this.now = deps.now ?? Date.now;
+    this.instance = deps.instance ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     this.directory = new ApproverDirectory(deps.config.slack, deps.groupMembers ?? null, deps.logger);
     const problems: string[] = [];
     for (const host of deps.config.hosts) {
@@ -107,6 +132,11 @@ export class ActionService {
 
   get store(): Store {
     return this.deps.store;
+  }
+
+  /** How the sweeper reaches a request's message (posted by whichever instance) to say it was interrupted. */
+  setMessenger(messenger: Messenger | null): void {
+    this.messenger = messenger;
   }
 
   commandId(action: ActionKind, host: Host): string {
@@ -145,12 +175,17 @@ export class ActionService {
     }
   }
 
-  /** Renders the host's command for this action, with what discovery knows (service name, master pid). */
+  /**
+   * Renders the host's command for this action from a discovery made NOW (never the cache: the
+   * service name or the master pid rendered into a mutating command must be true when it is shown
+   * and again when it runs).
+   */
   private async prepare(action: ActionKind, hostName: string, signal?: AbortSignal): Promise<Prepared> {
     const configured = this.deps.inventory.get(hostName);
     if (!configured) throw new UsageError(`${hostName} is not in the inventory.`);
     const command = this.deps.catalog.require(this.commandId(action, configured));
-    const discovery = await this.discovery.discover({ executor: this.deps.executor, catalog: this.deps.catalog, host: configured, ...(signal ? { signal } : {}) });
+    const ctx = { executor: this.deps.executor, catalog: this.deps.catalog, host: configured, ...(signal ? { signal } : {}) };
+    const discovery = await this.discovery.discover(ctx, undefined, { fresh: true });
     const host: Host = { ...configured, sources: effectiveSources(configured.sources, discovery) };
     const params: Record<string, string | number> = {};
     const notes: string[] = [];
@@ -165,7 +200,8 @@ export class ActionService {
     // What discovery was unsure about (several masters, an unreadable config) is for the approvers to see.
     notes.push(...discovery.problems.filter((p) => /fpm/i.test(p)).slice(0, 2));
     const rendered = this.deps.catalog.render(command.id, host, params);
-    return { host, command, params, rendered, discovery, notes };
+    const user = host.transport === 'local' ? userInfo().username : host.ssh.user;
+    return { host, command, params, rendered, argv: argvAsRun(host, rendered), user, discovery, notes };
   }
 
   /**
@@ -191,11 +227,9 @@ export class ActionService {
         await responder.ephemeral(noticeMessage(`❌ Cannot ${ACTION_WORDS[input.action]} on ${code(input.host)}: ${esc(why)}`));
         return null;
       }
-      const { command, rendered, params, notes } = prepared;
+      const { command, argv, params, notes, user } = prepared;
       if (input.preview) {
-        await responder.ephemeral(
-          previewMessage({ action: input.action, host: input.host, commandId: command.id, argv: rendered.argv, verify: this.verifyNames(command), notes, sudo: rendered.sudo }),
-        );
+        await responder.ephemeral(previewMessage({ action: input.action, host: input.host, commandId: command.id, argv, verify: this.verifyNames(command), notes, user }));
         return null;
       }
       const now = this.now();
@@ -205,7 +239,7 @@ export class ActionService {
         host: input.host,
         commandId: command.id,
         params,
-        argv: rendered.argv,
+        argv,
         requestedBy: actor.user,
         surface: actor.surface,
         channel: actor.channel,
@@ -216,9 +250,15 @@ export class ActionService {
       });
       await this.audit('requested', { host: input.host, actor, approval });
       this.deps.logger.info({ approval: approval.id, host: input.host, action: input.action, user: actor.user, command: command.id }, 'approval requested');
-      const view = { approvers: this.directory.describe(), verify: this.verifyNames(command), notes, sudo: rendered.sudo, now };
+      const view = { approvers: this.directory.describe(), verify: this.verifyNames(command), notes, user, now };
       try {
-        await responder.post(requestMessage(approval, view));
+        const handle = await responder.post(requestMessage(approval, view));
+        // Any instance may have to update it later (an interrupted run), so its address is stored.
+        if (handle.ref) {
+          await this.deps.store
+            .setApprovalMessage(approval.id, handle.ref)
+            .catch((err) => this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not store where the request was posted'));
+        }
       } catch (err) {
         await responder.ephemeral(noticeMessage(`⚠️ The request ${code(approval.id)} is stored but could not be posted: ${esc(errorMessage(err))}`)).catch(() => undefined);
       }
@@ -236,6 +276,8 @@ export class ActionService {
       case 'succeeded':
       case 'failed':
         return `This request was already approved by ${mention(a.decidedBy ?? '?')} and has run (${a.state}).`;
+      case 'interrupted':
+        return `${INTERRUPTED} Ask again with ${code(`/502 ${a.action} ${a.host}`)}.`;
       case 'denied':
         return `This request was denied by ${mention(a.decidedBy ?? '?')}${a.decidedAt ? ` at ${clock(a.decidedAt)}` : ''}; nothing was run.`;
       case 'expired':
@@ -260,11 +302,24 @@ export class ActionService {
       await refuse('Sorry, decisions are taken in the configured channels only.', 'channel not allowed', approval);
       return;
     }
+    if (actor.surface !== approval.surface || actor.channel !== approval.channel) {
+      // Approvers decide where the request was asked and can be seen, not from a copy elsewhere.
+      const where = approval.surface === 'slack' ? `<#${approval.channel}>` : `the ${approval.surface}`;
+      await refuse(`Sorry ${mention(actor.user)}, request ${code(approval.id)} is decided in ${where}, where it was asked. Nothing was run.`, 'another channel than the request\'s', approval);
+      return;
+    }
     const now = this.now();
     if (approval.state === 'pending' && approval.expiresAt <= now) {
       const expired = await this.deps.store.expireApproval(approval.id, now);
       if (expired) await this.audit('expired', { host: approval.host, actor, approval: expired, detail: { noticedBy: actor.user } });
       await responder.ephemeral(noticeMessage(this.explain(expired ?? { ...approval, state: 'expired' })));
+      return;
+    }
+    if (approval.state === 'approved' && approval.leaseUntil !== null && approval.leaseUntil <= now) {
+      // Its runner went away: say so now rather than "it is running".
+      for (const gone of await this.deps.store.interruptApprovals(now, approval.id)) await this.interrupted(gone, actor.user);
+      const current = (await this.deps.store.getApproval(approval.id)) ?? approval;
+      await refuse(this.explain(current), `already ${current.state}`, current);
       return;
     }
     if (approval.state !== 'pending') {
@@ -287,7 +342,10 @@ export class ActionService {
         return;
       }
     }
-    const decided = await this.deps.store.decideApproval(approval.id, { state: input.approve ? 'approved' : 'denied', by: actor.user, at: now });
+    const decided = await this.deps.store.decideApproval(
+      approval.id,
+      input.approve ? { state: 'approved', by: actor.user, at: now, runner: this.instance, leaseUntil: now + this.leaseMs } : { state: 'denied', by: actor.user, at: now },
+    );
     if (!decided) {
       // Another click, approver or replica was first (or the request expired this instant).
       const current = (await this.deps.store.getApproval(approval.id)) ?? approval;
@@ -300,8 +358,31 @@ export class ActionService {
       await this.show(responder, decidedMessage(decided, 'denied'));
       return;
     }
+    if (!decided.message && responder.source?.ref) await this.deps.store.setApprovalMessage(decided.id, responder.source.ref).catch(() => undefined);
     await this.show(responder, decidedMessage(decided, 'running'));
     await this.execute(decided, responder, signal);
+  }
+
+  /**
+   * A request whose runner vanished: audited, and its message (wherever it was posted, by whichever
+   * instance) loses its buttons and says so; it is never run again by itself.
+   */
+  private async interrupted(a: Approval, noticedBy: string): Promise<void> {
+    await this.audit('interrupted', { host: a.host, actor: { user: 'system', surface: 'system' }, approval: a, detail: { runner: a.runner, leaseUntil: a.leaseUntil, noticedBy } });
+    this.deps.logger.warn({ approval: a.id, host: a.host, runner: a.runner }, 'approved request interrupted: its runner went away');
+    const responder = a.message ? this.messenger?.(a.message.channel) : null;
+    if (!responder || !a.message) return;
+    try {
+      const handle = responder.open?.(a.message);
+      if (handle) {
+        await handle.update(decidedMessage(a, 'interrupted'));
+        await handle.reply(noticeMessage(`⚠️ ${INTERRUPTED} Ask again with ${code(`/502 ${a.action} ${a.host}`)}.`));
+      } else {
+        await responder.post(noticeMessage(`⚠️ Request ${code(a.id)} (${ACTION_WORDS[a.action]} on ${code(a.host)}): ${INTERRUPTED}`));
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err: errorMessage(err), approval: a.id }, 'could not update the interrupted request message');
+    }
   }
 
   /** Updates the request message in place (or posts, when the front end has no handle on it). */
@@ -324,7 +405,7 @@ export class ActionService {
     }
   }
 
-  /** Runs an approved request: exactly the argv approved, then the verification. */
+  /** Runs an approved request: exactly the argv approved, then the verification; the lease is kept meanwhile. */
   private async execute(approval: Approval, responder: ClickResponder, signal?: AbortSignal): Promise<void> {
     const actor: AuditActor = {
       user: approval.requestedBy,
@@ -334,67 +415,93 @@ export class ActionService {
       ...(approval.decidedBy ? { approver: approval.decidedBy } : {}),
       via: `${approval.action} ${approval.host}`,
     };
-    const outcome = await withActor(actor, () => this.run(approval, responder, signal)).catch(
-      (err): RunOutcome => ({ state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error: errorMessage(err) }),
-    );
-    await this.deps.store
-      .finishApproval(approval.id, { state: outcome.state, at: this.now(), outcome: { ...outcome, output: truncate(outcome.output, AUDIT_OUTPUT_LIMIT) } })
-      .catch((err) => this.deps.logger.error({ err: errorMessage(err), approval: approval.id }, 'could not record the outcome'));
+    // The lease says this instance is alive and running it; another instance takes a lapsed one for interrupted.
+    const renew = setInterval(() => {
+      this.deps.store
+        .renewApprovalLease(approval.id, this.instance, this.now() + this.leaseMs)
+        .then((held) => held || this.deps.logger.warn({ approval: approval.id }, 'the lease on a running request was lost'))
+        .catch((err) => this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not renew the lease on a running request'));
+    }, Math.max(250, Math.floor(this.leaseMs / 4)));
+    renew.unref();
+    const progress = { ran: false };
+    let outcome: RunOutcome;
+    try {
+      outcome = await withActor(actor, () => this.run(approval, responder, signal, progress));
+    } catch (err) {
+      outcome = { state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error: errorMessage(err) };
+    } finally {
+      clearInterval(renew);
+    }
+    if (signal?.aborted) outcome = cancelledOutcome(outcome, progress.ran);
+    const recorded = await this.deps.store
+      .finishApproval(approval.id, { state: outcome.state, at: this.now(), runner: this.instance, outcome: { ...outcome, output: truncate(outcome.output, AUDIT_OUTPUT_LIMIT) } })
+      .catch((err) => {
+        this.deps.logger.error({ err: errorMessage(err), approval: approval.id }, 'could not record the outcome');
+        return true;
+      });
+    if (!recorded) this.deps.logger.error({ approval: approval.id }, 'the outcome was not recorded: the request is no longer this instance\'s to finish');
     this.deps.logger.info({ approval: approval.id, host: approval.host, state: outcome.state, exit: outcome.exitCode, dryRun: outcome.dryRun ?? false }, 'action finished');
     await this.tell(responder, outcomeMessage(approval, outcome));
-    await this.show(responder, decidedMessage(approval, outcome.dryRun ? 'dry-run' : outcome.state));
+    await this.show(responder, decidedMessage(approval, outcome.dryRun ? 'dry-run' : outcome.state === 'succeeded' && outcome.unverified ? 'unverified' : outcome.state));
   }
 
-  private async run(approval: Approval, responder: ClickResponder, signal?: AbortSignal): Promise<RunOutcome> {
+  private async run(approval: Approval, responder: ClickResponder, signal: AbortSignal | undefined, progress: { ran: boolean }): Promise<RunOutcome> {
     const fail = (error: string): RunOutcome => ({ state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error });
     if (approval.dryRun || this.deps.config.dryRun) {
       return { state: 'succeeded', exitCode: null, durationMs: 0, output: '', checks: [], dryRun: true };
     }
-    const configured = this.deps.inventory.get(approval.host);
-    if (!configured) return fail(`${approval.host} is no longer in the inventory; nothing was run`);
+    if (!this.deps.inventory.get(approval.host)) return fail(`${approval.host} is no longer in the inventory; nothing was run`);
     const command = this.deps.catalog.get(approval.commandId);
     if (!command?.mutating) return fail(`${approval.commandId} is no longer a mutating catalog command; nothing was run`);
-    const discovery = await this.discovery.discover({ executor: this.deps.executor, catalog: this.deps.catalog, host: configured, ...(signal ? { signal } : {}) });
-    const host: Host = { ...configured, sources: effectiveSources(configured.sources, discovery) };
-    let rendered: RenderedCommand;
+    // The facts again, just before running: the command runs only if it is still the one approved.
+    let prepared: Prepared;
     try {
-      rendered = this.deps.catalog.render(command.id, host, approval.params);
+      prepared = await this.prepare(approval.action, approval.host, signal);
     } catch (err) {
-      return fail(`the approved command cannot be rendered any more (${errorMessage(err)}); nothing was run`);
+      if (signal?.aborted) throw err;
+      return fail(`nothing was run: ${errorMessage(err)} Ask again with \`/502 ${approval.action} ${approval.host}\` once it is clear.`);
     }
-    if (JSON.stringify(rendered.argv) !== JSON.stringify(approval.argv)) {
-      return fail(`the command for ${approval.host} changed since it was approved (catalog or config edited); nothing was run. Ask again.`);
-    }
+    const changed = whatChanged(approval, prepared);
+    if (changed) return fail(`nothing was run: ${changed} since the request. Check the host, then ask again with \`/502 ${approval.action} ${approval.host}\`.`);
+    const { host, rendered, discovery } = prepared;
     const ctx: VerifyContext = { executor: this.deps.executor, catalog: this.deps.catalog, host, discovery, ...(signal ? { signal } : {}) };
     const pid = typeof approval.params.pid === 'number' && approval.params.pid > 0 ? approval.params.pid : null;
-    const before = await processSnapshot(ctx, pid);
+    // The master is verified by identity (config, pid file, listen socket, start time), not by this pid.
+    const hint = masterHint(discovery, pid);
+    const before = (await masterNow(ctx, hint)).master;
     const startedAt = this.now();
     let result: ExecResult;
+    if (signal?.aborted) throw new Error('cancelled');
+    progress.ran = true;
     try {
       result = await this.deps.executor.run(host, rendered, { approvalId: approval.id, ...(signal ? { signal } : {}) });
     } catch (err) {
       return { ...fail(errorMessage(err)), checks: await verifyCommands(ctx, command, approval.params, 0) };
     } finally {
+      // Every replica's cached discovery of this host is stale now (the store's host generation).
       this.discovery.invalidate(approval.host);
+      await this.deps.store.touchHost(approval.host, this.now()).catch((err) => this.deps.logger.warn({ err: errorMessage(err), host: approval.host }, 'could not mark the host changed in the store'));
     }
     const changedAt = this.now();
     const ok = result.code === 0 && !result.timedOut && !result.truncated;
     const output = scrub([result.stdout.toString('utf8').trimEnd(), result.stderr.trimEnd()].filter(Boolean).join('\n'));
     const { verifyTimeoutMs, verifyWindowMs } = this.deps.config.approvals;
+    const wait = ok ? verifyTimeoutMs : 0;
     const checks: Check[] = [];
-    checks.push(...(await verifyCommands(ctx, command, approval.params, ok ? verifyTimeoutMs : 0)));
+    const master = await verifyMaster(ctx, approval.action, before, hint, wait);
+    checks.push(master.check);
+    // The verify commands check the master found now (a daemonized master's new pid), not the old pid.
+    const params = 'pid' in approval.params && master.after ? { ...approval.params, pid: master.after.pid } : approval.params;
+    checks.push(...(await verifyCommands(ctx, command, params, wait)));
     if (ok) {
       checks.push(await verifyStatus(ctx, verifyTimeoutMs));
-      const after = await processSnapshot(ctx, pid);
-      const processes = describeProcesses(before, after);
-      if (processes) checks.push(processes);
       if (verifyWindowMs > 0) {
         const until = changedAt + verifyWindowMs;
         const wait = until - this.now();
         if (wait > 5000) {
           await this.tell(responder, noticeMessage(`Ran ${code(approval.commandId)} on ${code(approval.host)} (exit 0); comparing the 5xx rate until ${clock(until)}…`));
         }
-        if (wait > 0) await abortableSleep(wait, signal);
+        if (wait > 0) await sleep(wait, signal);
       }
       if (signal?.aborted) checks.push({ name: '5xx before/after', ok: null, detail: 'not compared: the bot is stopping' });
       else checks.push(await verifyErrorRate(ctx, startedAt, changedAt, verifyWindowMs));
@@ -439,44 +546,66 @@ export class ActionService {
     await responder.ephemeral(auditMessage(changes.slice(0, limit), { readOnly: readOnly.length, actors, oldest }, host, channel));
   }
 
-  /** Marks pending requests past their time expired, with an audit entry each. */
-  async sweep(): Promise<Approval[]> {
+  /**
+   * Marks pending requests past their time expired, and running ones whose runner's lease lapsed
+   * interrupted (its message updated), with an audit entry each.
+   */
+  async sweep(): Promise<{ expired: Approval[]; interrupted: Approval[] }> {
     const expired = await this.deps.store.expireApprovals(this.now());
     for (const a of expired) await this.audit('expired', { host: a.host, actor: { user: 'system', surface: 'system' }, approval: a });
-    return expired;
+    const interrupted = await this.deps.store.interruptApprovals(this.now());
+    for (const a of interrupted) await this.interrupted(a, 'system');
+    return { expired, interrupted };
   }
 
-  /** Sweeps every `intervalMs` until stop() (the timer does not keep the process alive). */
-  startSweeper(intervalMs = 60_000): void {
+  /** Sweeps now and then every `intervalMs` until stop() (the timer does not keep the process alive). */
+  startSweeper(intervalMs = 10_000): void {
     if (this.sweeper) return;
-    this.sweeper = setInterval(() => {
-      this.sweep().catch((err) => this.deps.logger.warn({ err: errorMessage(err) }, 'approval sweep failed'));
-    }, intervalMs);
+    const once = () => {
+      if (this.sweeping) return;
+      this.sweeping = this.sweep()
+        .catch((err) => this.deps.logger.warn({ err: errorMessage(err) }, 'approval sweep failed'))
+        .finally(() => (this.sweeping = null));
+    };
+    this.sweeper = setInterval(once, intervalMs);
     this.sweeper.unref();
+    once();
   }
 
-  stop(): void {
+  /** Stops sweeping; resolves once a sweep in progress has written what it found. */
+  async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    await this.sweeping;
   }
+}
+
+/** The bot was stopping: what an approved request became when its run was cancelled. */
+function cancelledOutcome(outcome: RunOutcome, ran: boolean): RunOutcome {
+  if (!ran) {
+    return { ...outcome, state: 'failed', error: 'cancelled before it ran: the bot was stopping; nothing was run. Ask again in a minute.' };
+  }
+  if (outcome.exitCode === null && !outcome.dryRun) {
+    // Cancelled while the command itself ran: its process group was killed, at some point.
+    return { ...outcome, state: 'interrupted', error: INTERRUPTED };
+  }
+  if (outcome.state === 'succeeded') return { ...outcome, unverified: 'not fully verified: the bot was stopping' };
+  return outcome;
+}
+
+/** What differs between the approved command and the one the host's facts render now; null: the same. */
+function whatChanged(approval: Approval, now: Prepared): string | null {
+  if (now.command.id !== approval.commandId) return `the ${approval.action} of ${approval.host} is now ${now.command.id} (was ${approval.commandId}: badgateway.yaml changed)`;
+  const was = approval.params.pid;
+  const is = now.params.pid;
+  if (was !== undefined && was !== is) return `the PHP-FPM master of ${approval.host} is now pid ${is ?? 'none'} (was ${was}: it was restarted, or reloaded as a daemon)`;
+  if (JSON.stringify(now.argv) !== JSON.stringify(approval.argv)) {
+    return `the command for ${approval.host} is now ${displayArgv(now.argv, now.command.id)} (was ${displayArgv(approval.argv, approval.commandId)})`;
+  }
+  return null;
 }
 
 function firstError(output: string): string {
   const line = output.split('\n').map((l) => l.trim()).filter(Boolean).pop();
   return line ? `: ${line.slice(0, 300)}` : '';
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

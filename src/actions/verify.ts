@@ -1,12 +1,14 @@
 /**
- * Did the change work? After an approved action ran, three checks, each a line in the outcome:
- *  1. the action's own `verify` commands from the catalog (the service is active, or the master pid
- *     runs), retried until they pass or the verify timeout ends (a reloading master re-executes);
- *  2. the PHP-FPM status page answers (the same reader triage uses, via discovery);
- *  3. the 5xx rate in the window after the change against the same length before it, read from the
+ * Did the change work? After an approved action ran, four checks, each a line in the outcome:
+ *  1. the PHP-FPM master, found again by identity (fpm.identity: the master of the same config, named
+ *     by its pid file, owning the pool's listen socket, and its start time), never by the old pid: a
+ *     reload keeps serving (in place, or under a new pid when the master is daemonized) with new
+ *     workers; a restart gives a new master. Retried until it holds or the verify timeout ends;
+ *  2. the action's own `verify` commands from the catalog (the service is active, or the master found
+ *     in 1 runs with workers), retried likewise;
+ *  3. the PHP-FPM status page answers (the same reader triage uses, via discovery);
+ *  4. the 5xx rate in the window after the change against the same length before it, read from the
  *     host's access log like a triage does.
- * Plus, for the record, the master and worker pids before and after (a graceful reload keeps the
- * master and replaces the workers).
  */
 import { compileLogFormat, parseAccessLine } from '../analyze/access/index.js';
 import { lineTimestamp } from '../analyze/timestamps.js';
@@ -14,22 +16,19 @@ import type { Catalog, CatalogCommand } from '../catalog/index.js';
 import { runCommand, type Discovery, type DiscoveryContext } from '../collect/discover.js';
 import { LineSplitter } from '../collect/files.js';
 import { readFpmStatus } from '../collect/fpm-status.js';
-import { fpmMasters, fpmWorkers, parsePs } from '../collect/host-parse.js';
+import { findMaster, type FpmMaster, type MasterHint } from '../collect/fpm-identity.js';
 import { readWindow } from '../collect/remote-log.js';
 import { formatDuration, type Host } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import type { Executor } from '../exec/index.js';
+import { sleep } from '../exec/abort.js';
+import type { ActionKind } from '../store/index.js';
 
 export interface Check {
   name: string;
   /** true passed, false failed, null could not tell (not counted against the change). */
   ok: boolean | null;
   detail: string;
-}
-
-export interface ProcessSnapshot {
-  masterPid: number | null;
-  workers: number[];
 }
 
 export interface VerifyContext {
@@ -41,16 +40,6 @@ export interface VerifyContext {
   signal?: AbortSignal;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-
 function dctx(ctx: VerifyContext): DiscoveryContext {
   return { executor: ctx.executor, catalog: ctx.catalog, host: ctx.host, ...(ctx.signal ? { signal: ctx.signal } : {}) };
 }
@@ -59,17 +48,72 @@ function firstLine(text: string): string {
   return text.split('\n').map((l) => l.trim()).filter(Boolean)[0] ?? '';
 }
 
-/** The FPM master (the one given, else the one discovery read, else the only one) and its workers. */
-export async function processSnapshot(ctx: VerifyContext, masterPid: number | null): Promise<ProcessSnapshot | null> {
-  const ps = await runCommand(dctx(ctx), 'host.processes').catch(() => null);
-  if (!ps?.ok) return null;
-  const rows = parsePs(ps.stdout);
-  const masters = fpmMasters(rows);
-  let pid = masterPid ?? ctx.discovery.fpmMaster?.pid ?? null;
-  if (pid !== null && !masters.some((m) => m.pid === pid)) pid = null;
-  if (pid === null && masters.length === 1) pid = masters[0]!.pid;
-  if (pid === null) return { masterPid: null, workers: [] };
-  return { masterPid: pid, workers: fpmWorkers(rows, { masterPid: pid }).map((w) => w.pid) };
+/** The master meant by `hint` now (null when it cannot be told, with why). */
+export async function masterNow(ctx: VerifyContext, hint: MasterHint): Promise<{ master: FpmMaster | null; error?: string }> {
+  return findMaster(dctx(ctx), hint).catch((err: unknown) => ({ master: null, error: errorMessage(err) }));
+}
+
+function startTime(m: FpmMaster): string {
+  return m.startedAt !== null ? `started ${new Date(m.startedAt).toISOString().slice(11, 19)} UTC` : 'start time unknown';
+}
+
+function sameProcess(a: FpmMaster, b: FpmMaster): boolean {
+  return a.pid === b.pid && (a.startTicks === null || b.startTicks === null || a.startTicks === b.startTicks);
+}
+
+/**
+ * Judges the master after the change against the one before: a reload keeps serving (the master of
+ * the same config, in place or re-executed under a new pid when daemonized, with its listen socket
+ * and new workers); a restart gives a new master process.
+ */
+export function judgeMaster(action: ActionKind, before: FpmMaster | null, after: FpmMaster | null, hint: MasterHint): Check {
+  const name = 'php-fpm master';
+  const of = `${hint.conf ? ` of ${hint.conf}` : ''}${hint.listen ? ` on ${hint.listen}` : ''}`;
+  if (!after) return { name, ok: false, detail: `no PHP-FPM master${of} runs now${before ? ` (was pid ${before.pid})` : ''}` };
+  const pidFile = after.pidFile ? `; ${after.pidFile.path} names ${after.pidFile.names ?? 'no pid'}` : '';
+  const workers = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
+  if (!before) return { name, ok: null, detail: `master ${after.pid} runs (${startTime(after)}, ${workers(after.workers.length)}${pidFile}); not compared: the master before the change could not be read` };
+  const kept = after.workers.filter((w) => before.workers.includes(w)).length;
+  const fresh = `workers ${before.workers.length} → ${after.workers.length}, ${after.workers.length - kept} new`;
+  if (action === 'restart') {
+    if (sameProcess(before, after)) return { name, ok: false, detail: `master ${after.pid} is the same process as before (${startTime(after)}): it was not restarted` };
+    return { name, ok: true, detail: `new master ${after.pid} (was ${before.pid}, ${startTime(after)}), ${fresh}${pidFile}` };
+  }
+  if (sameProcess(before, after) && before.workers.length > 0 && kept === before.workers.length) {
+    return { name, ok: false, detail: `master ${after.pid} still runs its ${workers(kept)} from before the reload: it did not take effect` };
+  }
+  const master =
+    after.pid === before.pid
+      ? sameProcess(before, after)
+        ? `master ${after.pid} kept (re-executed in place)`
+        : `master ${after.pid} is a new process (${startTime(after)})`
+      : `master ${before.pid} → ${after.pid} (re-executed and daemonized again, ${startTime(after)})`;
+  const socket =
+    before.socket && after.socket
+      ? before.socket.inode !== null && before.socket.inode === after.socket.inode
+        ? `, kept its listen socket ${after.socket.local}`
+        : `, listen socket ${after.socket.local} is a new one (connections waiting on the old one were dropped)`
+      : after.socket
+        ? `, listens on ${after.socket.local}`
+        : '';
+  return { name, ok: true, detail: `${master}${socket}, ${fresh}${pidFile}` };
+}
+
+/** After the change: the master judged against the one before, retried until it passes or `timeoutMs` ends. */
+export async function verifyMaster(
+  ctx: VerifyContext,
+  action: ActionKind,
+  before: FpmMaster | null,
+  hint: MasterHint,
+  timeoutMs: number,
+): Promise<{ check: Check; after: FpmMaster | null }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await masterNow(ctx, hint);
+    const check = now.error ? { name: 'php-fpm master', ok: null, detail: `could not tell: ${now.error}` } : judgeMaster(action, before, now.master, hint);
+    if (check.ok !== false || Date.now() >= deadline || ctx.signal?.aborted) return { check, after: now.master };
+    await sleep(500, ctx.signal);
+  }
 }
 
 /** Runs each verify command until it passes or `timeoutMs` has gone by. */
@@ -184,13 +228,4 @@ export async function verifyErrorRate(ctx: VerifyContext, startedAt: number, cha
   } catch (err) {
     return { name, ok: null, detail: `could not read the access log: ${errorMessage(err)}` };
   }
-}
-
-export function describeProcesses(before: ProcessSnapshot | null, after: ProcessSnapshot | null): Check | null {
-  if (!before || !after) return null;
-  if (after.masterPid === null) return { name: 'processes', ok: false, detail: `no PHP-FPM master runs now${before.masterPid ? ` (was pid ${before.masterPid})` : ''}` };
-  const master = before.masterPid === after.masterPid ? `master ${after.masterPid} kept` : `master ${before.masterPid ?? 'none'} → ${after.masterPid}`;
-  const kept = after.workers.filter((w) => before.workers.includes(w)).length;
-  const workers = `workers ${before.workers.length} → ${after.workers.length}${after.workers.length ? `, ${after.workers.length - kept} new` : ''}`;
-  return { name: 'processes', ok: null, detail: `${master}, ${workers}` };
 }

@@ -30,6 +30,10 @@ export interface Endpoints {
   routes: Route[];
   /** The Alertmanager receiver, or null without `alerts:` in badgateway.yaml. */
   alerts: AlertReceiver | null;
+  /** The bot is stopping: alerts get 503 from now on (Alertmanager retries them). */
+  drain(): void;
+  /** Resolves when what the alerts started (notes, resolved reads) is done. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +59,10 @@ export function createEndpoints(options: EndpointsOptions): Endpoints {
   return {
     routes,
     alerts,
+    drain: () => alerts?.drain(),
+    idle: async () => {
+      await alerts?.idle();
+    },
     close: async () => {
       await alerts?.close();
     },

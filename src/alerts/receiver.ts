@@ -150,6 +150,8 @@ export class AlertReceiver {
   private readonly tokenDigest: Buffer;
   private readonly byName = new Map<string, AlertTrigger>();
   private readonly background = new Set<Promise<void>>();
+  /** drain(): the bot is stopping; new alerts get 503 so that Alertmanager sends them again (to the next instance). */
+  private draining = false;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -208,6 +210,10 @@ export class AlertReceiver {
    * triage ends, so Alertmanager's webhook timeout is never reached.
    */
   receive(body: string): AlertResponse {
+    if (this.draining) {
+      this.options.metrics?.alertHandled('unknown', 'unavailable');
+      return { status: 503, body: { status: 'unavailable', reason: 'badgateway is restarting; Alertmanager will send it again' } };
+    }
     const parsed = parseAlertmanager(body);
     if (!parsed.ok) {
       this.log.warn({ reason: parsed.reason }, 'malformed alert webhook');
@@ -397,7 +403,12 @@ export class AlertReceiver {
     while (this.background.size) await Promise.allSettled([...this.background]);
   }
 
-  /** Waits for the notes and triages this receiver started (the router cancels its jobs at close). */
+  /** Takes no new alerts (503); what was started goes on (idle() says when it is done). */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Cancels the resolved-note reads and waits for the rest. */
   async close(): Promise<void> {
     await this.idle();
   }

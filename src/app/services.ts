@@ -47,7 +47,8 @@ export function createServices(config: Config, logger: Logger, overrides: Servic
   // With a store, every remote command (triage, actions) is recorded in the audit log.
   const store = overrides.store;
   const executor = store ? new AuditingExecutor(base, store, logger) : base;
-  const discovery = new DiscoveryCache();
+  // With a store, an action run by any replica makes every replica's cached discovery of that host stale.
+  const discovery = new DiscoveryCache(store ? { generation: (host) => store.hostGeneration(host) } : {});
   const triage = createTriage({ config, inventory, catalog, executor, logger, discoveryCache: discovery });
   const actions = store
     ? new ActionService({ config, inventory, catalog, executor, store, logger, discovery, groupMembers: overrides.groupMembers ?? null })
@@ -63,7 +64,7 @@ export function createServices(config: Config, logger: Logger, overrides: Servic
     ...(store ? { store } : {}),
     ...(actions ? { actions } : {}),
     close: async () => {
-      actions?.stop();
+      await actions?.stop();
       await executor.close();
     },
   };

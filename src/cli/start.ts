@@ -20,6 +20,7 @@ import { metrics } from '../metrics/metrics.js';
 import { createSlackApp, type SlackApp } from '../slack/app.js';
 import { chooseMode } from '../slack/mode.js';
 import { startBanner } from './banner.js';
+import { drain, stopSignals } from './shutdown.js';
 import { createDigests } from '../digest/digests.js';
 import { startDigestSchedules } from '../digest/bot.js';
 import { responderDigestPoster, textDigestPoster } from '../digest/posters.js';
@@ -62,8 +63,17 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
     mode.mode === 'console' || !config.slack.approverGroup
       ? null
       : slackGroupMembers(new webApi.WebClient(mode.botToken, { timeout: 10_000, retryConfig: { retries: 1 }, ...(mode.apiUrl ? { slackApiUrl: mode.apiUrl } : {}) }));
+  let slack: SlackApp | null = null;
+  // Null (the alert webhook answers 503, Alertmanager retries) until the Slack app is up, and in console mode.
+  const responderFor = (channel: string) => {
+    try {
+      return slack?.channelResponder(channel) ?? null;
+    } catch {
+      return null;
+    }
+  };
   const services = createServices(config, logger, { observer: metrics.observer, store, groupMembers });
-  services.actions?.startSweeper();
+  services.actions?.setMessenger(responderFor);
   // Digests (scheduled and `/502 digest`): history and the exactly-once lease live in the store.
   const digests = createDigests({ triage: services.triage, store, logger });
   let digestSchedules: DigestScheduler | null = null;
@@ -74,17 +84,31 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
   const runbooks = createRunbookService({ services, store, runbooks: runbookFiles, logger, ...(services.actions ? { actions: approvalGateway(services.actions) } : {}) });
   const router = createRouter({ services, logger, metrics, digests, runbooks });
   metrics.trackRunningJobs(() => router.running());
-  let slack: SlackApp | null = null;
-  // Null (the alert webhook answers 503, Alertmanager retries) until the Slack app is up, and in console mode.
-  const responderFor = (channel: string) => {
-    try {
-      return slack?.channelResponder(channel) ?? null;
-    } catch {
-      return null;
-    }
-  };
   let endpoints: ReturnType<typeof createEndpoints> | null = null;
   let server: EndpointServer | null = null;
+  const signals = stopSignals();
+  const schedules = () => digestSchedules as DigestScheduler | null;
+  // SIGTERM/SIGINT: take nothing new, let running work finish (shutdown.drainTimeout), cancel the rest.
+  const drainWork = (signal: NodeJS.Signals) => {
+    logger.info({ signal, running: router.running() }, 'stopping');
+    return drain({
+      logger,
+      timeoutMs: config.shutdown.drainTimeoutMs,
+      hurry: signals.hurry,
+      stopTaking: () => {
+        router.drain();
+        schedules()?.drain();
+        endpoints?.drain();
+      },
+      idle: async () => {
+        await Promise.all([router.idle(), schedules()?.idle(), endpoints?.idle()]);
+      },
+      cancel: async () => {
+        await Promise.all([schedules()?.stop(), router.close(), endpoints?.close()]);
+      },
+      running: () => ({ jobs: router.running(), digests: schedules()?.busy() ?? [] }),
+    });
+  };
   try {
     endpoints = createEndpoints({ config, services, router, logger, metrics, health, env, responderFor });
     if (mode.mode !== 'http') {
@@ -101,32 +125,48 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
       }
     }
     if (mode.mode === 'console') {
+      services.actions?.startSweeper();
       armDigests(textDigestPoster(io.stdout));
-      await runConsole({ router, input: process.stdin, output: io.stdout, user: userInfo().username, signal: storeFailed.signal });
+      const ended = new AbortController();
+      // A store that cannot be opened ends the console as it ends the app (its error is the exit).
+      storeFailed.signal.addEventListener('abort', () => ended.abort());
+      const session = runConsole({ router, input: process.stdin, output: io.stdout, user: userInfo().username, signal: ended.signal });
+      const signal = await Promise.race([session.then(() => null), signals.first]);
+      if (signal) {
+        await drainWork(signal);
+        ended.abort();
+      }
+      await session;
       if (storeFailed.signal.aborted) await opening;
       return ExitCode.ok;
     }
     slack = createSlackApp({ router, logger, mode, metrics, health, routes: toBoltRoutes(endpoints.routes, logger) });
     const { port } = await slack.start();
+    // Expired requests, and running ones whose runner vanished (its lease lapsed): now, once the app can
+    // update their messages, and every 10 s.
+    services.actions?.startSweeper();
     armDigests(responderDigestPoster(responderFor));
     logger.info({ mode: mode.mode, ...(port !== null ? { port } : {}) }, 'slack app running');
-    const signal = await new Promise<NodeJS.Signals | 'store failed'>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
+    const failed = new Promise<'store failed'>((resolve) => {
       if (storeFailed.signal.aborted) resolve('store failed');
       else storeFailed.signal.addEventListener('abort', () => resolve('store failed'));
     });
-    logger.info({ signal, running: router.running() }, 'stopping');
-    await slack.stop();
-    if (storeFailed.signal.aborted) await opening;
+    const stop = await Promise.race([signals.first, failed]);
+    // The store's error stops the bot with exit 1; a signal drains first.
+    if (stop === 'store failed') await opening;
+    else await drainWork(stop);
     return ExitCode.ok;
   } finally {
-    await server?.close();
-    await (digestSchedules as DigestScheduler | null)?.stop();
-    // The router cancels every job (alert triages and resolved-note reads among them); then the alert notes settle.
+    signals.dispose();
+    // Whatever is left (an error above skipped the drain) is cancelled; the store closes last, after the
+    // executor has written the audit records of every command it ran.
+    await schedules()?.stop();
     await router.close();
     await endpoints?.close();
+    await slack?.stop();
+    await server?.close();
     await services.close();
     await store.close();
+    logger.info('stopped');
   }
 }

@@ -14,6 +14,7 @@ import type { Catalog } from '../catalog/index.js';
 import type { Host, Sources } from '../config/index.js';
 import { sourcesSchema } from '../config/schema.js';
 import type { ExecResult, Executor } from '../exec/index.js';
+import { untilAborted } from '../exec/abort.js';
 import {
   parseFpmTT,
   parseNginxT,
@@ -824,6 +825,11 @@ export interface DiscoveryCacheOptions {
   now?: () => number;
   /** Whether a cached discovery still holds; default: the same masters still run (one ps). */
   stillValid?: (ctx: DiscoveryContext, cached: Discovery) => Promise<boolean>;
+  /**
+   * The host's generation in the shared store (bumped by every change made on the host, by any
+   * replica): a cached discovery taken at another generation is stale. Absent: the TTL alone.
+   */
+  generation?: (host: string) => Promise<number>;
 }
 
 /** One ps: the masters a cached discovery saw, and no others, still run (unknown counts as no). */
@@ -838,11 +844,22 @@ async function mastersStillRun(ctx: DiscoveryContext, cached: Discovery): Promis
   return sameMasters(masters.read, read) && (!masters.all || sameMasters(masters.all, masterIdentities(rows, now)));
 }
 
-/** Discoveries per host name, reused for a few minutes; concurrent requests for one host share one run. */
+interface CacheEntry {
+  at: number;
+  discovery: Discovery;
+  /** The host's generation read before the discovery started (null: not known). */
+  generation: number | null;
+}
+
+/**
+ * Discoveries per host name, reused for a few minutes; concurrent requests for one host share one run.
+ * With a `generation`, a change made on the host by any replica makes the entry stale at once.
+ */
 export class DiscoveryCache {
   private readonly ttlMs: number;
   private readonly now: () => number;
-  private readonly entries = new Map<string, { at: number; discovery: Discovery }>();
+  private readonly generation: ((host: string) => Promise<number>) | undefined;
+  private readonly entries = new Map<string, CacheEntry>();
   private readonly inFlight = new Map<string, Promise<Discovery>>();
   private readonly stillValid: (ctx: DiscoveryContext, cached: Discovery) => Promise<boolean>;
 
@@ -850,20 +867,26 @@ export class DiscoveryCache {
     this.ttlMs = options.ttlMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
     this.stillValid = options.stillValid ?? mastersStillRun;
+    this.generation = options.generation;
   }
 
+  /** The entry while its TTL runs (the generation is not checked here: see discover). */
   get(host: string): Discovery | undefined {
+    return this.entry(host)?.discovery;
+  }
+
+  private entry(host: string): CacheEntry | undefined {
     const entry = this.entries.get(host);
     if (!entry) return undefined;
     if (this.now() - entry.at >= this.ttlMs) {
       this.entries.delete(host);
       return undefined;
     }
-    return entry.discovery;
+    return entry;
   }
 
-  set(host: string, discovery: Discovery): void {
-    this.entries.set(host, { at: this.now(), discovery });
+  set(host: string, discovery: Discovery, generation: number | null = null): void {
+    this.entries.set(host, { at: this.now(), discovery, generation });
   }
 
   invalidate(host?: string): void {
@@ -871,24 +894,38 @@ export class DiscoveryCache {
     else this.entries.delete(host);
   }
 
+  /** The store's generation of the host; null when it cannot be read (then nothing cached is trusted). */
+  private async currentGeneration(host: string): Promise<number | null> {
+    if (!this.generation) return null;
+    return this.generation(host).catch(() => null);
+  }
+
   /**
-   * The cached discovery of ctx.host while the masters it saw still run (same pids, same start times),
-   * else a fresh one (failures are not cached). A process is never presented as running from cache.
+   * The cached discovery of ctx.host while it is current (same store generation, and the masters it read
+   * still run: same pids, same start times), or a fresh one (failures are not cached). A process is never
+   * presented as running from cache. `fresh`: always a new discovery, never the cache nor one already
+   * running (what an action renders into a command must be read now). A caller's signal ends its wait.
    */
-  async discover(ctx: DiscoveryContext, run: (ctx: DiscoveryContext) => Promise<Discovery> = discoverHost): Promise<Discovery> {
+  async discover(ctx: DiscoveryContext, run: (ctx: DiscoveryContext) => Promise<Discovery> = discoverHost, options: { fresh?: boolean } = {}): Promise<Discovery> {
     const name = ctx.host.name;
-    const cached = this.get(name);
-    if (cached && (await this.stillValid(ctx, cached))) return cached;
+    const generation = await this.currentGeneration(name);
+    const cached = options.fresh ? undefined : this.entry(name);
+    const current = cached && (!this.generation || (generation !== null && cached.generation === generation));
+    if (cached && current && (await this.stillValid(ctx, cached.discovery))) return cached.discovery;
     if (cached) this.entries.delete(name);
-    const pending = this.inFlight.get(name);
-    if (pending) return pending;
-    const started = run(ctx)
-      .then((discovery) => {
-        this.set(name, discovery);
-        return discovery;
-      })
-      .finally(() => this.inFlight.delete(name));
-    this.inFlight.set(name, started);
+    const pending = options.fresh ? undefined : this.inFlight.get(name);
+    if (pending) return untilAborted(pending, ctx.signal);
+    const started = run(ctx).then((discovery) => {
+      this.set(name, discovery, generation);
+      return discovery;
+    });
+    if (!options.fresh) {
+      this.inFlight.set(name, started);
+      void started.then(
+        () => this.inFlight.get(name) === started && this.inFlight.delete(name),
+        () => this.inFlight.get(name) === started && this.inFlight.delete(name),
+      );
+    }
     return started;
   }
 }

@@ -456,3 +456,93 @@ export function systemdUnit(cgroupLines: readonly string[]): string | undefined 
   }
   return undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// fpm.identity
+
+/** A PHP-FPM master as fpm.identity printed it. */
+export interface FpmMasterIdentity {
+  pid: number;
+  ppid: number | null;
+  uid: number | null;
+  /** /proc/PID/stat starttime (clock ticks since boot): with the pid it names one process for good. */
+  startTicks: number | null;
+  /** When it started (epoch ms, from the host's boot time), when the host said. */
+  startedAt: number | null;
+  title: string;
+  conf?: string;
+  /** The `pid =` file of its config and the pid written in it (null: missing or unreadable). */
+  pidFile?: { path: string; names: number | null };
+}
+
+export interface FpmSocketOwner {
+  /** Socket path (unix) or `address:port` (tcp). */
+  local: string;
+  inode: number | null;
+  pids: number[];
+}
+
+export interface FpmIdentityReport {
+  masters: FpmMasterIdentity[];
+  workers: Array<{ pid: number; ppid: number; pool: string }>;
+  sockets: FpmSocketOwner[];
+}
+
+const int = (text: string | undefined): number | null => (text !== undefined && /^\d+$/.test(text) ? Number(text) : null);
+
+/** Parses fpm.identity's lines (`now`, `master`, `pidfile`, `worker`, `socket`); unknown lines are skipped. */
+export function parseFpmIdentity(text: string): FpmIdentityReport {
+  const report: FpmIdentityReport = { masters: [], workers: [], sockets: [] };
+  let boot: number | null = null;
+  let hz = 100;
+  const pidFiles = new Map<number, { path: string; names: number | null }>();
+  for (const raw of (typeof text === 'string' ? text : '').split('\n')) {
+    const line = raw.trimEnd();
+    const [kind, ...words] = line.split(/\s+/);
+    if (kind === 'now') {
+      boot = int(words[1]);
+      hz = int(words[2]) || 100;
+    } else if (kind === 'master' && words.length >= 5) {
+      const pid = int(words[0]);
+      if (pid === null) continue;
+      const title = line.replace(/^master\s+(\S+\s+){4}/, '');
+      const parsed = parseFpmMasterTitle(pid, title);
+      const startTicks = int(words[3]);
+      report.masters.push({
+        pid,
+        ppid: int(words[1]),
+        uid: int(words[2]),
+        startTicks,
+        startedAt: boot !== null && startTicks !== null ? Math.round((boot + startTicks / hz) * 1000) : null,
+        title: title.trim(),
+        ...(parsed?.conf ? { conf: parsed.conf } : {}),
+      });
+    } else if (kind === 'pidfile' && words.length >= 3) {
+      const pid = int(words[0]);
+      const path = line.replace(/^pidfile\s+\S+\s+\S+\s+/, '');
+      if (pid !== null && path !== '-') pidFiles.set(pid, { path, names: int(words[1]) });
+    } else if (kind === 'worker' && words.length >= 3) {
+      const pid = int(words[0]);
+      const ppid = int(words[1]);
+      if (pid !== null && ppid !== null) report.workers.push({ pid, ppid, pool: words.slice(2).join(' ') });
+    } else if (kind === 'socket') {
+      const socket = parseSocketOwner(line.slice('socket '.length));
+      if (socket) report.sockets.push(socket);
+    }
+  }
+  for (const master of report.masters) {
+    const pidFile = pidFiles.get(master.pid);
+    if (pidFile) master.pidFile = pidFile;
+  }
+  return report;
+}
+
+/** One `ss -Hlnpe -x -t` line: unix `u_str LISTEN 0 511 PATH INODE * 0 users:(…)`, tcp `tcp LISTEN 0 511 ADDR PEER users:(…) ino:N …`. */
+function parseSocketOwner(line: string): FpmSocketOwner | null {
+  const pids = [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+  const unix = /^u_\w+\s+\S+\s+\d+\s+\d+\s+(.+?)\s+(\d+)\s+\*\s+\d+(?:\s|$)/.exec(line.trim());
+  if (unix) return { local: unix[1]!, inode: Number(unix[2]), pids };
+  const tcp = /^tcp\s+\S+\s+\d+\s+\d+\s+(\S+)\s+\S+/.exec(line.trim());
+  if (tcp) return { local: tcp[1]!, inode: int(/\bino:(\d+)/.exec(line)?.[1]), pids };
+  return null;
+}

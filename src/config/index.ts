@@ -1,5 +1,5 @@
 /** @module config: badgateway.yaml, validated once at start into typed objects. */
-export { loadConfig, parseConfigText, defaultCatalogDir, defaultRunbooksDir, DEFAULT_CONFIG_FILE, BUILT_IN_CONFIG } from './load.js';
+export { loadConfig, parseConfigText, defaultCatalogDir, defaultRunbooksDir, DEFAULT_CONFIG_FILE, DEFAULT_DRAIN_TIMEOUT_MS, BUILT_IN_CONFIG } from './load.js';
 export type { Config, Host, SshSettings, LoadOptions, AlertsSettings, AlertTrigger } from './load.js';
 export type { Sources, Schedule, SlackSettings } from './schema.js';
 export { HOST_NAME_RE } from './schema.js';

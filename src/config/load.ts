@@ -51,6 +51,8 @@ export interface Config {
   dryRun: boolean;
   /** Approvals of mutating actions (reload, restart): request expiry and verification. */
   approvals: { expiryMs: number; verifyWindowMs: number; verifyTimeoutMs: number };
+  /** SIGTERM/SIGINT: how long running work may take to finish before it is cancelled. */
+  shutdown: { drainTimeoutMs: number };
   /** Alertmanager intake, or null when `alerts:` is absent (the webhook then answers 404). */
   alerts: AlertsSettings | null;
 }
@@ -78,6 +80,9 @@ export interface AlertsSettings {
 }
 
 export { DEFAULT_CONFIG_FILE };
+
+/** shutdown.drainTimeout when not set. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 20_000;
 
 /** The package root, so `commands/` is found whatever the working directory. */
 const PACKAGE_ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -175,10 +180,11 @@ function buildConfig(raw: RawConfig, file: string | null, baseDir: string, env: 
     runbooksDir: raw.runbooks ? resolve(baseDir, expandHome(raw.runbooks)) : defaultRunbooksDir(),
     dryRun: raw.dryRun ?? false,
     approvals: {
-      expiryMs: raw.approvals?.expiry || 15 * 60_000,
+      expiryMs: raw.approvals?.expiry ?? 15 * 60_000,
       verifyWindowMs: raw.approvals?.verifyWindow ?? 60_000,
-      verifyTimeoutMs: raw.approvals?.verifyTimeout || 30_000,
+      verifyTimeoutMs: raw.approvals?.verifyTimeout ?? 30_000,
     },
+    shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT_MS },
     alerts: raw.alerts ? buildAlerts(raw.alerts) : null,
   };
 }

@@ -13,14 +13,29 @@ const USER_RE = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
 // A host address is a DNS name, an IPv4 address or an IPv6 literal; nothing a shell could expand.
 const ADDRESS_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*|\[?[0-9A-Fa-f:.]+\]?)$/;
 
-const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration like 10s, 5m or 500ms, got "${value}"` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/**
+ * A duration (`10s`, `5m`, `500ms`; a bare number is seconds). Most must be more than zero: a zero
+ * timeout or expiry would not mean "off", it would silently mean something else (a default, or
+ * failing at once), so it is refused at start. `allowZero` is for the few where 0 says "off".
+ */
+function durationOf(options: { allowZero: boolean }) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const ms = typeof value === 'number' ? (Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : null) : parseDuration(value);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like 10s, 5m or 500ms, got "${value}"` });
+      return z.NEVER;
+    }
+    if (ms === 0 && !options.allowZero) {
+      ctx.addIssue({ code: 'custom', message: `must be more than 0 (a duration like 10s, 5m or 500ms), got "${value}"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const duration = durationOf({ allowZero: false });
+/** Where 0 turns the thing off (approvals.verifyWindow, alerts cooldowns). */
+const durationOrOff = durationOf({ allowZero: true });
 
 const port = z.number().int().min(1).max(65535);
 
@@ -78,8 +93,15 @@ export const actionsSchema = z.strictObject({
 /** Approvals of mutating actions: how long a request stays open, and how the change is verified. */
 export const approvalsSchema = z.strictObject({
   expiry: duration.optional(),
-  verifyWindow: duration.optional(),
+  /** 0: no 5xx before/after comparison. */
+  verifyWindow: durationOrOff.optional(),
   verifyTimeout: duration.optional(),
+});
+
+/** How `badgateway start` stops on SIGTERM/SIGINT. */
+export const shutdownSchema = z.strictObject({
+  /** How long running work (approved actions, commands, digests) may take to finish before it is cancelled. */
+  drainTimeout: duration.optional(),
 });
 
 export const hostSchema = z.strictObject({
@@ -133,7 +155,7 @@ export const alertTriggerSchema = z.strictObject({
   alertnames: z.array(alertName).min(1),
   channel: slackChannel.optional(),
   hostLabel: labelName.optional(),
-  cooldown: duration.optional(),
+  cooldown: durationOrOff.optional(),
   window: duration.optional(),
 });
 
@@ -143,7 +165,8 @@ export const alertsSchema = z
     tokenEnv: envName,
     channel: slackChannel.optional(),
     hostLabel: labelName.optional(),
-    cooldown: duration.optional(),
+    /** 0: every notification of an alert starts a triage. */
+    cooldown: durationOrOff.optional(),
     window: duration.optional(),
     resolvedWindow: duration.optional(),
     /** Triages one webhook notification may start; the rest are listed in one note. */
@@ -180,6 +203,7 @@ export const configSchema = z.strictObject({
   alerts: alertsSchema.optional(),
   actions: actionsSchema.optional(),
   approvals: approvalsSchema.optional(),
+  shutdown: shutdownSchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

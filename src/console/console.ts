@@ -19,7 +19,7 @@ export interface ConsoleOptions {
   /** Who is typing (the local user name). */
   user: string;
   prompt?: string;
-  /** Ends the console as the input's end would (the bot is stopping). */
+  /** Ends the session (the bot is stopping): input is no longer read. */
   signal?: AbortSignal;
 }
 
@@ -140,6 +140,7 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
     void router.close();
     rl.close();
   });
+  options.signal?.addEventListener('abort', () => rl.close(), { once: true });
   if (tty) rl.prompt();
   const closed = new Promise<void>((resolve) => rl.once('close', resolve));
   if (options.signal?.aborted) rl.close();

@@ -41,6 +41,14 @@ export interface ComposeRequest {
   onProgress?: (event: TriageProgress) => void;
 }
 
+/** The digest's reads were cancelled (the bot is stopping, or the run took too long): there is no digest. */
+export class DigestCancelled extends Error {
+  constructor() {
+    super('cancelled: its reads did not finish, so there is no digest');
+    this.name = 'DigestCancelled';
+  }
+}
+
 export interface ChartFile {
   filename: string;
   title: string;
@@ -84,6 +92,9 @@ export function createDigests(deps: DigestsDeps): Digests {
         ...(request.signal ? { signal: request.signal } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
       });
+      // Cancelled reads are not evidence: a digest built from them would report hosts unreachable and
+      // traffic gone, and become the history the next one compares with.
+      if (request.signal?.aborted) throw new DigestCancelled();
       const digest = buildDigest(result, before, {
         schedule: request.schedule ?? null,
         timeZone: request.timeZone ?? 'UTC',

@@ -7,7 +7,12 @@
 import type { DigestRun, Store } from '../store/index.js';
 import type { StoredDigest } from './types.js';
 
-export type DigestRunStore = Pick<Store, 'claimDigestRun' | 'finishDigestRun' | 'listDigestRuns'>;
+export type DigestRunStore = Pick<Store, 'claimDigestRun' | 'finishDigestRun' | 'reclaimDigestRun' | 'listDigestRuns'>;
+
+/** A run recorded failed because its reads were cancelled when its instance was stopping: the next start posts it. */
+export function cancelledByStop(run: DigestRun): boolean {
+  return run.status === 'failed' && (run.detail as { cancelled?: unknown } | null)?.cancelled === 'stopping';
+}
 
 /** digest_runs in memory: the same first-claim-wins rule, for one process. */
 export function memoryDigestRuns(): DigestRunStore {
@@ -18,6 +23,12 @@ export function memoryDigestRuns(): DigestRunStore {
       const k = key(run.schedule, run.fireTime);
       if (runs.has(k)) return false;
       runs.set(k, { schedule: run.schedule, fireTime: run.fireTime, owner: run.owner, claimedAt: run.at, finishedAt: null, status: 'running', detail: null });
+      return true;
+    },
+    async reclaimDigestRun(run) {
+      const found = runs.get(key(run.schedule, run.fireTime));
+      if (!found || !cancelledByStop(found)) return false;
+      Object.assign(found, { status: 'running', owner: run.owner, claimedAt: run.at, finishedAt: null, detail: null });
       return true;
     },
     async finishDigestRun(schedule, fireTime, result) {

@@ -10,7 +10,7 @@ import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { bold, esc } from '../report/message.js';
 import { scrub } from '../report/scrub.js';
-import { ProgressState, noticeMessage } from '../router/messages.js';
+import { ProgressState, cancelledMessage, noticeMessage } from '../router/messages.js';
 import { ThrottledUpdates } from '../router/throttle.js';
 import type { MessageHandle, Responder } from '../router/types.js';
 import type { TriageRequest, TriageResult } from '../triage/types.js';
@@ -104,7 +104,9 @@ export function planDigestJob(input: DigestJobInput): DigestJob {
         log.info({ ms: Date.now() - started, hosts: composed.digest.fleet.hosts, quiet: composed.digest.quiet }, 'digest posted');
       } catch (err) {
         log.warn({ err: errorMessage(err) }, 'digest failed');
-        await updates.finish(noticeMessage(`❌ ${bold(`Digest of ${esc(target)} failed`)}: ${esc(scrub(errorMessage(err)))}`));
+        await updates.finish(
+          signal.aborted ? cancelledMessage(`Digest of ${target}`) : noticeMessage(`❌ ${bold(`Digest of ${esc(target)} failed`)}: ${esc(scrub(errorMessage(err)))}`),
+        );
       } finally {
         input.onFinished?.(outcome, (Date.now() - started) / 1000);
       }

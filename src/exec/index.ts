@@ -9,3 +9,4 @@ export { succeeded, notify } from './types.js';
 export { mapLimit, Semaphore } from './semaphore.js';
 export { parseKnownHosts, verifyHostKey, fingerprint, knownHostsName } from './known-hosts.js';
 export { remoteCommandLine } from './remote-command.js';
+export { argvAsRun, runsAsRoot, withSudo } from './sudo.js';

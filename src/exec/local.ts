@@ -14,6 +14,7 @@ import type { Logger } from '../log/index.js';
 import { Semaphore } from './semaphore.js';
 import { observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
 import { CappedOutput } from './output.js';
+import { withSudo } from './sudo.js';
 
 export interface LocalExecutorOptions {
   logger: Logger;
@@ -31,7 +32,7 @@ export interface LocalExecutorOptions {
 
 /** `sudo: true` commands go through `sudo -n --` (never prompts), except when already running as root. */
 export function localArgv(command: RenderedCommand, uid: number): string[] {
-  return command.sudo && uid !== 0 ? ['sudo', '-n', '--', ...command.argv] : [...command.argv];
+  return withSudo(command, uid === 0);
 }
 
 /**
@@ -64,14 +65,20 @@ export class LocalExecutor implements Executor {
     if (command.mutating && !options.approvalId) {
       throw new UsageError(`${command.id} changes the host and runs only after an approval.`);
     }
-    if (options.signal?.aborted) throw new ExecError(host.name, `${command.id} was cancelled before it started.`);
-    return this.slots.use(async () => {
-      if (options.signal?.aborted) throw new ExecError(host.name, `${command.id} was cancelled before it started.`);
-      const argv = localArgv(command, this.uid);
-      return observed({ logger: this.logger, observer: this.observer, transport: 'local' }, host.name, command, () =>
-        this.exec(host.name, command, argv, options, Date.now()),
-      );
-    });
+    const cancelled = () => new ExecError(host.name, `${command.id} was cancelled before it started.`);
+    if (options.signal?.aborted) throw cancelled();
+    return this.slots
+      .use(async () => {
+        if (options.signal?.aborted) throw cancelled();
+        const argv = localArgv(command, this.uid);
+        return observed({ logger: this.logger, observer: this.observer, transport: 'local' }, host.name, command, () =>
+          this.exec(host.name, command, argv, options, Date.now()),
+        );
+      }, options.signal)
+      .catch((err: unknown) => {
+        // A cancel while waiting for a slot.
+        throw options.signal?.aborted && !(err instanceof ExecError) ? cancelled() : err;
+      });
   }
 
   /** Stops every running command (its whole process group) and waits for nothing more. */

@@ -8,6 +8,7 @@
  * The wrapper text is constant; the command arrives as positional parameters, never inside it.
  */
 import { shellJoin, type RenderedCommand } from '../catalog/index.js';
+import { withSudo } from './sudo.js';
 
 const WRAPPER = [
   't=$1; shift',
@@ -24,6 +25,6 @@ const WRAPPER = [
 /** `sudo: true` commands go through `sudo -n` (never prompts), except for a root login, which needs none. */
 export function remoteCommandLine(command: RenderedCommand, loginUser: string): string {
   const seconds = String(Math.max(1, Math.ceil(command.timeoutMs / 1000)));
-  const argv = command.sudo && loginUser !== 'root' ? ['sudo', '-n', '--', ...command.argv] : command.argv;
+  const argv = withSudo(command, loginUser === 'root');
   return shellJoin(['sh', '-c', WRAPPER, 'badgateway', seconds, ...argv]);
 }

@@ -5,12 +5,13 @@ export class Semaphore {
 
   constructor(private readonly limit: number) {}
 
-  async use<T>(task: () => Promise<T>): Promise<T> {
+  /** Runs `task` in a slot; a `signal` that aborts while it waits for one takes it out of the line (rejects). */
+  async use<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.running < this.limit) {
       this.running++;
     } else {
       // The finishing task hands its slot straight to us, so `running` never overshoots.
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      await this.wait(signal);
     }
     try {
       return await task();
@@ -19,6 +20,23 @@ export class Semaphore {
       if (next) next();
       else this.running--;
     }
+  }
+
+  private wait(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(new Error('cancelled'));
+      const onAbort = () => {
+        const at = this.waiting.indexOf(turn);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(new Error('cancelled'));
+      };
+      const turn = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(turn);
+    });
   }
 }
 

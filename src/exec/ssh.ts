@@ -19,6 +19,7 @@ import {
   verifyHostKey,
 } from './known-hosts.js';
 import { remoteCommandLine } from './remote-command.js';
+import { untilAborted } from './abort.js';
 import { Semaphore } from './semaphore.js';
 import { notify, observed, type ExecObserver, type ExecOptions, type ExecResult, type Executor } from './types.js';
 import { CappedOutput } from './output.js';
@@ -35,6 +36,8 @@ export interface SshExecutorOptions {
 interface Connection {
   client: Client;
   ready: Promise<void>;
+  /** The handshake is done (ready resolved). */
+  established: boolean;
   channels: Semaphore;
   active: number;
   idleTimer?: NodeJS.Timeout;
@@ -63,9 +66,13 @@ export class SshExecutor implements Executor {
     const connection = this.connection(host);
     connection.active++;
     clearTimeout(connection.idleTimer);
+    const cancelled = () => new ExecError(host.name, `${command.id} was cancelled before it started.`);
     try {
-      await connection.ready;
-      return await connection.channels.use(() => this.exec(host, connection.client, command, options));
+      // A cancel ends the wait for the connection (a host that does not answer) or for a free channel.
+      await untilAborted(connection.ready, options.signal, cancelled);
+      return await connection.channels.use(() => this.exec(host, connection.client, command, options), options.signal).catch((err: unknown) => {
+        throw options.signal?.aborted && !(err instanceof ExecError) ? cancelled() : err;
+      });
     } finally {
       connection.active--;
       this.scheduleIdleClose(host.name, connection);
@@ -85,8 +92,10 @@ export class SshExecutor implements Executor {
       channels: new Semaphore(this.channelsPerHost),
       active: 0,
       closed: false,
+      established: false,
       ready: this.connect(host, client),
     };
+    connection.ready.then(() => (connection.established = true), () => undefined);
     connection.ready.catch(() => this.drop(host.name, connection));
     client.on('close', () => this.drop(host.name, connection));
     this.connections.set(host.name, connection);
@@ -234,7 +243,10 @@ export class SshExecutor implements Executor {
     if (this.connections.get(name) === connection) this.connections.delete(name);
     if (!connection.closed) {
       connection.closed = true;
-      connection.client.end();
+      // A handshake still waiting on a silent host has nothing to end politely: drop the socket (and its
+      // connect timer), or the process would wait out the connect timeout before it can exit.
+      if (connection.established) connection.client.end();
+      else connection.client.destroy();
     }
   }
 }

@@ -18,7 +18,7 @@ export type CommandSource = 'slack' | 'console' | 'alert' | 'cli';
  * How a command ended: `ok` (answered or the job finished), `failed` (the use case threw or nothing
  * could be posted), `partial` (some hosts of a fan-out failed), or the router's immediate replies.
  */
-export type CommandOutcome = 'ok' | 'failed' | 'partial' | 'refused' | 'usage' | 'busy' | 'ignored';
+export type CommandOutcome = 'ok' | 'failed' | 'partial' | 'refused' | 'usage' | 'busy' | 'restarting' | 'cancelled' | 'ignored';
 
 const SSH_CONNECT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SSH_COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];

@@ -32,6 +32,14 @@ export function refusalMessage(text: string): Message {
   return message([{ kind: 'section', text }]);
 }
 
+/** What a command or click gets while the bot drains for a restart (nothing new starts). */
+export const RESTARTING = 'badgateway is restarting: nothing was started. Please try again in a minute.';
+
+/** The end of a job cancelled because the bot was stopping (it did not finish; nothing it half-read is shown). */
+export function cancelledMessage(title: string): Message {
+  return noticeMessage(`⏹ ${bold(`${esc(title)} cancelled`)}: badgateway is restarting, so it did not finish. Ask again in a minute.`);
+}
+
 export function noticeMessage(text: string): Message {
   return message([{ kind: 'section', text }]);
 }

@@ -26,7 +26,7 @@ import { spanOf } from './span.js';
 import type { TriageSpan } from '../triage/types.js';
 import { authorize } from './auth.js';
 import { SUBCOMMANDS, parseCommand, type Command, type SectionName } from './grammar.js';
-import { ProgressState, helpMessage, hostsMessage, noticeMessage, refusalMessage, usageMessage } from './messages.js';
+import { ProgressState, RESTARTING, cancelledMessage, helpMessage, hostsMessage, noticeMessage, refusalMessage, usageMessage } from './messages.js';
 import { ResultCache } from './results.js';
 import { JobBook, retryWords, type JobMeta, type Reservation } from './limits.js';
 import { ThrottledUpdates, UpdateBudget } from './throttle.js';
@@ -79,6 +79,12 @@ export interface Router {
   running(): number;
   /** Resolves when no job is running. */
   idle(): Promise<void>;
+  /**
+   * Takes nothing new from now on (a shutdown): commands and clicks are answered "restarting, try again
+   * in a minute", alert triages refused; running jobs go on (idle() says when they are done).
+   */
+  drain(): void;
+  readonly draining: boolean;
   /** Cancels running jobs and waits for them to end. */
   close(): Promise<void>;
 }
@@ -93,6 +99,7 @@ export function createRouter(options: RouterOptions): Router {
   const results = options.results ?? new ResultCache();
   const budget = new UpdateBudget(options.updatesPerMinute ?? 40);
   const jobs = new Map<Promise<void>, AbortController>();
+  let draining = false;
 
   function who(invocation: { surface: Invocation['surface']; user: string }): string {
     return invocation.surface === 'slack' ? mention(invocation.user) : esc(invocation.user);
@@ -157,7 +164,7 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   function plan(invocation: Invocation): Plan {
-    const decided = planCommand(invocation);
+    const decided: Plan = draining ? { kind: 'reply', reason: 'restarting', message: noticeMessage(RESTARTING) } : planCommand(invocation);
     if (decided.kind === 'reply') {
       const outcome = decided.reason === 'help' || decided.reason === 'hosts' ? 'ok' : decided.reason;
       count(invocation.surface, commandOf(invocation.text), outcome);
@@ -294,8 +301,8 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   function autoTriage(request: AutoTriage, responder: Responder): Promise<TriageJob> | null {
-    if (book.refusal(null)) {
-      count(request.source, request.command ?? 'triage', 'busy');
+    if (draining || book.refusal(null)) {
+      count(request.source, request.command ?? 'triage', draining ? 'restarting' : 'busy');
       return null;
     }
     let outcome: TriageJob = { handle: null, result: null, error: 'the job did not run' };
@@ -396,8 +403,14 @@ export function createRouter(options: RouterOptions): Router {
       final = noticeMessage(`❌ ${bold(`${esc(title)} failed`)}: ${esc(scrub(errorMessage(err)))}`);
       job = { handle, result: null, error: errorMessage(err) };
     }
+    if (signal.aborted) {
+      // Cancelled reads are not evidence: no verdict built from them is shown.
+      log.info('job cancelled: the bot is stopping');
+      final = cancelledMessage(title);
+      job = { handle, result: null, error: 'cancelled: badgateway is restarting' };
+    }
     const failedHosts = job.result ? job.result.hosts.filter((h) => h.error !== null).length : 0;
-    const outcome = !job.result ? 'failed' : failedHosts === 0 ? 'ok' : failedHosts === job.result.hosts.length ? 'failed' : 'partial';
+    const outcome = signal.aborted ? 'cancelled' : !job.result ? 'failed' : failedHosts === 0 ? 'ok' : failedHosts === job.result.hosts.length ? 'failed' : 'partial';
     try {
       await updates.finish(final);
     } finally {
@@ -495,17 +508,28 @@ export function createRouter(options: RouterOptions): Router {
 
   return {
     plan,
-    click: (input, responder) =>
-      track((signal) =>
+    click: async (input, responder) => {
+      if (draining) {
+        await responder.ephemeral(noticeMessage(RESTARTING)).catch(() => undefined);
+        return;
+      }
+      return track((signal) =>
         click(input, responder, signal).catch(async (err) => {
           logger.warn({ err: errorMessage(err), action: input.action }, 'button failed');
           await responder.ephemeral(noticeMessage(`⚠️ That did not work: ${esc(scrub(errorMessage(err)))}`)).catch(() => undefined);
         }),
-      ),
+      );
+    },
     triage: autoTriage,
     background,
     retryAfterSeconds: () => book.retryAfter(),
     running: () => jobs.size,
+    drain() {
+      draining = true;
+    },
+    get draining() {
+      return draining;
+    },
     async idle() {
       while (jobs.size) await Promise.allSettled([...jobs.keys()]);
     },

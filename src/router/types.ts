@@ -82,7 +82,7 @@ export interface ClickResponder extends Responder {
  * job the front end starts after acknowledging.
  */
 export type Plan =
-  | { kind: 'reply'; message: Message; reason: 'help' | 'hosts' | 'usage' | 'refused' | 'busy' | 'joined' }
+  | { kind: 'reply'; message: Message; reason: 'help' | 'hosts' | 'usage' | 'refused' | 'busy' | 'joined' | 'restarting' }
   | { kind: 'job'; command: string; target: string; run(responder: Responder): Promise<void> };
 
 /** A triage the bot starts on its own (an Alertmanager alert): the same job and messages as `/502 triage`. */

@@ -78,6 +78,9 @@ function approvalEntries(a: Approval, stepOf: (a: Approval) => string | undefine
     at(a.decidedAt, 'approval', a.decidedBy, `${label} ${a.state === 'denied' ? 'denied' : 'approved'}`);
   }
   if (a.state === 'expired') at(a.expiresAt, 'approval', null, `${label} expired without a decision`);
+  if (a.finishedAt !== null && a.state === 'interrupted') {
+    at(a.finishedAt, 'approval', a.decidedBy, `${label} interrupted: the bot stopped while running it; it may or may not have run`);
+  }
   if (a.finishedAt !== null && (a.state === 'succeeded' || a.state === 'failed')) {
     const outcome = a.outcome ?? {};
     const exit = typeof outcome.exitCode === 'number' ? `, exit ${outcome.exitCode}` : '';

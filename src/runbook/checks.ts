@@ -6,7 +6,7 @@
 import { shellJoin, type Catalog } from '../catalog/index.js';
 import type { Host } from '../config/index.js';
 import { errorMessage } from '../errors.js';
-import type { Executor } from '../exec/index.js';
+import { argvAsRun, type Executor } from '../exec/index.js';
 import type { Report } from '../report/index.js';
 import { scrub } from '../report/scrub.js';
 import type { StepCheck } from './format.js';
@@ -71,7 +71,7 @@ export async function runCheck(check: StepCheck, ctx: CheckContext): Promise<Che
   try {
     const rendered = ctx.catalog.render(check.command, host, check.params);
     if (rendered.mutating) throw new Error(`${check.command} changes the host; a check only reads`);
-    shown = `${rendered.sudo ? 'sudo -n ' : ''}${shellJoin(rendered.argv)}`;
+    shown = shellJoin(argvAsRun(host, rendered));
     const result = await ctx.executor.run(host, rendered, ctx.signal ? { signal: ctx.signal } : {});
     const stdout = result.stdout.toString('utf8');
     const stderr = result.stderr.trim();

@@ -23,6 +23,12 @@ const METHODS = [
   'finishDigestRun',
   'listDigestRuns',
   'migrations',
+  'interruptApprovals',
+  'reclaimDigestRun',
+  'renewApprovalLease',
+  'setApprovalMessage',
+  'hostGeneration',
+  'touchHost',
 ] as const satisfies ReadonlyArray<keyof Store>;
 
 // A method added to Store and not listed above fails to compile here.

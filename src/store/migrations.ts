@@ -100,4 +100,28 @@ CREATE TABLE digest_runs (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'host generations: a change on a host makes every replica discover it again',
+    sql: `
+CREATE TABLE host_generations (
+  host        text PRIMARY KEY,
+  generation  bigint NOT NULL,
+  changed_at  timestamptz NOT NULL
+);
+`,
+  },
+  {
+    version: 3,
+    name: 'approvals: the runner\'s lease, the interrupted state, the request message',
+    sql: `
+ALTER TABLE approvals DROP CONSTRAINT approvals_state_check;
+ALTER TABLE approvals ADD CONSTRAINT approvals_state_check
+  CHECK (state IN ('pending', 'approved', 'denied', 'expired', 'succeeded', 'failed', 'interrupted'));
+ALTER TABLE approvals ADD COLUMN runner text;
+ALTER TABLE approvals ADD COLUMN lease_until timestamptz;
+ALTER TABLE approvals ADD COLUMN message jsonb;
+CREATE INDEX approvals_running_lease ON approvals (lease_until) WHERE state = 'approved';
+`,
+  },
 ];

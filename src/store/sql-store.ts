@@ -7,7 +7,9 @@ import type { Db, Queryable } from './db.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, type Migration } from './migrations.js';
 import type {
   Approval,
+  ApprovalMessage,
   ApprovalState,
+  FinishedState,
   AuditEntry,
   AuditFilter,
   Decision,
@@ -43,6 +45,9 @@ const APPROVAL_COLUMNS = [
   ms('decided_at'),
   ms('finished_at'),
   'outcome',
+  'runner',
+  ms('lease_until'),
+  'message',
 ].join(', ');
 
 interface ApprovalRow {
@@ -64,6 +69,9 @@ interface ApprovalRow {
   decided_at: number | null;
   finished_at: number | null;
   outcome: Record<string, unknown> | null;
+  runner: string | null;
+  lease_until: number | null;
+  message: ApprovalMessage | null;
 }
 
 function approvalOf(row: ApprovalRow): Approval {
@@ -86,6 +94,9 @@ function approvalOf(row: ApprovalRow): Approval {
     decidedAt: row.decided_at === null ? null : Number(row.decided_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     outcome: row.outcome,
+    runner: row.runner,
+    leaseUntil: row.lease_until === null ? null : Number(row.lease_until),
+    message: row.message,
   };
 }
 
@@ -254,12 +265,34 @@ export class SqlStore implements Store {
 
   async decideApproval(id: string, decision: Decision): Promise<Approval | null> {
     const { rows } = await this.q.query<ApprovalRow>(
-      `UPDATE approvals SET state = $2, decided_by = $3, decided_at = $4::timestamptz
+      `UPDATE approvals SET state = $2, decided_by = $3, decided_at = $4::timestamptz, runner = $5, lease_until = $6::timestamptz
        WHERE id = $1 AND state = 'pending' AND expires_at > $4::timestamptz
        RETURNING ${APPROVAL_COLUMNS}`,
-      [id, decision.state, decision.by, ts(decision.at)],
+      [id, decision.state, decision.by, ts(decision.at), decision.runner ?? null, decision.leaseUntil === undefined ? null : ts(decision.leaseUntil)],
     );
     return rows[0] ? approvalOf(rows[0]) : null;
+  }
+
+  async renewApprovalLease(id: string, runner: string, until: number): Promise<boolean> {
+    const { rowCount } = await this.q.query(`UPDATE approvals SET lease_until = $3::timestamptz WHERE id = $1 AND state = 'approved' AND runner = $2`, [id, runner, ts(until)]);
+    return rowCount === 1;
+  }
+
+  async interruptApprovals(now: number, id?: string): Promise<Approval[]> {
+    const { rows } = await this.q.query<ApprovalRow>(
+      `UPDATE approvals SET state = 'interrupted', finished_at = $1::timestamptz
+       WHERE state = 'approved' AND ($2::text IS NULL OR id = $2)
+         AND (lease_until <= $1::timestamptz
+              -- approved by a version without leases: no run takes this long
+              OR (lease_until IS NULL AND decided_at <= $1::timestamptz - interval '15 minutes'))
+       RETURNING ${APPROVAL_COLUMNS}`,
+      [ts(now), id ?? null],
+    );
+    return rows.map(approvalOf);
+  }
+
+  async setApprovalMessage(id: string, message: ApprovalMessage): Promise<void> {
+    await this.q.query(`UPDATE approvals SET message = $2::jsonb WHERE id = $1`, [id, json(message)]);
   }
 
   async expireApproval(id: string, now: number): Promise<Approval | null> {
@@ -282,10 +315,11 @@ export class SqlStore implements Store {
     return rows.map(approvalOf);
   }
 
-  async finishApproval(id: string, result: { state: 'succeeded' | 'failed'; at: number; outcome: Record<string, unknown> }): Promise<boolean> {
+  async finishApproval(id: string, result: { state: FinishedState; at: number; outcome: Record<string, unknown>; runner?: string }): Promise<boolean> {
     const { rowCount } = await this.q.query(
-      `UPDATE approvals SET state = $2, finished_at = $3::timestamptz, outcome = $4::jsonb WHERE id = $1 AND state = 'approved'`,
-      [id, result.state, ts(result.at), json(result.outcome)],
+      `UPDATE approvals SET state = $2, finished_at = $3::timestamptz, outcome = $4::jsonb, lease_until = NULL
+       WHERE id = $1 AND (state = 'approved' OR (state = 'interrupted' AND runner = $5))`,
+      [id, result.state, ts(result.at), json(result.outcome), result.runner ?? null],
     );
     return rowCount === 1;
   }
@@ -411,12 +445,39 @@ export class SqlStore implements Store {
     return rowCount === 1;
   }
 
+  async reclaimDigestRun(run: { schedule: string; fireTime: number; owner: string; at: number }): Promise<boolean> {
+    const { rows } = await this.q.query(
+      `UPDATE digest_runs SET status = 'running', owner = $3, claimed_at = $4::timestamptz, finished_at = NULL, detail = NULL
+       WHERE schedule = $1 AND fire_time = $2::timestamptz AND status = 'failed' AND detail->>'cancelled' = 'stopping'
+       RETURNING schedule`,
+      [run.schedule, ts(run.fireTime), run.owner, ts(run.at)],
+    );
+    return rows.length === 1;
+  }
+
   async listDigestRuns(filter: { schedule?: string; limit?: number } = {}): Promise<DigestRun[]> {
     const params: unknown[] = [];
     const where = filter.schedule ? `WHERE schedule = $${params.push(filter.schedule)}` : '';
     const limit = `$${params.push(clampLimit(filter.limit, 100))}`;
     const { rows } = await this.q.query<DigestRow>(`SELECT ${DIGEST_COLUMNS} FROM digest_runs ${where} ORDER BY fire_time DESC, schedule LIMIT ${limit}`, params);
     return rows.map(digestOf);
+  }
+
+  // -- host generations ------------------------------------------------------------------------------
+
+  async touchHost(host: string, at: number): Promise<number> {
+    const { rows } = await this.q.query<{ generation: string }>(
+      `INSERT INTO host_generations (host, generation, changed_at) VALUES ($1, 1, $2::timestamptz)
+       ON CONFLICT (host) DO UPDATE SET generation = host_generations.generation + 1, changed_at = EXCLUDED.changed_at
+       RETURNING generation::text AS generation`,
+      [host, ts(at)],
+    );
+    return Number(rows[0]!.generation);
+  }
+
+  async hostGeneration(host: string): Promise<number> {
+    const { rows } = await this.q.query<{ generation: string }>(`SELECT generation::text AS generation FROM host_generations WHERE host = $1`, [host]);
+    return rows[0] ? Number(rows[0].generation) : 0;
   }
 
   async migrations(): Promise<Array<{ version: number; name: string }>> {

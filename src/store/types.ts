@@ -10,8 +10,19 @@
 
 export type ActionKind = 'reload' | 'restart';
 
-/** pending → approved → succeeded | failed; pending → denied | expired. Only `pending` accepts a decision. */
-export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired' | 'succeeded' | 'failed';
+/**
+ * pending → approved → succeeded | failed | interrupted; pending → denied | expired. Only `pending`
+ * accepts a decision. `interrupted`: the instance running it went away (its lease lapsed) or was stopped
+ * while the command ran; it may or may not have run, and it is never run again by itself.
+ */
+export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired' | 'succeeded' | 'failed' | 'interrupted';
+
+/** Where the request message was posted, to reach it from any instance (Slack: channel + ts). */
+export interface ApprovalMessage {
+  channel: string;
+  ts: string;
+  threadTs?: string;
+}
 
 export interface NewApproval {
   id: string;
@@ -40,18 +51,27 @@ export interface Approval extends NewApproval {
   finishedAt: number | null;
   /** What happened when it ran (exit code, verification), set by finishApproval. */
   outcome: Record<string, unknown> | null;
+  /** The instance running it (set with the approval), and until when its lease holds unless renewed. */
+  runner: string | null;
+  leaseUntil: number | null;
+  message: ApprovalMessage | null;
 }
 
 export interface Decision {
   state: 'approved' | 'denied';
   by: string;
   at: number;
+  /** With `approved`: the instance that will run it, and its first lease. */
+  runner?: string;
+  leaseUntil?: number;
 }
+
+export type FinishedState = 'succeeded' | 'failed' | 'interrupted';
 
 export type AuditKind = 'command' | 'decision';
 
-/** Decisions: requested, approved, denied, expired, refused. Commands: ran (exit 0) or failed. */
-export type AuditEvent = 'requested' | 'approved' | 'denied' | 'expired' | 'refused' | 'ran' | 'failed';
+/** Decisions: requested, approved, denied, expired, refused, interrupted. Commands: ran (exit 0) or failed. */
+export type AuditEvent = 'requested' | 'approved' | 'denied' | 'expired' | 'refused' | 'interrupted' | 'ran' | 'failed';
 
 export interface NewAuditEntry {
   at: number;
@@ -138,8 +158,17 @@ export interface Store {
   expireApproval(id: string, now: number): Promise<Approval | null>;
   /** Marks every pending request past its time expired; returns those this call expired. */
   expireApprovals(now: number): Promise<Approval[]>;
-  /** Records how an approved request ended (only from `approved`); false if it was not approved. */
-  finishApproval(id: string, result: { state: 'succeeded' | 'failed'; at: number; outcome: Record<string, unknown> }): Promise<boolean>;
+  /**
+   * Records how an approved request ended: from `approved`, or by its own runner from `interrupted`
+   * (another instance took its lease for lost, but the runner knows how it ended). False otherwise.
+   */
+  finishApproval(id: string, result: { state: FinishedState; at: number; outcome: Record<string, unknown>; runner?: string }): Promise<boolean>;
+  /** The runner keeps its lease on a running request; false when it is not running it (any more). */
+  renewApprovalLease(id: string, runner: string, until: number): Promise<boolean>;
+  /** Marks approved requests whose runner's lease ended before `now` interrupted (one request: `id`); returns those this call marked. */
+  interruptApprovals(now: number, id?: string): Promise<Approval[]>;
+  /** Where the request message is (set once posted). */
+  setApprovalMessage(id: string, message: ApprovalMessage): Promise<void>;
   listApprovals(filter?: { state?: ApprovalState; host?: string; limit?: number }): Promise<Approval[]>;
 
   // -- audit log (append-only: the tables refuse UPDATE and DELETE)
@@ -161,7 +190,19 @@ export interface Store {
   /** True for the one caller that claimed this fire time; false for everyone else. */
   claimDigestRun(run: { schedule: string; fireTime: number; owner: string; at: number }): Promise<boolean>;
   finishDigestRun(schedule: string, fireTime: number, result: { status: 'posted' | 'failed'; at: number; detail?: Record<string, unknown> }): Promise<boolean>;
+  /**
+   * Claims again a fire time whose run was cancelled because its instance was stopping (failed, detail
+   * `cancelled: 'stopping'`): true for the one caller that got it (the next start's catch-up posts it, once).
+   */
+  reclaimDigestRun(run: { schedule: string; fireTime: number; owner: string; at: number }): Promise<boolean>;
   listDigestRuns(filter?: { schedule?: string; limit?: number }): Promise<DigestRun[]>;
+
+  // -- host generations: a counter per host, bumped by every change made on it (an approved action ran),
+  // so each replica knows its cached discovery of that host is stale without comparing clocks
+  /** Bumps the host's generation; returns the new one. */
+  touchHost(host: string, at: number): Promise<number>;
+  /** The host's generation now (0 when nothing was ever changed on it). */
+  hostGeneration(host: string): Promise<number>;
 
   /** Applied migration versions, oldest first (for diagnostics and tests). */
   migrations(): Promise<Array<{ version: number; name: string }>>;

@@ -1,6 +1,10 @@
 /** The `/502 reload|restart|audit` grammar, the button values of an approval, and config validation of actions. */
 import { describe, expect, it } from 'vitest';
 import { ActionService, approvalValue, displayArgv, parseApprovalValue } from '../../src/actions/index.js';
+import { requestMessage, runsAs } from '../../src/actions/messages.js';
+import { argvAsRun, remoteCommandLine } from '../../src/exec/index.js';
+import type { Host } from '../../src/config/index.js';
+import type { Approval } from '../../src/store/index.js';
 import { loadCatalog } from '../../src/catalog/index.js';
 import { defaultCatalogDir, loadConfig } from '../../src/config/index.js';
 import { Inventory } from '../../src/inventory/index.js';
@@ -8,6 +12,30 @@ import { createLogger } from '../../src/log/index.js';
 import { parseCommand } from '../../src/router/grammar.js';
 import { openStore } from '../../src/store/index.js';
 import { writeConfig } from '../support/config.js';
+
+const APPROVAL: Approval = {
+  id: '0123456789abcdef',
+  action: 'reload',
+  host: 'web-03',
+  commandId: 'fpm.reload',
+  params: {},
+  argv: ['systemctl', 'reload', 'php8.2-fpm'],
+  requestedBy: 'U0ASKER',
+  surface: 'slack',
+  channel: 'C0ONCALL',
+  reason: null,
+  requestedAt: Date.UTC(2026, 2, 1, 14, 0),
+  expiresAt: Date.UTC(2026, 2, 1, 14, 15),
+  dryRun: false,
+  state: 'pending',
+  decidedBy: null,
+  decidedAt: null,
+  finishedAt: null,
+  outcome: null,
+  runner: null,
+  leaseUntil: null,
+  message: null,
+};
 
 describe('/502 reload, restart, audit', () => {
   it('parses a host, --dry-run and a free-text reason (stored and shown escaped, never run)', () => {
@@ -45,6 +73,35 @@ describe('/502 reload, restart, audit', () => {
     expect(displayArgv(['sh', '-c', 'set -f\nkill -USR2 "$1"\n', 'fpm-reload-signal', '1234'], 'fpm.reload-signal')).toMatch(
       /^sh -c '<fixed script of fpm\.reload-signal, 2 lines, sha256 [0-9a-f]{12}…>' fpm-reload-signal 1234$/,
     );
+  });
+
+  it('names the real command path: sudo -n for a login that is not root, none for root (the executors decide the same way)', () => {
+    const reload = { argv: ['systemctl', 'reload', 'php8.2-fpm'], sudo: true };
+    const ssh = (user: string) => ({ transport: 'ssh' as const, ssh: { user } as Host['ssh'] });
+    expect(argvAsRun(ssh('deploy'), reload)).toEqual(['sudo', '-n', '--', 'systemctl', 'reload', 'php8.2-fpm']);
+    expect(argvAsRun(ssh('root'), reload)).toEqual(['systemctl', 'reload', 'php8.2-fpm']);
+    expect(argvAsRun({ transport: 'local', ssh: { user: 'deploy' } as Host['ssh'] }, reload, 0)).toEqual(reload.argv);
+    expect(argvAsRun({ transport: 'local', ssh: { user: 'root' } as Host['ssh'] }, reload, 1000)[0]).toBe('sudo');
+    // What the SSH executor sends is built by the same rule.
+    const rendered = { id: 'fpm.reload', ...reload, timeoutMs: 60_000, maxOutputBytes: 1024, mutating: true };
+    expect(remoteCommandLine(rendered, 'deploy')).toContain("badgateway 60 sudo -n -- systemctl reload php8.2-fpm");
+    expect(remoteCommandLine(rendered, 'root')).toContain("badgateway 60 systemctl reload php8.2-fpm");
+
+    const script = ['sudo', '-n', '--', 'sh', '-c', 'set -f\nkill -USR2 "$1"\n', 'fpm-reload-signal', '1234'];
+    expect(displayArgv(script, 'fpm.reload-signal')).toMatch(/^sudo -n -- sh -c '<fixed script of fpm\.reload-signal, 2 lines, sha256 [0-9a-f]{12}…>' fpm-reload-signal 1234$/);
+    expect(runsAs(script, 'deploy')).toBe('as deploy, through sudo -n');
+    expect(runsAs(reload.argv, 'root')).toBe('as root, no sudo');
+    const message = JSON.stringify(
+      requestMessage(
+        { ...APPROVAL, argv: ['sudo', '-n', '--', 'systemctl', 'reload', 'php8.2-fpm'] },
+        { approvers: { users: [], group: null }, verify: [], notes: [], user: 'deploy', now: APPROVAL.requestedAt },
+      ),
+    );
+    expect(message).toContain('as deploy, through sudo -n');
+    expect(message).toContain('sudo -n -- systemctl reload php8.2-fpm');
+    const asRoot = JSON.stringify(requestMessage(APPROVAL, { approvers: { users: [], group: null }, verify: [], notes: [], user: 'root', now: APPROVAL.requestedAt }));
+    expect(asRoot).toContain('as root, no sudo');
+    expect(asRoot).not.toContain('sudo -n');
   });
 
   it('refuses at start an action that names an unknown or read-only catalog command', async () => {

@@ -326,7 +326,8 @@ describe('POST /alerts/alertmanager: firing, repeated, resolved', () => {
 });
 
 describe('the receiver without Slack (console mode)', () => {
-  it('answers 503 so Alertmanager retries, and posts nothing', () => {
+  /** A receiver for web-03's PhpFpmDown with no Slack to post in, counting the triages it asks for. */
+  function receiverWithoutSlack(): { receiver: AlertReceiver; triaged: () => number } {
     const config = loadConfig({
       path: writeConfig({
         catalog: defaultCatalogDir(),
@@ -352,14 +353,28 @@ describe('the receiver without Slack (console mode)', () => {
       responderFor: () => null,
       logger,
     });
+    return { receiver, triaged: () => triaged };
+  }
+
+  it('answers 503 so Alertmanager retries, and posts nothing', () => {
+    const { receiver, triaged } = receiverWithoutSlack();
     const res = receiver.receive(JSON.stringify(payload([{ name: 'PhpFpmDown', instance: '10.0.0.13:9253', fingerprint: 'eeee000000000001' }])));
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ status: 'unavailable', reason: 'no Slack connection to post in (console mode)' });
-    expect(triaged).toBe(0);
+    expect(triaged()).toBe(0);
     expect(receiver.authorized(`Bearer ${TOKEN}`)).toBe(true);
     expect(receiver.authorized(`bearer ${TOKEN}`)).toBe(true);
     expect(receiver.authorized(`Bearer ${TOKEN.slice(0, -1)}`)).toBe(false);
     expect(() => new AlertReceiver({ ...(receiver as any).options, token: 'short' })).toThrow(/at least 16 characters/);
+  });
+
+  it('while the bot drains for a restart: 503 for every alert, nothing started (Alertmanager sends it again)', () => {
+    const { receiver, triaged } = receiverWithoutSlack();
+    receiver.drain();
+    const res = receiver.receive(JSON.stringify(payload([{ name: 'PhpFpmDown', instance: '10.0.0.13:9253', fingerprint: 'eeee000000000002' }])));
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ status: 'unavailable', reason: 'badgateway is restarting; Alertmanager will send it again' });
+    expect(triaged()).toBe(0);
   });
 });
 

@@ -17,6 +17,7 @@ import {
 } from '../../src/collect/discover.js';
 import { parseFacts, parseNginxMasterTitle, systemdUnit } from '../../src/collect/host-parse.js';
 import { parseConfigText } from '../../src/config/index.js';
+import { openStore } from '../../src/store/index.js';
 import { SshExecutor, type ExecResult } from '../../src/exec/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { LAB_LOG_FORMAT, sleep, startLab } from '../lab/lab.js';
@@ -197,6 +198,56 @@ describe('instance choice, facts, overrides and the cache', () => {
     };
     await expect(cache.discover(ctx('c'), failing)).rejects.toThrow('unreachable');
     expect(cache.get('c')).toBeUndefined();
+  });
+});
+
+describe('the discovery cache across replicas', () => {
+  const discovery = (over: Pick<Discovery, 'host' | 'at'>): Discovery => ({ sources: {}, problems: [], missing: [], ...over });
+  it('a change made on a host by any replica (the store\'s host generation) makes every cached discovery of it stale', async () => {
+    const store = await openStore({ dataDir: 'memory://' });
+    try {
+      let runs = 0;
+      const run = async (ctx: DiscoveryContext) => discovery({ host: ctx.host.name, at: ++runs });
+      const ctx = { host: { name: 'web-1' } } as unknown as DiscoveryContext;
+      // Two replicas: their own caches, one store.
+      const a = new DiscoveryCache({ generation: (h) => store.hostGeneration(h) });
+      const b = new DiscoveryCache({ generation: (h) => store.hostGeneration(h) });
+      const first = await b.discover(ctx, run);
+      expect(await b.discover(ctx, run)).toBe(first);
+      expect(runs).toBe(1);
+      // Replica A ran an action on web-1.
+      expect(await store.touchHost('web-1', Date.UTC(2026, 0, 1))).toBe(1);
+      expect(await store.hostGeneration('web-2')).toBe(0);
+      const second = await b.discover(ctx, run);
+      expect(second).not.toBe(first);
+      expect(await b.discover(ctx, run)).toBe(second);
+      expect(runs).toBe(2);
+      // `fresh`: read now, whatever is cached (and kept for the next one).
+      const fresh = await a.discover(ctx, run, { fresh: true });
+      expect(runs).toBe(3);
+      expect(await a.discover(ctx, run)).toBe(fresh);
+      // A store that cannot be read: nothing cached is trusted.
+      const broken = new DiscoveryCache({ generation: () => Promise.reject(new Error('store down')) });
+      await broken.discover(ctx, run);
+      await broken.discover(ctx, run);
+      expect(runs).toBe(5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a caller whose request is cancelled stops waiting for a discovery someone else started', async () => {
+    const cache = new DiscoveryCache();
+    let finish: (d: Discovery) => void = () => undefined;
+    const slow = () => new Promise<Discovery>((resolve) => (finish = resolve));
+    const ctx = { host: { name: 'web-1' } } as unknown as DiscoveryContext;
+    const owner = cache.discover(ctx, slow);
+    const controller = new AbortController();
+    const waiter = cache.discover({ ...ctx, signal: controller.signal }, slow);
+    controller.abort();
+    await expect(waiter).rejects.toThrow('cancelled');
+    finish(discovery({ host: 'web-1', at: 1 }));
+    expect((await owner).host).toBe('web-1');
   });
 });
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverHost, type Discovery, type DiscoveryContext } from '../../src/collect/discover.js';
 import { readFpmStatus } from '../../src/collect/fpm-status.js';
-import { findListenSocket, fpmMasters, fpmWorkers, nginxMasters, parsePs, parseSs } from '../../src/collect/host-parse.js';
+import { findListenSocket, fpmMasters, fpmWorkers, nginxMasters, parseFpmIdentity, parsePs, parseSs } from '../../src/collect/host-parse.js';
+import { pickMaster } from '../../src/collect/fpm-identity.js';
 import { SshExecutor } from '../../src/exec/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { sleep } from '../lab/lab.js';
@@ -48,6 +49,20 @@ tcp   LISTEN 4      8                                    127.0.0.1:44487       0
 tcp   LISTEN 0      511                                  127.0.0.1:6379        0.0.0.0:*          
 tcp   LISTEN 0      511                                      [::1]:6379           [::]:*          
 `;
+
+const FPM_IDENTITY = [
+  'now 1796505142 1796502357 100',
+  'master 3622 1 0 276073 php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)',
+  'pidfile 3622 3622 /run/php/php8.2-fpm.pid',
+  'worker 3623 3622 www',
+  'master 11853 1 0 301200 php-fpm: master process (/srv/app one/fpm.conf)',
+  'pidfile 11853 - -',
+  'worker 11854 11853 api',
+  'master 12000 1 33 - php-fpm: master process (/home/x/fpm.conf)',
+  'socket u_str LISTEN 0      4096              /run/php/php8.2-fpm.sock 630226       * 0 users:(("php-fpm8.2",pid=3623,fd=6),("php-fpm8.2",pid=3622,fd=8)) <-> ino:2162768 dev:0/65024 peers:',
+  'socket tcp   LISTEN 0      4096   127.0.0.1:19555 0.0.0.0:* users:(("php-fpm8.2",pid=11854,fd=6),("php-fpm8.2",pid=11853,fd=8)) ino:634260 sk:12d1 cgroup:/ <->',
+  '',
+].join('\n');
 
 describe('process table and socket parsers (captured output)', () => {
   it('finds the nginx and FPM masters and splits the nginx title into its options', () => {
@@ -98,6 +113,45 @@ describe('process table and socket parsers (captured output)', () => {
     expect(findListenSocket(tcp, '127.0.0.1:6379')).toMatchObject({ local: '127.0.0.1:6379' });
     expect(findListenSocket(tcp, '127.0.0.1:9000')).toBeUndefined();
     expect(findListenSocket(parseSs(SS_UNIX), '0.0.0.0:2024')).toMatchObject({ sendQ: 128 });
+  });
+
+  it('reads fpm.identity (captured: a unix-socket master with a pid file, a TCP one without, another user\'s)', () => {
+    const report = parseFpmIdentity(FPM_IDENTITY);
+    expect(report.masters).toEqual([
+      {
+        pid: 3622,
+        ppid: 1,
+        uid: 0,
+        startTicks: 276073,
+        startedAt: (1796502357 + 2760.73) * 1000,
+        title: 'php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)',
+        conf: '/etc/php/8.2/fpm/php-fpm.conf',
+        pidFile: { path: '/run/php/php8.2-fpm.pid', names: 3622 },
+      },
+      { pid: 11853, ppid: 1, uid: 0, startTicks: 301200, startedAt: (1796502357 + 3012) * 1000, title: 'php-fpm: master process (/srv/app one/fpm.conf)', conf: '/srv/app one/fpm.conf' },
+      { pid: 12000, ppid: 1, uid: 33, startTicks: null, startedAt: null, title: 'php-fpm: master process (/home/x/fpm.conf)', conf: '/home/x/fpm.conf' },
+    ]);
+    expect(report.workers).toEqual([
+      { pid: 3623, ppid: 3622, pool: 'www' },
+      { pid: 11854, ppid: 11853, pool: 'api' },
+    ]);
+    expect(report.sockets).toEqual([
+      { local: '/run/php/php8.2-fpm.sock', inode: 630226, pids: [3623, 3622] },
+      { local: '127.0.0.1:19555', inode: 634260, pids: [11854, 11853] },
+    ]);
+    // The master meant: by config, then the listen socket's owner; another config's master is not it.
+    expect(pickMaster(report, { conf: '/etc/php/8.2/fpm/php-fpm.conf', listen: '/run/php/php8.2-fpm.sock' })).toMatchObject({ pid: 3622, workers: [3623], socket: { inode: 630226 } });
+    expect(pickMaster(report, { listen: '127.0.0.1:19555' })).toMatchObject({ pid: 11853, socket: { local: '127.0.0.1:19555' } });
+    expect(pickMaster(report, { pid: 12000 })).toMatchObject({ pid: 12000, socket: null });
+    // Several masters and nothing to tell them apart: none rather than a guess.
+    expect(pickMaster(report, {})).toBeNull();
+    expect(pickMaster(report, { conf: '/etc/php/8.3/fpm/php-fpm.conf', pid: 999 })).toBeNull();
+    // The master of the config meant is gone: another site's master, even the only one left, is not it...
+    const other = parseFpmIdentity(FPM_IDENTITY.split('\n').filter((l) => !/ 3622 | 3623 |12000|php8\.2-fpm\.sock/.test(l)).join('\n'));
+    expect(other.masters.map((m) => m.pid)).toEqual([11853]);
+    expect(pickMaster(other, { conf: '/etc/php/8.2/fpm/php-fpm.conf', listen: '/run/php/php8.2-fpm.sock' })).toBeNull();
+    // ...unless it owns the pool's listen socket (the config file was moved).
+    expect(pickMaster(other, { conf: '/etc/php/8.2/fpm/php-fpm.conf', listen: '127.0.0.1:19555' })).toMatchObject({ pid: 11853 });
   });
 });
 

@@ -280,6 +280,10 @@ describe('readWindow over a real sshd', () => {
       expect(Date.now() - started).toBeLessThan(25_000);
     } finally {
       await own.close();
+      // Every sshd session was killed, the shared executor's too; when its client notices is a race
+      // the next test must not run into ("No response from server"): it gets a new connection.
+      await executor.close();
+      executor = new SshExecutor({ logger });
     }
   });
 

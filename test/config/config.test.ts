@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,65 @@ slack:
     expect(problems.some((p) => p.startsWith('hosts.bad host!'))).toBe(true);
     expect(problems.some((p) => p.startsWith('ssh.connectTimeout: expected a duration'))).toBe(true);
     expect(problems.some((p) => p.startsWith('slack.approvers.0: expected a Slack user ID'))).toBe(true);
+  });
+
+  it('refuses a zero duration wherever 0 would not mean "off", with its path; 0 is "off" where it says so', () => {
+    const problems = problemsOf(`
+ssh:
+  connectTimeout: 0
+  idleTimeout: 0s
+hosts:
+  web-01:
+    commandTimeout: 0ms
+approvals:
+  expiry: 0
+  verifyTimeout: 0s
+  verifyWindow: 0
+shutdown:
+  drainTimeout: 0
+schedules:
+  - { name: m, cron: "0 8 * * *", targets: ["@web"], window: 0h }
+alerts:
+  tokenEnv: T
+  channel: C0123
+  window: 0
+  resolvedWindow: 0m
+  cooldown: 0
+  triggers:
+    - { alertnames: [A], window: 0, cooldown: 0 }
+`);
+    expect(problems.sort()).toEqual(
+      [
+        'alerts.resolvedWindow',
+        'alerts.triggers.0.window',
+        'alerts.window',
+        'approvals.expiry',
+        'approvals.verifyTimeout',
+        'hosts.web-01.commandTimeout',
+        'schedules.0.window',
+        'shutdown.drainTimeout',
+        'ssh.connectTimeout',
+        'ssh.idleTimeout',
+      ].map((path) => expect.stringMatching(new RegExp(`^${path.replace(/\./g, '\\.')}: must be more than 0`))),
+    );
+    const negative = problemsOf('approvals:\n  expiry: -5\n');
+    expect(negative).toEqual(['approvals.expiry: expected a duration like 10s, 5m or 500ms, got "-5"']);
+    const config = parseConfigText('approvals:\n  expiry: 90s\n  verifyWindow: 0\nshutdown:\n  drainTimeout: 5s\n', 'b.yaml', {});
+    expect(config.approvals).toEqual({ expiryMs: 90_000, verifyWindowMs: 0, verifyTimeoutMs: 30_000 });
+    expect(config.shutdown).toEqual({ drainTimeoutMs: 5000 });
+    expect(parseConfigText('hosts: {}\n', 'b.yaml', {}).shutdown).toEqual({ drainTimeoutMs: 20_000 });
+  });
+
+  it('badgateway start refuses approvals.expiry: 0 before anything opens: exit 2, one line naming the setting', () => {
+    const file = writeConfig({ approvals: { expiry: 0 }, hosts: {} });
+    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'badgateway.js'), 'start', '--config', file], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, LOG_LEVEL: '', BADGATEWAY_DATA_DIR: 'memory://', SLACK_BOT_TOKEN: '', SLACK_APP_TOKEN: '', SLACK_SIGNING_SECRET: '' },
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain(`${file} is invalid: approvals.expiry: must be more than 0`);
   });
 
   it('names unknown settings instead of ignoring a typo', () => {

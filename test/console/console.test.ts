@@ -3,6 +3,7 @@
  * stdout of the real process. The triage runs over real SSH (a throwaway sshd) against evidence
  * recorded from the lab.
  */
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LOG_FORMAT } from '../lab/lab.js';
@@ -85,5 +86,43 @@ describe('badgateway start (local console)', () => {
     // The mode it chose is one JSON line on stderr; the console itself stays on stdout.
     const first = JSON.parse(c.err().split('\n')[0]!);
     expect(first).toMatchObject({ level: 30, mode: 'console' });
+  }, 120_000);
+});
+
+describe('SIGTERM to the console', () => {
+  it('drains: a command typed then is told the bot is restarting; a triage still running is cancelled and says so; exit 0', async () => {
+    // A host that accepts the connection and never answers: its triage runs until it is cancelled.
+    const held = new Set<Socket>();
+    const hung = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const file = writeConfig({
+      ssh: { user: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHosts },
+      catalog: testCatalogDir(),
+      shutdown: { drainTimeout: '3s' },
+      hosts: { 'web-hung': { address: '127.0.0.1', port: (hung.address() as { port: number }).port, connectTimeout: '60s' } },
+    });
+    const c = spawnConsole({ env: consoleEnv({ BADGATEWAY_CONFIG: file, BADGATEWAY_DATA_DIR: 'memory://', LOG_LEVEL: 'info', METRICS_PORT: '0' }) });
+    try {
+      await c.waitFor(/badgateway console: type \/502 help/);
+      c.send('/502 triage web-hung');
+      await c.waitFor(/Triage of web-hung running/);
+      const stopping = Date.now();
+      c.child.kill('SIGTERM');
+      const deadline = Date.now() + 60_000;
+      while (!/draining: taking no new work/.test(c.err()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      // Within the 3 s drain: nothing new starts.
+      c.send('/502 hosts');
+      await c.waitFor(/badgateway is restarting: nothing was started\. Please try again in a minute\./);
+      await c.waitFor(/Triage of web-hung cancelled: badgateway is restarting, so it did not finish\. Ask again in a minute\./);
+      const code = await new Promise<number | null>((resolve) => (c.child.exitCode !== null ? resolve(c.child.exitCode) : c.child.once('exit', resolve)));
+      expect(code).toBe(0);
+      // The drain, not the host's 60 s connect timeout.
+      expect(Date.now() - stopping, c.err()).toBeLessThan(30_000);
+      expect(c.out()).not.toMatch(/web-hung\s+127\.0\.0\.1/);
+    } finally {
+      if (c.child.exitCode === null) c.child.kill('SIGKILL');
+      for (const socket of held) socket.destroy();
+      await new Promise((r) => hung.close(r));
+    }
   }, 120_000);
 });

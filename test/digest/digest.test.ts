@@ -275,7 +275,10 @@ describe.skipIf(!HAS_POSTGRES)('scheduled digests', () => {
     stub.reset();
     const [c, d] = [await instance({ schedules: [catchup] }), await instance({ schedules: [catchup] })];
     const outcomes = (await Promise.all([c.scheduler.start(), d.scheduler.start()])).flat();
-    expect(outcomes.map((o) => o.status).sort()).toEqual(['claimed-elsewhere', 'posted']);
+    // One posts it. The other either lost the claim or, listing the runs after the claim landed, found
+    // the slot taken and had nothing to catch up (which of the two depends on the timing).
+    const statuses = outcomes.map((o) => o.status).sort();
+    expect([['claimed-elsewhere', 'posted'], ['posted']]).toContainEqual(statuses);
     const late = outcomes.find((o) => o.status === 'posted')!;
     expect(late.fireTime).toBe(due);
     expect(late.late).toBe(true);

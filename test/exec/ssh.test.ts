@@ -228,6 +228,43 @@ describe('SshExecutor against a real sshd', () => {
     }
   });
 
+  it('a cancel ends the wait for a host that accepts the connection and never answers, and for a free channel', async () => {
+    // A TCP server that takes the connection and says nothing (a hung host, a stuck firewall): the
+    // SSH handshake would wait out the 60 s connect timeout; shutting down must not.
+    const held = new Set<import('node:net').Socket>();
+    const silent = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    const executor = new SshExecutor({ logger, channelsPerHost: 1 });
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const started = Date.now();
+      await expect(executor.run(host({ port, connectTimeout: '60s' }, 'web-hung'), catalog.render('host.uname', host()), { signal: controller.signal })).rejects.toThrow(
+        /web-hung: host\.uname was cancelled before it started/,
+      );
+      expect(Date.now() - started).toBeLessThan(20_000);
+
+      // One channel per host: the second command waits for the first's; its cancel takes it out of the line.
+      const sleeping = { ...catalog.render('test.sleep', host(), { seconds: 30 }), timeoutMs: 60_000 };
+      const first = new AbortController();
+      const running = executor.run(host(), sleeping, { signal: first.signal });
+      const second = new AbortController();
+      setTimeout(() => second.abort(), 500);
+      const waited = Date.now();
+      await expect(executor.run(host(), catalog.render('host.uname', host()), { signal: second.signal })).rejects.toThrow(/host\.uname was cancelled before it started/);
+      expect(Date.now() - waited).toBeLessThan(20_000);
+      first.abort();
+      await expect(running).rejects.toThrow(/cancelled/);
+      // The line is not stuck: the next command gets the channel.
+      expect((await executor.run(host(), catalog.render('host.uname', host()))).code).toBe(0);
+    } finally {
+      await executor.close();
+      for (const socket of held) socket.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
   it('fails fast with a clear message when nothing listens on the port', async () => {
     const executor = new SshExecutor({ logger });
     const port = await freePort();

@@ -2,8 +2,9 @@
  * Test lab: real nginx + real PHP-FPM on loopback in a temp dir.
  *
  * startLab() writes nginx.conf / php-fpm.conf from options, starts both (foreground, as children of
- * this process), waits until they accept connections, and returns a Lab handle to drive traffic,
- * stop/start FPM, kill workers, read the logs and dump the configs (nginx -T, php-fpm -tt).
+ * this process; or FPM daemonized with `fpmDaemonize`, as sysvinit scripts start it), waits until they
+ * accept connections, and returns a Lab handle to drive traffic, stop/start FPM, kill workers, read the
+ * logs and dump the configs (nginx -T, php-fpm -tt).
  *
  * Needs root (nginx workers run as nobody, FPM pool as nobody, socket ownership scenarios).
  * Set KEEP_LAB=1 to keep the temp dir after stop() (its path is printed to stderr).
@@ -57,6 +58,12 @@ export interface LabOptions {
   /** start FPM in startLab() (false: the socket/port never exists) */
   startFpm: boolean;
   /**
+   * `daemonize = yes`, started without -F as sysvinit scripts do: the master forks away from this
+   * process and is known by its pid file; a SIGUSR2 reload re-executes it and it forks again under a
+   * new pid. Default false: `-F`, a child of this process (containers, supervisord, systemd).
+   */
+  fpmDaemonize: boolean;
+  /**
    * What the `\.php$` location's fastcgi_pass points at: 'fpm' (the pool), or 'http' = a plain HTTP server
    * the lab runs on another loopback port (the "fastcgi_pass to the wrong port" misconfiguration).
    * Status/ping always go to FPM.
@@ -92,6 +99,7 @@ export const DEFAULT_LAB_OPTIONS: LabOptions = {
   fastcgiReadTimeout: 10,
   fastcgiConnectTimeout: 2,
   startFpm: true,
+  fpmDaemonize: false,
   phpBackend: 'fpm',
   proxyServers: 3,
   proxyMaxFails: 1,
@@ -288,6 +296,32 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
+function readFileSyncOr(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** A live (not zombie) process titled `php-fpm: master process`: a daemonized master's parent is init, which may not reap it at once. */
+function isFpmMaster(pid: number): boolean {
+  const stat = readFileSyncOr(`/proc/${pid}/stat`);
+  if (!stat || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+  return readFileSyncOr(`/proc/${pid}/cmdline`).startsWith('php-fpm: master process');
+}
+
+/** Waits until `pid` is no longer a running process (gone, or a zombie nobody reaped yet). */
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stat = readFileSyncOr(`/proc/${pid}/stat`);
+    if (!stat || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+}
+
 function isRunning(child: ChildProcess | undefined): child is ChildProcess {
   return !!child && child.exitCode === null && child.signalCode === null;
 }
@@ -386,7 +420,11 @@ function nginxConf(dir: string, port: number, fastcgiPass: string, fpmPass: stri
   const servers = proxyPorts
     .map((p) => `        server 127.0.0.1:${p} max_fails=${o.proxyMaxFails} fail_timeout=${fmtSeconds(o.proxyFailTimeout)};`)
     .join('\n');
+  // nginx clears its environment except TZ; libfaketime (`npm run test:clock`) reads FAKETIME again every
+  // few seconds, so without these lines nginx logs the real date ten seconds after it started.
   return `# badgateway test lab (generated)
+env FAKETIME;
+env FAKETIME_SHARED;
 user ${o.nginxUser} ${o.nginxUser === 'root' ? 'root' : 'nogroup'};
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -465,7 +503,7 @@ function fpmConf(dir: string, listen: string, errorLog: string, o: LabOptions): 
 pid = ${dir}/php-fpm.pid
 error_log = ${errorLog}
 log_level = notice
-daemonize = no
+daemonize = ${o.fpmDaemonize ? 'yes' : 'no'}
 
 [${LAB_POOL}]
 user = ${o.poolUser}
@@ -521,6 +559,16 @@ class LabImpl implements Lab {
     };
   }
 
+  private get fpmPidFile(): string {
+    return path.join(this.dir, 'php-fpm.pid');
+  }
+
+  /** The daemonized master: the pid its pid file names, while that process is a running PHP-FPM master. */
+  private daemonPid(): number | undefined {
+    const pid = Number(readFileSyncOr(this.fpmPidFile).trim());
+    return Number.isInteger(pid) && pid > 0 && isFpmMaster(pid) ? pid : undefined;
+  }
+
   url(p: string): string {
     return `http://127.0.0.1:${this.port}${p.startsWith('/') ? p : `/${p}`}`;
   }
@@ -552,20 +600,36 @@ class LabImpl implements Lab {
   }
 
   async startFpm(): Promise<void> {
-    if (isRunning(this.fpm)) return;
+    if (this.fpmRunning()) return;
     this.fpmStderr = '';
     // the master logs "ready to handle connections" once the listening socket exists and the pool is up
     // (no connect probe: it would show up as an accepted connection in the status page)
     const readyBefore = countOf(await readText(this.paths.fpmLog), 'ready to handle connections');
-    const child = spawn(FPM_BIN, ['-F', '-y', this.paths.fpmConf], { stdio: ['ignore', 'pipe', 'pipe'], env: this.daemonEnv() });
+    const daemon = this.options.fpmDaemonize;
+    // Daemonized: the launcher exits once the master it forked is ready; the master is known by its pid file.
+    if (daemon) await fsp.rm(this.fpmPidFile, { force: true });
+    const child = spawn(FPM_BIN, daemon ? ['-y', this.paths.fpmConf] : ['-F', '-y', this.paths.fpmConf], { stdio: ['ignore', 'pipe', 'pipe'], env: this.daemonEnv() });
     this.fpm = child;
     child.stdout?.on('data', (c: Buffer) => (this.fpmStderr += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.fpmStderr += c.toString()));
     child.on('error', (err) => (this.fpmStderr += String(err)));
-    await this.waitReady('php-fpm', child, async () => {
+    const ready = async () => {
       if (countOf(await readText(this.paths.fpmLog), 'ready to handle connections') <= readyBefore) return false;
+      if (daemon && this.daemonPid() === undefined) return false;
       return this.options.fpmListen === 'unix' ? existsSync(this.fpmListen) : true;
-    }, () => this.fpmStderr);
+    };
+    if (daemon) {
+      if (!(await waitExit(child, 10_000)) || child.exitCode !== 0) {
+        throw new Error(`php-fpm (daemonize = yes) did not start: launcher ${child.exitCode === null ? 'still running' : `exited ${child.exitCode}`} in ${this.dir}\n${this.fpmStderr}`);
+      }
+      const deadline = Date.now() + 10_000;
+      while (!(await ready())) {
+        if (Date.now() > deadline) throw new Error(`php-fpm (daemonize = yes) not ready after 10 s in ${this.dir}\n${await readText(this.paths.fpmLog)}`);
+        await sleep(20);
+      }
+    } else {
+      await this.waitReady('php-fpm', child, ready, () => this.fpmStderr);
+    }
     if (this.options.pm !== 'ondemand') {
       const deadline = Date.now() + 5000;
       while (this.fpmWorkerPids().length === 0 && Date.now() < deadline) await sleep(20);
@@ -586,10 +650,11 @@ class LabImpl implements Lab {
   }
 
   fpmRunning(): boolean {
-    return isRunning(this.fpm);
+    return this.fpmMasterPid() !== undefined;
   }
 
   fpmMasterPid(): number | undefined {
+    if (this.options.fpmDaemonize) return this.daemonPid();
     return isRunning(this.fpm) ? this.fpm.pid : undefined;
   }
 
@@ -599,6 +664,18 @@ class LabImpl implements Lab {
   }
 
   async stopFpm(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.options.fpmDaemonize) {
+      const pid = this.daemonPid();
+      if (pid === undefined) return;
+      const workers = descendantsOf(pid);
+      signalPids([pid], signal);
+      if (!(await waitGone(pid, 5000))) {
+        signalPids([pid], 'SIGKILL');
+        await waitGone(pid, 2000);
+      }
+      signalPids(workers, 'SIGKILL');
+      return;
+    }
     const child = this.fpm;
     if (!isRunning(child)) return;
     const workers = child.pid ? descendantsOf(child.pid) : [];
@@ -755,6 +832,8 @@ class LabImpl implements Lab {
       const kids = descendantsOf(child.pid);
       signalPids([child.pid, ...kids], 'SIGKILL');
     }
+    const daemon = this.options.fpmDaemonize ? this.daemonPid() : undefined;
+    if (daemon !== undefined) signalPids([daemon, ...descendantsOf(daemon)], 'SIGKILL');
     liveLabs.delete(this);
     this.removeDir();
   }

@@ -34,10 +34,13 @@ describe('user text in Block Kit', () => {
     decidedAt: null,
     finishedAt: null,
     outcome: null,
+    runner: null,
+    leaseUntil: null,
+    message: null,
   };
 
   it('a reason is a plain_text block: escaped, without bidi or invisible characters, unable to break the code block', () => {
-    const message = requestMessage(approval, { approvers: { users: ['U0APPROVER'], group: null }, verify: ['fpm.state'], notes: [], sudo: false, now: 0 });
+    const message = requestMessage(approval, { approvers: { users: ['U0APPROVER'], group: null }, verify: ['fpm.state'], notes: [], user: 'root', now: 0 });
     const blocks = renderSlack(message).blocks as Array<{ type: string; text?: { type: string; text: string } }>;
     const reason = blocks.find((b) => b.text?.text.startsWith('why: '))!;
     expect(reason.text).toEqual({ type: 'plain_text', text: 'why: deploy ``` *bold* &lt;!channel&gt; &lt;https://evil|x&gt; override zerowidth', emoji: false });

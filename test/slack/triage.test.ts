@@ -3,7 +3,17 @@
  * real router and triage over real SSH (test/support/sshd.ts) into a real nginx + PHP-FPM lab
  * driven into a real fault, answered through a local Slack Web API stub.
  */
+import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices } from '../../src/app/services.js';
+import { createRouter } from '../../src/router/index.js';
+import { createSlackApp } from '../../src/slack/app.js';
+import { freePort } from '../support/sshd.js';
+import { loadConfig } from '../../src/config/index.js';
+import { RESTARTING } from '../../src/router/messages.js';
+import { writeConfig } from '../support/config.js';
+import { hostConfig } from '../support/lab-host.js';
+import { createLogger } from '../../src/log/index.js';
 import { CAUSE_WORDS } from '../../src/report/chat.js';
 import { fastcgiReadTimeout, fastcgiReadTimeoutOptions } from '../lab/scenarios.js';
 import { startLabHost, type LabHost } from '../support/lab-host.js';
@@ -84,5 +94,54 @@ describe('Slack triage of a real lab fault over real SSH', () => {
     const verdicts = finals.filter((f) => texts(f).includes('(`fastcgi_read_timeout`), confidence')).length;
     console.log(`20 concurrent triages: ${verdicts} verdicts naming fastcgi_read_timeout, all answered ${Math.max(...finals.map((f) => f.at)) - started} ms after the first request`);
     expect(verdicts).toBe(20);
+  }, 120_000);
+});
+
+describe('a triage cancelled because the bot is stopping', () => {
+  it('ends saying it was cancelled (no verdict from cancelled reads); meanwhile new commands are told the bot is restarting', async () => {
+    // A host that accepts the connection and never answers keeps the triage going until it is cancelled.
+    const held = new Set<Socket>();
+    const hung = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const logger = createLogger({ level: 'silent' });
+    const config = loadConfig({
+      path: writeConfig({ catalog: labHost.config.catalogDir, hosts: { 'web-hung': { ...hostConfig(labHost.sshd), port: (hung.address() as { port: number }).port, connectTimeout: '60s' } } }),
+      env: {},
+    });
+    const local = createServices(config, logger);
+    const localRouter = createRouter({ services: local, logger, updateIntervalMs: 50 });
+    const port = await freePort();
+    const app = createSlackApp({
+      router: localRouter,
+      logger,
+      mode: { mode: 'http', botToken: 'xoxb-lab', signingSecret: SECRET, port, path: '/slack/events', apiUrl: stub.apiUrl },
+      retryConfig: { retries: 3, factor: 1, minTimeout: 20, maxTimeout: 50 },
+    });
+    await app.start();
+    const send = (text: string) => {
+      const body = slashBody({ text, user_id: 'U0ONCALL', channel_id: CHANNEL, response_url: stub.responseUrl('cancel') });
+      return post(`http://127.0.0.1:${port}/slack/events`, body, sign(SECRET, body));
+    };
+    try {
+      stub.reset();
+      await send('triage web-hung');
+      const progress = await stub.waitFor(() => stub.ok('chat.postMessage')[0], 20_000, 'the progress message');
+      localRouter.drain();
+      const res = await send('triage web-hung');
+      expect(JSON.stringify(res.json)).toContain(RESTARTING);
+      const stopping = Date.now();
+      await localRouter.close();
+      expect(Date.now() - stopping).toBeLessThan(20_000);
+      const final = stub.ok('chat.update').filter((c) => c.body.ts === (progress.response as { ts: string }).ts).pop()!;
+      expect(texts(final)).toContain('Triage of web-hung cancelled');
+      expect(texts(final)).toContain('badgateway is restarting, so it did not finish. Ask again in a minute.');
+      expect(texts(final)).not.toMatch(/Verdict|could not be triaged/);
+      expect(stub.ok('chat.postMessage')).toHaveLength(1);
+    } finally {
+      await app.stop();
+      await local.close();
+      for (const socket of held) socket.destroy();
+      await new Promise((r) => hung.close(r));
+    }
   }, 120_000);
 });

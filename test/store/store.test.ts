@@ -144,6 +144,39 @@ describe.each(BACKENDS)('store', ({ make }) => {
       expect(runs.map((r) => r.status)).toEqual(['running', 'posted']);
       expect(runs[1]).toMatchObject({ fireTime: T0, finishedAt: T0 + 5000, detail: { ts: '1.2' } });
     });
+
+    it('an approved request carries its runner\'s lease: renewed by that runner only; once it lapses the request is interrupted, once', async () => {
+      await store.createApproval(approval('lease-running-01'));
+      const decided = await store.decideApproval('lease-running-01', { state: 'approved', by: 'U0APPROVER', at: T0 + 1000, runner: 'replica-a', leaseUntil: T0 + 21_000 });
+      expect(decided).toMatchObject({ state: 'approved', runner: 'replica-a', leaseUntil: T0 + 21_000, message: null });
+      await store.setApprovalMessage('lease-running-01', { channel: 'C0ONCALL', ts: '1700000000.000100' });
+      expect(await store.renewApprovalLease('lease-running-01', 'replica-b', T0 + 99_000)).toBe(false);
+      expect(await store.renewApprovalLease('lease-running-01', 'replica-a', T0 + 41_000)).toBe(true);
+      // Not yet lapsed: nothing to interrupt.
+      expect(await store.interruptApprovals(T0 + 40_000, 'lease-running-01')).toEqual([]);
+      const [a, b] = await Promise.all([store.interruptApprovals(T0 + 41_000), store.interruptApprovals(T0 + 41_000, 'lease-running-01')]);
+      const marked = [...a, ...b].filter((x) => x.id === 'lease-running-01');
+      expect(marked).toHaveLength(1);
+      expect(marked[0]).toMatchObject({ state: 'interrupted', finishedAt: T0 + 41_000, message: { channel: 'C0ONCALL', ts: '1700000000.000100' } });
+      expect(await store.renewApprovalLease('lease-running-01', 'replica-a', T0 + 61_000)).toBe(false);
+      // Another instance cannot finish it; its own runner, which knows how it ended, can.
+      expect(await store.finishApproval('lease-running-01', { state: 'failed', at: T0 + 50_000, outcome: {}, runner: 'replica-b' })).toBe(false);
+      expect(await store.finishApproval('lease-running-01', { state: 'succeeded', at: T0 + 50_000, outcome: { exitCode: 0 }, runner: 'replica-a' })).toBe(true);
+      expect(await store.getApproval('lease-running-01')).toMatchObject({ state: 'succeeded', leaseUntil: null });
+      // Approved by a version without leases: taken for interrupted once no run could still be going.
+      await store.createApproval(approval('lease-legacy-002'));
+      await store.decideApproval('lease-legacy-002', { state: 'approved', by: 'U0APPROVER', at: T0 });
+      expect(await store.interruptApprovals(T0 + 14 * 60_000, 'lease-legacy-002')).toEqual([]);
+      expect((await store.interruptApprovals(T0 + 15 * 60_000, 'lease-legacy-002')).map((x) => x.id)).toEqual(['lease-legacy-002']);
+    });
+
+    it('a host\'s generation counts the changes made on it, each once, whoever makes them', async () => {
+      expect(await store.hostGeneration('web-gen')).toBe(0);
+      const bumps = await Promise.all(Array.from({ length: 6 }, (_, i) => store.touchHost('web-gen', T0 + i)));
+      expect(bumps.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await store.hostGeneration('web-gen')).toBe(6);
+      expect(await store.hostGeneration('web-other')).toBe(0);
+    });
   });
 });
 

@@ -32,12 +32,18 @@ export interface TestDb {
   drop(): Promise<void>;
   /** Runs raw SQL against the data, bypassing the Store (tests of what the schema itself refuses). */
   raw?(sql: string): Promise<unknown>;
+  /**
+   * The environment a `badgateway start` process needs to reach the same data: DATABASE_URL with the
+   * schema as its search_path (call open() once first: it creates the schema), or BADGATEWAY_DATA_DIR.
+   */
+  env: NodeJS.ProcessEnv;
 }
 
 export function postgresDb(): TestDb {
   const schema = uniqueSchema();
   return {
     name: 'postgres',
+    env: { DATABASE_URL: `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}` },
     open: () =>
       openStore({ databaseUrl: PG_URL, schema }).catch((err: Error) => {
         throw new Error(`${err.message}\nThe store tests need PostgreSQL on 127.0.0.1:5432 (database test, trust auth), or TEST_DATABASE_URL.`);
@@ -68,6 +74,7 @@ export function pgliteDb(): TestDb & { dir: string } {
   return {
     name: 'pglite',
     dir,
+    env: { BADGATEWAY_DATA_DIR: dir },
     open: () => openStore({ dataDir: dir }),
     async drop() {
       rmSync(dir, { recursive: true, force: true });
