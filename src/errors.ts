@@ -54,6 +54,12 @@ export class HostKeyError extends ExecError {
   }
 }
 
+/** User text quoted in an error message: printable ASCII only, cut to `max` characters. */
+export function printable(text: string, max = 40): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -3,7 +3,7 @@
  * (default: now). A post-mortem asks "02:00 to 02:30 last night": `--since 30m --until 2026-11-25T02:30+01:00`.
  * One parser for the CLI, the console and Slack, so every front end accepts and refuses the same text.
  */
-import { UsageError } from '../errors.js';
+import { UsageError, printable } from '../errors.js';
 import { formatDuration, parseDuration } from './units.js';
 
 /** Where a window ends: an absolute instant, or a duration before the moment the command runs. */
@@ -105,9 +105,4 @@ function span(window: { from: number | null; to: number | null }): string {
 
 function utcMinute(ms: number | null): string {
   return ms === null ? '?' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}Z`;
-}
-
-function printable(text: string, max = 40): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }

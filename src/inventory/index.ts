@@ -4,7 +4,7 @@
  * here, before any connection is made.
  */
 import type { Host } from '../config/index.js';
-import { UsageError } from '../errors.js';
+import { UsageError, printable as quoted } from '../errors.js';
 import { hasWildcard, wildcardMatch } from './wildcard.js';
 
 export { hasWildcard, wildcardMatch } from './wildcard.js';
@@ -91,9 +91,9 @@ export class Inventory {
   }
 }
 
+/** Host names and patterns are quoted up to 60 characters. */
 function printable(text: string): string {
-  const cleaned = text.replace(/[^\x20-\x7e]/g, '?');
-  return cleaned.length > 60 ? `${cleaned.slice(0, 57)}...` : cleaned;
+  return quoted(text, 60);
 }
 
 /** " Did you mean web-03?" when a name is within a small edit distance of a known one. */

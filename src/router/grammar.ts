@@ -4,7 +4,7 @@
  * wrong, before anything runs.
  */
 import { parseWindowOptions, UNTIL_EXAMPLE, WINDOW_END_CHARS_RE, type WindowEnd } from '../config/index.js';
-import { UsageError } from '../errors.js';
+import { UsageError, printable } from '../errors.js';
 import { editDistance } from '../inventory/index.js';
 
 export const DEFAULT_SINCE_MS = 15 * 60_000;
@@ -73,11 +73,6 @@ export function normalize(text: string): string {
     .replace(/[\u2013\u2014](?=[a-z])/g, '--')
     .replace(/\u00a0/g, ' ')
     .trim();
-}
-
-function printable(text: string, max = 40): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }
 
 function badCharacters(token: string): string {
