@@ -2,16 +2,18 @@
  * @module diagnose: joins the evidence of every source into ranked causes with remedies. Pure: no I/O.
  */
 import type { Evidence } from '../analyze/evidence.js';
+import { CAUSE_WORDS, CAUSES, healthyCause } from './causes/index.js';
 import { Facts, UPSTREAM_FAILURE_KINDS, plural } from './facts.js';
-import { RULES } from './rules.js';
-import { CAUSE_WORDS, type Cause, type Diagnosis, type Verdict } from './types.js';
+import type { Cause, Diagnosis, Verdict } from './types.js';
 
+export type { CauseDefinition } from './claim.js';
 export type { Cause, CauseId, Diagnosis, EvidenceItem, Remedy, SourceName, Verdict, VerdictStatus } from './types.js';
-export { CAUSE_IDS, CAUSE_WORDS } from './types.js';
+export { CAUSE_IDS, VERDICT_STATUSES } from './types.js';
+export { CAUSES, CAUSE_WORDS };
 
 export function diagnose(evidence: Evidence): Diagnosis {
   const facts = new Facts(evidence);
-  const causes = RULES.map((rule) => rule(facts))
+  const causes = CAUSES.map((c) => c.rule?.(facts) ?? null)
     .filter((c): c is Cause => c !== null)
     .map((c) => weighed(c, evidence));
   const notes: string[] = [];
@@ -23,9 +25,9 @@ export function diagnose(evidence: Evidence): Diagnosis {
     verdict = { status: 'unexplained' };
   } else {
     verdict = quietVerdict(evidence);
-    if (verdict.status === 'healthy') causes.push(healthy(facts));
+    if (verdict.status === 'healthy') causes.push(healthyCause(facts));
   }
-  causes.sort((a, b) => b.confidence - a.confidence);
+  causes.sort(byWeight);
   // Where the verdict is Unknown it already says what is wrong with the access log.
   if (verdict.status === 'unknown') {
     // nothing to add
@@ -47,6 +49,23 @@ export function diagnose(evidence: Evidence): Diagnosis {
 
 /** Under 3 failures and under 1% of the requests: a note to watch, not an outage. */
 const ISOLATED = { count: 3, share: 0.01 };
+/** A cause this sure holds on its own; causes that hold are ranked by the failures they explain. */
+const HOLDS = 0.5;
+
+/**
+ * Causes that hold come first, the one that explains more failures first (a full pool behind 12 refused connects
+ * before the read timeouts of 5 requests); then the rest by confidence.
+ */
+function byWeight(a: Cause, b: Cause): number {
+  const holdsA = a.confidence >= HOLDS;
+  const holdsB = b.confidence >= HOLDS;
+  if (holdsA !== holdsB) return holdsA ? -1 : 1;
+  if (holdsA) {
+    const more = (b.explains ?? 0) - (a.explains ?? 0);
+    if (more !== 0) return more;
+  }
+  return b.confidence - a.confidence;
+}
 
 /**
  * A rule says what the failures mean; how sure to be also depends on how many requests they hit and
@@ -67,22 +86,32 @@ function weighed(cause: Cause, evidence: Evidence): Cause {
   } else if (n < 10 && share < 0.05) {
     confidence *= 0.8;
   }
-  const stopped = stoppedAt(cause.lastSeen, access);
+  const stopped = stoppedAt(cause, access);
   if (stopped) {
     confidence *= 0.85;
-    summary = `${summary.replace(/\.?$/, '.')} Last at ${stopped}, none since while requests went on.`;
+    summary = `${summary.replace(/\.?$/, '.')} Last at ${stopped.at}, none since while ${plural(stopped.served, 'request')} were served.`;
   }
   return { ...cause, confidence: Math.round(confidence * 100) / 100, summary };
 }
 
-/** The time of the last failure, when it is well before the window's end and requests were served after it. */
-function stoppedAt(lastSeen: number | undefined, access: NonNullable<Evidence['access']>): string | null {
+/** Error-log and access-log stamps of one failure agree to the second; allow for rounding either way. */
+const SAME_FAILURE_MS = 2_000;
+
+/**
+ * When the failures of this cause stopped: its last error-log entry is also the access log's last 502/504, the
+ * window went on well past it (30 s, or 5% of the window), and enough requests were served since (20, and twice
+ * the failures) that their absence means something. Null otherwise: then nothing is said about stopping.
+ */
+function stoppedAt(cause: Cause, access: NonNullable<Evidence['access']>): { at: string; served: number } | null {
+  const last = access.lastFailure;
+  if (cause.lastSeen === undefined || !last || Math.abs(last.time - cause.lastSeen) > SAME_FAILURE_MS) return null;
   const end = access.window.to ?? access.lastTime;
-  if (lastSeen === undefined || end === null || access.lastTime === null) return null;
+  if (end === null) return null;
   const span = access.window.from !== null && access.window.to !== null ? access.window.to - access.window.from : 0;
-  const quietFor = end - lastSeen;
-  if (quietFor < Math.max(120_000, span * 0.1) || access.lastTime - lastSeen < 60_000) return null;
-  return `${new Date(lastSeen).toISOString().slice(11, 19)}Z`;
+  const quietEnough = end - last.time >= Math.max(30_000, span * 0.05);
+  const servedEnough = last.servedSince >= Math.max(20, 2 * (cause.explains ?? 0));
+  if (!quietEnough || !servedEnough) return null;
+  return { at: `${new Date(Math.max(last.time, cause.lastSeen)).toISOString().slice(11, 19)}Z`, served: last.servedSince };
 }
 
 /** The verdict in words where no cause names it ("Unknown: no access log was read, ..."); null when one does. */
@@ -124,30 +153,6 @@ function quietVerdict(evidence: Evidence): Verdict {
     status: 'unknown',
     why: `the access log has no request in the window${newest}`,
     needs: 'a window with traffic, or a check that nginx is running and writing this log',
-  };
-}
-
-/** Health, from an access log with requests in the window and no 502/504 (quietVerdict decided that). */
-function healthy(facts: Facts): Cause {
-  const access = facts.evidence.access!;
-  const errorsRead = facts.readableErrors;
-  const slow = facts.slowSummary();
-  const evidence: Cause['evidence'] = [{ source: 'access.log', text: `${access.requests} requests, no 502/504 (5xx rate ${(access.rate5xx * 100).toFixed(1)}%)` }];
-  if (errorsRead) evidence.push({ source: 'error.log', text: 'no upstream failures in the error log' });
-  if (slow) evidence.push({ source: 'slow.log', text: slow });
-  const fatals = facts.count(['php_fatal']);
-  if (fatals) {
-    evidence.push({ source: 'error.log', text: `${plural(fatals, 'PHP fatal error')} (users get 500, an application bug rather than a gateway problem)`, samples: facts.signatures(['php_fatal']).flatMap((s) => s.samples).slice(0, 1) });
-  }
-  // More requests seen without a failure, more weight; without the error log, less.
-  const confidence = (errorsRead ? 0.75 : 0.6) + (access.requests >= 100 ? 0.2 : access.requests >= 10 ? 0.12 : 0.05);
-  return {
-    id: 'healthy',
-    confidence,
-    summary: `No 502/504 to explain in ${plural(access.requests, 'request')}${fatals ? `; ${plural(fatals, 'PHP fatal error')} gave 500s` : ''}${slow ? '; some requests are slow' : ''}.`,
-    evidence,
-    sources: [...new Set(evidence.map((e) => e.source))],
-    remedy: { text: slow ? `Nothing urgent. Keep an eye on the slow requests (${slow}).` : 'Nothing to do.' },
   };
 }
 

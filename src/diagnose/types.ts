@@ -1,4 +1,7 @@
-/** The diagnosis contract: cause ids are stable and part of the JSON output. */
+/**
+ * The diagnosis contract: cause ids are stable and part of the JSON output. Each id has its module in causes/
+ * (a test checks that every id has one, and one only).
+ */
 
 export const CAUSE_IDS = [
   'fastcgi_read_timeout',
@@ -16,20 +19,6 @@ export const CAUSE_IDS = [
 
 export type CauseId = (typeof CAUSE_IDS)[number];
 
-/** Each cause id in words, for the headline. */
-export const CAUSE_WORDS: Record<CauseId, string> = {
-  fastcgi_read_timeout: 'PHP answered too slowly: nginx gave up at fastcgi_read_timeout',
-  upstream_connect_timeout: 'nginx could not connect to the upstream in time',
-  request_terminate_timeout: 'PHP-FPM killed requests at request_terminate_timeout',
-  worker_crash: 'PHP-FPM workers crashed',
-  fpm_down: 'PHP-FPM is down',
-  pool_exhausted: 'The PHP-FPM pool is exhausted: every worker busy',
-  socket_permission: "nginx may not open PHP-FPM's socket (permissions)",
-  header_too_big: "Response headers too big for nginx's buffer",
-  upstream_down: 'The upstream servers are down',
-  invalid_upstream_response: 'The upstream does not speak the protocol nginx expects',
-  healthy: 'Healthy: no 502/504 to explain',
-};
 
 /** Which evidence source a fact came from. */
 export type SourceName = 'access.log' | 'error.log' | 'fpm.log' | 'slow.log' | 'fpm-status' | 'nginx-config' | 'fpm-config';
@@ -70,7 +59,8 @@ export interface Cause {
  * access log covering the window had requests and no failures), no traffic (nginx runs and logged
  * nothing in the window), or unknown (the evidence cannot support a verdict). Unknown is never healthy.
  */
-export type VerdictStatus = 'cause' | 'unexplained' | 'healthy' | 'no_traffic' | 'unknown';
+export const VERDICT_STATUSES = ['cause', 'unexplained', 'healthy', 'no_traffic', 'unknown'] as const;
+export type VerdictStatus = (typeof VERDICT_STATUSES)[number];
 
 export interface Verdict {
   status: VerdictStatus;

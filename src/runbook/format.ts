@@ -28,7 +28,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { yamlData } from '../config/yaml.js';
 import { z } from 'zod';
 import type { Catalog } from '../catalog/index.js';
-import { CAUSE_IDS, type CauseId } from '../diagnose/types.js';
+import { CAUSE_IDS, VERDICT_STATUSES, type CauseId, type VerdictStatus } from '../diagnose/index.js';
 import { ConfigError } from '../errors.js';
 
 /** Analyzer views of the triage report a step can show. */
@@ -46,6 +46,8 @@ const ACTION_IDS = Object.keys(RUNBOOK_ACTIONS) as [RunbookActionId, ...RunbookA
 /** Values a guidance text may use as `{{name}}` or `{{name|fallback}}`. */
 export const PLACEHOLDERS = [
   'host',
+  'verdict',
+  'needs',
   'cause',
   'causeWords',
   'confidence',
@@ -76,6 +78,8 @@ export interface CheckCondition {
 }
 
 export interface Condition {
+  /** The triage's verdict is one of these (unknown: the evidence could not support one). */
+  verdict?: VerdictStatus[];
   /** The top cause of the diagnosis is one of these. */
   cause?: CauseId[];
   /** The top cause is none of these. */
@@ -135,6 +139,7 @@ const regex = z.string().min(1).refine(
 const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z
     .strictObject({
+      verdict: z.array(z.enum(VERDICT_STATUSES)).min(1).optional(),
       cause: causeList.optional(),
       notCause: causeList.optional(),
       anyCause: causeList.optional(),
@@ -146,7 +151,7 @@ const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
       all: z.array(conditionSchema).min(1).optional(),
       not: conditionSchema.optional(),
     })
-    .refine((c) => Object.keys(c).length > 0, { message: 'an empty condition: say what it tests (cause, minConfidence, check, any, all, not)' }),
+    .refine((c) => Object.keys(c).length > 0, { message: 'an empty condition: say what it tests (verdict, cause, minConfidence, check, any, all, not)' }),
 );
 
 const STEP_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;

@@ -5,6 +5,7 @@
  */
 import type { Host } from '../config/index.js';
 import { formatDuration } from '../config/index.js';
+import { verdictLine } from '../diagnose/index.js';
 import { CAUSE_WORDS } from '../report/chat.js';
 import { esc } from '../report/message.js';
 import type { Report } from '../report/index.js';
@@ -28,6 +29,8 @@ export function placeholderValues(ctx: TemplateContext): Partial<Record<Placehol
   const sources = ctx.inventory?.sources ?? {};
   const values: Partial<Record<Placeholder, string | undefined>> = {
     host: ctx.host,
+    verdict: ctx.report ? (verdictLine(ctx.report.diagnosis) ?? undefined) : undefined,
+    needs: ctx.report?.diagnosis.verdict.needs,
     cause: top?.id,
     causeWords: top ? CAUSE_WORDS[top.id] : undefined,
     confidence: top ? `${Math.round(top.confidence * 100)}%` : undefined,

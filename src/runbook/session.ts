@@ -3,7 +3,7 @@
  * `state` of a `runbook_sessions` row) so it survives a restart and any bot instance can continue
  * it. Pure: conditions, the next step, and the timeline entries.
  */
-import type { CauseId } from '../diagnose/types.js';
+import type { CauseId, VerdictStatus } from '../diagnose/index.js';
 import type { Report } from '../report/index.js';
 import type { MessageRef, Surface } from '../router/types.js';
 import type { Condition, Runbook, RunbookStep } from './format.js';
@@ -109,6 +109,8 @@ export function checksByStep(state: SessionState): Map<string, CheckResult> {
 }
 
 interface Facts {
+  /** Undefined: no triage yet. */
+  verdict?: VerdictStatus;
   causes: Array<{ id: CauseId; confidence: number }>;
   checks: Map<string, CheckResult>;
 }
@@ -118,6 +120,10 @@ export function evaluate(condition: Condition, facts: Facts): { holds: boolean; 
   const parts: Array<{ holds: boolean; because: string }> = [];
   const top = facts.causes[0];
   const topText = top ? `top cause ${top.id} (${Math.round(top.confidence * 100)}%)` : 'no cause named';
+  if (condition.verdict) {
+    const status = facts.verdict ?? 'unknown';
+    parts.push({ holds: condition.verdict.includes(status), because: `verdict ${status}, step is for ${condition.verdict.join('/')}` });
+  }
   if (condition.cause) parts.push({ holds: !!top && condition.cause.includes(top.id), because: `${topText}${condition.cause.length ? `, step is for ${condition.cause.join('/')}` : ''}` });
   if (condition.notCause) parts.push({ holds: !top || !condition.notCause.includes(top.id), because: `${topText}, step is not for ${condition.notCause.join('/')}` });
   if (condition.anyCause) {
@@ -166,6 +172,7 @@ export function evaluate(condition: Condition, facts: Facts): { holds: boolean; 
 
 export function factsOf(state: SessionState): Facts {
   return {
+    ...(state.report ? { verdict: state.report.diagnosis.verdict.status } : {}),
     causes: (state.report?.diagnosis.causes ?? []).map((c) => ({ id: c.id, confidence: c.confidence })),
     checks: checksByStep(state),
   };

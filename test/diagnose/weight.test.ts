@@ -61,8 +61,42 @@ describe('how much the failures weigh', () => {
     const ongoing = (await analyze(REFUSED, 40, AT - 10_000)).causes[0]!;
     const stopped = (await analyze(REFUSED, 1500, AT - 40_000)).causes[0]!;
     expect(stopped.id).toBe('fpm_down');
-    expect(stopped.summary).toMatch(/Last at 16:52:22Z, none since while requests went on\.$/);
+    expect(stopped.summary).toMatch(/Last at 16:52:22Z, none since while 1418 requests were served\.$/);
     expect(stopped.confidence).toBeLessThan(ongoing.confidence);
     expect(ongoing.summary).not.toMatch(/none since/);
   });
+
+  it('says nothing of stopping when too few requests followed, or when the access log shows later failures', async () => {
+    // Traffic ends 29.5 s after the last failure (59 requests): too short to call the failures over.
+    const short = (await analyze(REFUSED, 100, AT - 20_000)).causes[0]!;
+    expect(short.summary).not.toMatch(/none since/);
+    // A 502 in the access log 5 minutes after the error log's last entry: the failures did not stop.
+    const dir = mkdtempSync(join(tmpdir(), 'badgateway-weight-'));
+    const lines = Array.from({ length: 1500 }, (_, i) => accessLine(AT - 40_000 + i * 500, i === 700 ? 502 : 200, 100_000 + i));
+    writeFileSync(join(dir, 'access.log'), `${lines.join('\n')}\n`);
+    writeFileSync(join(dir, 'error.log'), `${REFUSED.join('\n')}\n`);
+    const report = await analyzeFiles({ access: join(dir, 'access.log'), error: join(dir, 'error.log'), logFormat: `'${LAB_LOG_FORMAT}'`, window: { kind: 'all' } });
+    expect(report.diagnosis.causes[0]!.summary).not.toMatch(/none since/);
+  });
 });
+
+describe('two causes that both hold', () => {
+  it('a full pool and read timeouts are both shown, the one that explains more failures first', async () => {
+    // Recorded from the lab: 16 concurrent 3 s requests on 2 workers with a backlog of 2 and a 2 s read timeout.
+    const dir = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'pool_exhausted');
+    const report = await analyzeFiles({
+      access: join(dir, 'access.log'),
+      error: join(dir, 'error.log'),
+      fpmLog: join(dir, 'fpm.log'),
+      nginxConf: join(dir, 'nginx-T.txt'),
+      window: { kind: 'all' },
+    });
+    const [first, second] = report.diagnosis.causes;
+    expect([first?.id, second?.id]).toEqual(['pool_exhausted', 'fastcgi_read_timeout']);
+    expect(first!.explains).toBe(12);
+    expect(second!.explains).toBe(5);
+    expect(second!.confidence).toBeGreaterThanOrEqual(0.5);
+    expect(second!.summary).toMatch(/the pool was full at the time, so some of them waited for a free worker/);
+  });
+});
+

@@ -148,6 +148,9 @@ class Analyzer implements AccessAnalyzer {
   private count5xx = 0;
   private count502 = 0;
   private count504 = 0;
+  /** Time of the newest 502/504, and requests that ended after it without one (nginx logs in about time order). */
+  private lastFailure = -Infinity;
+  private servedSinceFailure = 0;
   private readonly errBuckets = new Float64Array(5);
   private upstreamRequests = 0;
   private retriedRequests = 0;
@@ -445,6 +448,12 @@ class Analyzer implements AccessAnalyzer {
         this.lastBucket = b;
       }
       b.requests++;
+      if (status === 502 || status === 504) {
+        if (time >= this.lastFailure) {
+          this.lastFailure = time;
+          this.servedSinceFailure = 0;
+        }
+      } else if (time > this.lastFailure) this.servedSinceFailure++;
       if (statusClass5) {
         b.count5xx++;
         if (status === 502) b.count502++;
@@ -583,6 +592,8 @@ class Analyzer implements AccessAnalyzer {
       count5xx: this.count5xx,
       count502: this.count502,
       count504: this.count504,
+      lastFailure: this.lastFailure,
+      servedSinceFailure: this.servedSinceFailure,
       errBuckets: this.errBuckets,
       upstreamRequests: this.upstreamRequests,
       retriedRequests: this.retriedRequests,

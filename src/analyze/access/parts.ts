@@ -51,6 +51,9 @@ export interface AccessTotals {
   count5xx: number;
   count502: number;
   count504: number;
+  /** Newest 502/504 (-Infinity: none), and requests in the window that ended after it. */
+  lastFailure: number;
+  servedSinceFailure: number;
   /** <1 s, 1-5 s, 5-10 s, 10-30 s, >30 s. */
   errBuckets: Float64Array;
   upstreamRequests: number;
@@ -132,6 +135,7 @@ export function statsOf(context: StatsContext, t: AccessTotals, peakMs: number):
     count5xx: t.count5xx,
     count502: t.count502,
     count504: t.count504,
+    lastFailure: t.lastFailure > -Infinity && hasTime ? { time: t.lastFailure, servedSince: t.servedSinceFailure } : null,
     rate5xx: t.requests > 0 ? t.count5xx / t.requests : 0,
     requestTime: summary(t.hRequest),
     upstreamConnectTime: summary(t.hConnect),
@@ -229,6 +233,7 @@ export function mergeAccessParts(context: StatsContext, parts: readonly AccessPa
     count5xx: sum((p) => p.count5xx),
     count502: sum((p) => p.count502),
     count504: sum((p) => p.count504),
+    ...lastFailureOf(parts),
     errBuckets: vector((p) => p.errBuckets, 5),
     upstreamRequests: sum((p) => p.upstreamRequests),
     retriedRequests: sum((p) => p.retriedRequests),
@@ -252,4 +257,17 @@ export function mergeAccessParts(context: StatsContext, parts: readonly AccessPa
     ),
   };
   return { stats: statsOf(context, totals, peakMs), connections };
+}
+
+/** Consecutive parts: the newest failure is the last part's that has one; every request of the parts after it came later. */
+function lastFailureOf(parts: readonly AccessPart[]): Pick<AccessTotals, 'lastFailure' | 'servedSinceFailure'> {
+  let lastFailure = -Infinity;
+  let servedSinceFailure = 0;
+  for (const p of parts) {
+    if (p.lastFailure > -Infinity && p.lastFailure >= lastFailure) {
+      lastFailure = p.lastFailure;
+      servedSinceFailure = p.servedSinceFailure;
+    } else servedSinceFailure += lastFailure > -Infinity ? p.requests : p.servedSinceFailure;
+  }
+  return { lastFailure, servedSinceFailure };
 }

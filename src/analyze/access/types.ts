@@ -69,6 +69,11 @@ export interface AccessStats {
   count5xx: number;
   count502: number;
   count504: number;
+  /**
+   * The newest 502/504 in the window and how many requests ended after it (null: none, or no time logged), so that
+   * "it stopped" is said only when traffic went on without one.
+   */
+  lastFailure: { time: number; servedSince: number } | null;
   /** count5xx / requests, 0 when there are no requests. */
   rate5xx: number;
   requestTime: LatencySummary;

@@ -275,6 +275,14 @@ function timeoutFindings(tc: TimeoutContext, observed: ObservedLoad): Finding[] 
   return [expectation];
 }
 
+/**
+ * pm.max_children to suggest: the observed peak plus 25% headroom (at least one more than now), or +50% as a start
+ * when no peak was measured. One function for the config finding and the pool_exhausted remedy.
+ */
+export function suggestMaxChildren(current: number, peakConcurrency: number | undefined): number {
+  return peakConcurrency !== undefined ? Math.max(current + 1, Math.ceil(peakConcurrency * 1.25)) : Math.ceil(current * 1.5);
+}
+
 function maxChildrenFindings(pools: FpmPoolConfig[], observed: ObservedLoad): Finding[] {
   const peak = observed.peakConcurrency;
   const reached = observed.maxChildrenReached ?? 0;
@@ -285,15 +293,12 @@ function maxChildrenFindings(pools: FpmPoolConfig[], observed: ObservedLoad): Fi
   const names = sized.map((p) => p.name).join(', ');
   const label = single ? `[pool ${single.name}]` : `[pools ${names}]`;
   let severity: Severity | undefined;
-  let suggestedN: number;
   const facts: string[] = [];
+  const suggestedN = suggestMaxChildren(total, peak);
   if (peak !== undefined) {
     if (peak > total) severity = 'critical';
     else if (peak >= total * 0.9) severity = 'warn';
-    suggestedN = Math.max(total + 1, Math.ceil(peak * 1.25));
     facts.push(`Observed peak concurrency ${peak} vs pm.max_children ${total}${single ? '' : ' (sum over pools)'}.`);
-  } else {
-    suggestedN = Math.ceil(total * 1.5);
   }
   if (reached > 0) {
     severity = severity ?? 'warn';
@@ -303,8 +308,8 @@ function maxChildrenFindings(pools: FpmPoolConfig[], observed: ObservedLoad): Fi
   const ml = single?.memoryLimitBytes;
   const memNote =
     ml !== undefined && ml > 0
-      ? ` Check RAM first: ${suggestedN} workers × memory_limit ${single?.memoryLimit} is a worst case of ${(suggestedN * ml / 1024 ** 3).toFixed(1)} GiB; size by real per-worker RSS (ps -o rss -C php-fpm8.2).`
-      : ' Check RAM first: size by real per-worker RSS (ps -o rss -C php-fpm8.2) times the new value.';
+      ? ` Check RAM first: ${suggestedN} workers × memory_limit ${single?.memoryLimit} is a worst case of ${(suggestedN * ml / 1024 ** 3).toFixed(1)} GiB; size by real per-worker RSS (ps -eo rss,args | grep "php-fpm: pool").`
+      : ' Check RAM first: size by real per-worker RSS (ps -eo rss,args | grep "php-fpm: pool") times the new value.';
   const staticNote = sized.some((p) => p.pm === 'static')
     ? ' Under pm = static FPM never logs "server reached pm.max_children" and "max children reached" stays 0, so saturation only shows as active == total on the status page.'
     : '';

@@ -4,7 +4,7 @@
  */
 export { parseNginxT } from './nginx.js';
 export { parseFpmTT } from './fpm.js';
-export { bufferSuggestion, configFindings, phpRoutes, pickTerminate } from './findings.js';
+export { bufferSuggestion, configFindings, phpRoutes, pickTerminate, suggestMaxChildren } from './findings.js';
 export { parseNginxDuration, parseNginxSize, parseFpmDuration, parsePhpSize } from './units.js';
 export type {
   ConfigFindingsInput,
