@@ -33,6 +33,8 @@ export interface Evidence {
    * all, so the log describes a past nginx, not the present. Unset where nothing says (files read after the fact).
    */
   nginxRunning?: boolean;
+  /** Why the configured access log is not this host's nginx's (then it is not read as evidence). */
+  foreignAccessLog?: string;
 }
 
 export function joinByConnection(

@@ -503,7 +503,7 @@ function choosePhpSite(sites: PhpSite[]): PhpSite | undefined {
   return [...sites].sort((a, b) => rank(a) - rank(b))[0];
 }
 
-function resolveAgainst(path: string, base: string | undefined): string | undefined {
+export function resolveAgainst(path: string, base: string | undefined): string | undefined {
   if (path.startsWith('/')) return posix.normalize(path);
   if (base === undefined || !base.startsWith('/')) return undefined;
   return posix.join(base, path);

@@ -47,8 +47,8 @@ export function diagnose(evidence: Evidence): Diagnosis {
   };
 }
 
-/** Under 3 failures and under 1% of the requests: a note to watch, not an outage. */
-const ISOLATED = { count: 3, share: 0.01 };
+/** Under 5 failures and under 1% of the requests: a note to watch, not an outage. */
+const ISOLATED = { count: 5, share: 0.01 };
 /** A cause this sure holds on its own; causes that hold are ranked by the failures they explain. */
 const HOLDS = 0.5;
 
@@ -134,6 +134,9 @@ export function verdictLine(d: Diagnosis): string | null {
  */
 function quietVerdict(evidence: Evidence): Verdict {
   const access = evidence.access;
+  if (!access && evidence.foreignAccessLog) {
+    return { status: 'unknown', why: evidence.foreignAccessLog, needs: "sources.accessLog set to a log this host's nginx writes (or left out, so that discovery finds it)" };
+  }
   if (!access) {
     return { status: 'unknown', why: 'no access log was read, so nothing shows whether requests failed', needs: "nginx's access log for the window (sources.accessLog, or --access)" };
   }

@@ -48,7 +48,7 @@ export function buildReport(input: BuildReportInput): Report {
     findings: findingsOf(evidence, input.vitals?.somaxconn ?? undefined),
     vitals: input.vitals ?? null,
     joins: evidence.joins ?? [],
-    diagnosis: withAccessSource(diagnose(evidence), sources),
+    diagnosis: evidence.foreignAccessLog ? diagnose(evidence) : withAccessSource(diagnose(evidence), sources),
   };
 }
 

@@ -12,6 +12,7 @@ import { formatUtcOffset, lineTimestamp, type LogSource } from '../analyze/times
 import type { Catalog } from '../catalog/index.js';
 import { LineSplitter } from '../collect/files.js';
 import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
+import { foreignAccessLog } from '../collect/agreement.js';
 import { readHostClock, zoneOffset, type HostClock } from '../collect/clock.js';
 import { readFpmStatus } from '../collect/fpm-status.js';
 import { readWindow } from '../collect/remote-log.js';
@@ -102,9 +103,10 @@ async function triageHost(ctx: HostContext): Promise<HostTriage> {
       return { host: name, report, error: null, timings, bytesFetched: 0 };
     }
     const host: Host = { ...ctx.host, sources: effectiveSources(ctx.host.sources, discovery) };
+    const foreign = foreignAccessLog(ctx.host.sources, discovery);
 
     ctx.emit({ type: 'phase', host: name, phase: 'collect' });
-    const collected = await collect({ ...ctx, host }, discovery);
+    const collected = await collect({ ...ctx, host }, discovery, foreign);
     timings.collect = Date.now() - started - timings.discover;
 
     ctx.emit({ type: 'phase', host: name, phase: 'analyze' });
@@ -149,8 +151,9 @@ const LOG_SOURCES: Array<{ key: SourceKey; source: LogSource }> = [
 ];
 
 /** Every source in parallel: each log streams straight into its analyzer as bytes arrive. */
-async function collect(ctx: HostContext, discovery: Discovery): Promise<Collected> {
+async function collect(ctx: HostContext, discovery: Discovery, foreign: string | null): Promise<Collected> {
   const evidence: Evidence = {};
+  if (foreign) evidence.foreignAccessLog = foreign;
   if (discovery.nginx) evidence.nginxConfig = discovery.nginx;
   // A quiet window is "no traffic" only when the running master's own config names this access log.
   if (discovery.nginxMaster && discovery.sources.accessLog !== undefined && discovery.sources.accessLog === ctx.host.sources.accessLog) evidence.nginxRunning = true;
@@ -172,6 +175,12 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
   clock.catch(() => undefined);
   const readLog = async ({ key, source }: (typeof LOG_SOURCES)[number]): Promise<void> => {
     const path = ctx.host.sources[source];
+    if (source === 'accessLog' && path && foreign) {
+      // Another server's (or instance's) traffic is no evidence about this host.
+      sources.push({ source: key, path, status: 'invalid', detail: foreign });
+      ctx.emit({ type: 'source', host: ctx.host.name, source: key, status: 'missing', detail: foreign });
+      return;
+    }
     if (!path) {
       const why = discovery.missing.find((m) => m.source === source)?.why ?? 'not configured and not discovered';
       sources.push({ source: key, path: null, status: 'missing', detail: why });

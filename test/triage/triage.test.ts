@@ -3,8 +3,8 @@
  * real, then `triage` discovers the host over SSH, reads only the window, and must name the cause.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app/services.js';
@@ -127,6 +127,38 @@ describe('unknown is not healthy', () => {
       }
     } finally {
       await isolated.stop();
+    }
+  }, 120_000);
+});
+
+describe('sources that are not the host\'s own', () => {
+  it('a configured access log the running nginx does not write is not read as this host\'s traffic', async () => {
+    const labHost = await startLabHost({});
+    started.push(labHost);
+    for (let i = 0; i < 5; i++) await labHost.lab.request('/ok.php');
+    await labHost.lab.readLogs();
+    // Another server's log copied beside this nginx's own (same directory, so the right master is still picked).
+    const foreign = join(dirname(labHost.lab.paths.access), 'copied-from-web-07.log');
+    copyFileSync(labHost.lab.paths.access, foreign);
+    const config = loadConfig({
+      path: writeConfig({
+        catalog: join(REPO_ROOT, 'commands'),
+        hosts: { 'web-lab': hostConfig(labHost.sshd, { accessLog: foreign, logFormat: `'${LAB_LOG_FORMAT}'`, errorLog: labHost.lab.paths.error }) },
+      }),
+      env: {},
+    });
+    const services = createServices(config, quiet);
+    try {
+      const report = (await services.triage({ target: 'web-lab', sinceMs: 15 * 60_000 })).hosts[0]!.report!;
+      expect(report.access).toBeNull();
+      expect(report.diagnosis.causes.map((c) => c.id)).not.toContain('healthy');
+      expect(report.diagnosis.verdict).toMatchObject({
+        status: 'unknown',
+        why: `the configured access log ${foreign} is not one the running nginx (pid ${readFileSync(join(labHost.lab.dir, 'nginx.pid'), 'utf8').trim()}) writes: its config names ${labHost.lab.paths.access}`,
+        needs: expect.stringMatching(/^sources\.accessLog set to a log this host's nginx writes/),
+      });
+    } finally {
+      await services.close();
     }
   }, 120_000);
 });
