@@ -84,6 +84,11 @@ export interface LabOptions {
   extraPoolConfig?: string[];
   /** TZ the daemons run (and log) in; default the suite's own. A host whose clock is not the bot's. */
   tz?: string;
+  /**
+   * A second PHP site, `/api/`, passed to a pool of its own (`unix:DIR/api-fpm.sock`) whose PHP-FPM does not
+   * run: two pools on one host, one of them down.
+   */
+  deadPool?: boolean;
 }
 
 export const DEFAULT_LAB_OPTIONS: LabOptions = {
@@ -177,6 +182,11 @@ export interface Lab {
   killWorkers(signal: NodeJS.Signals): number[];
   /** text of each log, after waiting until nginx logged every request made through this Lab */
   readLogs(): Promise<LabLogs>;
+  /**
+   * logrotate's way: the access and error logs renamed to `.1`, then USR1 so nginx reopens (creates) them.
+   * Returns once nginx writes the new files.
+   */
+  rotateLogs(): Promise<void>;
   /** poll one log until it matches; returns false on timeout */
   waitForLog(which: keyof LabLogs, pattern: RegExp | string, timeoutMs?: number): Promise<boolean>;
   /** stop nginx and FPM, remove the dir (unless KEEP_LAB=1). Idempotent. */
@@ -476,7 +486,12 @@ ${fcgi('            ')}
 ${fcgi('            ')}
         }
 
-        location /proxy/ {
+${o.deadPool ? `        location ^~ /api/ {
+            fastcgi_pass unix:${dir}/api-fpm.sock;
+${fcgi('            ')}
+        }
+
+` : ''}        location /proxy/ {
             proxy_pass http://${LAB_PROXY_GROUP};
             proxy_connect_timeout ${fmtSeconds(o.proxyConnectTimeout)};
             proxy_read_timeout ${fmtSeconds(o.fastcgiReadTimeout)};
@@ -784,6 +799,21 @@ class LabImpl implements Lab {
       readText(this.paths.slowLog),
     ]);
     return { access, error, fpmLog, slowLog };
+  }
+
+  async rotateLogs(): Promise<void> {
+    await this.readLogs();
+    const master = Number((await readText(path.join(this.dir, 'nginx.pid'))).trim());
+    await fsp.rename(this.paths.access, `${this.paths.access}.1`);
+    await fsp.rename(this.paths.error, `${this.paths.error}.1`);
+    process.kill(master, 'SIGUSR1');
+    const deadline = Date.now() + 5000;
+    while (!(existsSync(this.paths.access) && existsSync(this.paths.error))) {
+      if (Date.now() > deadline) throw new Error('nginx did not reopen its logs within 5 s of USR1');
+      await sleep(25);
+    }
+    // readLogs() counts lines of the current file only.
+    this.finishedRequests = 0;
   }
 
   async waitForLog(which: keyof LabLogs, pattern: RegExp | string, timeoutMs = 5000): Promise<boolean> {

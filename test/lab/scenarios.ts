@@ -51,7 +51,7 @@ export interface ScenarioDef {
   run: (lab?: Lab) => Promise<ScenarioResult>;
 }
 
-interface Ctx {
+export interface Ctx {
   notes: string[];
   responses: LabResponse[];
   fpmStatus?: string;
@@ -61,7 +61,7 @@ interface Ctx {
   snapshotStatus(label: string, timeoutMs?: number): Promise<void>;
 }
 
-async function runScenario(
+export async function runScenario(
   name: string,
   expectedCause: CauseId,
   labOptions: Partial<LabOptions>,
@@ -123,14 +123,14 @@ async function runScenario(
   }
 }
 
-function statuses(rs: LabResponse[]): string {
+export function statuses(rs: LabResponse[]): string {
   const counts = new Map<number, number>();
   for (const r of rs) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
   return [...counts].map(([s, n]) => `${n}x${s}`).join(' ');
 }
 
 /** a little normal traffic: fast PHP + a static file */
-async function normalTraffic(lab: Lab, ctx: Ctx, php = 3, stat = 1, concurrency = 3): Promise<void> {
+export async function normalTraffic(lab: Lab, ctx: Ctx, php = 3, stat = 1, concurrency = 3): Promise<void> {
   ctx.track(await lab.requestMany('/ok.php', php, concurrency));
   ctx.track(await lab.requestMany('/static.txt', stat, concurrency));
 }
