@@ -163,6 +163,32 @@ describe('sources that are not the host\'s own', () => {
   }, 120_000);
 });
 
+describe('an incident that spans a log rotation', () => {
+  it('counts the failures on both sides of the rotation, read from the rotated and the new files', async () => {
+    const labHost = await startLabHost({ fpmListen: 'unix' }, { sources: (lab) => ({ errorLog: lab.paths.error }) });
+    started.push(labHost);
+    const { lab } = labHost;
+    await lab.requestMany('/ok.php', 6, 2);
+    await lab.stopFpm('SIGTERM');
+    const before = await lab.requestMany('/ok.php', 4, 2);
+    await lab.rotateLogs();
+    const after = await lab.requestMany('/ok.php', 3, 1);
+    expect([...before, ...after].map((r) => r.status)).toEqual(Array(7).fill(502));
+    await lab.readLogs();
+    const services = createServices(labHost.config, quiet);
+    try {
+      const report = (await services.triage({ target: 'web-lab', sinceMs: 15 * 60_000 })).hosts[0]!.report!;
+      expect(report.access?.count502).toBe(7);
+      expect(report.access?.requests).toBe(13);
+      const top = report.diagnosis.causes[0]!;
+      expect(top.id).toBe('fpm_down');
+      expect(top.explains).toBe(7);
+    } finally {
+      await services.close();
+    }
+  }, 120_000);
+});
+
 describe('time zones: hosts and bot in different zones', () => {
   // request_terminate_timeout is named only from PHP-FPM's log and nginx's error log, both zone-less:
   // read in the wrong zone they fall out of the window and the verdict changes.
