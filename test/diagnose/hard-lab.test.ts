@@ -3,32 +3,14 @@
  * files the servers wrote: both causes when two hold, a stopped failure said to have stopped, three failures
  * among thousands as a note rather than an outage, and a down pool named without blaming the one that serves.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mapLimit } from '../../src/exec/index.js';
 import type { Report } from '../../src/report/index.js';
 import { HARD_SCENARIOS } from '../lab/hard-scenarios.js';
 import type { ScenarioResult } from '../lab/scenarios.js';
-import { analyzeFolder } from './support.js';
+import { analyzeFolder, removeSavedEvidence, saveEvidence } from './support.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function saveEvidence(result: ScenarioResult): string {
-  const dir = mkdtempSync(join(tmpdir(), `badgateway-hard-${result.name}-`));
-  dirs.push(dir);
-  writeFileSync(join(dir, 'access.log'), result.logs.access);
-  writeFileSync(join(dir, 'error.log'), result.logs.error);
-  writeFileSync(join(dir, 'fpm.log'), result.logs.fpmLog);
-  writeFileSync(join(dir, 'slow.log'), result.logs.slowLog);
-  writeFileSync(join(dir, 'nginx-T.txt'), result.nginxT);
-  writeFileSync(join(dir, 'fpm-tt.txt'), result.fpmTT);
-  return dir;
-}
+afterAll(removeSavedEvidence);
 
 // All four at once: the restart scenario spends most of its 40 s waiting on steady traffic.
 const reports = mapLimit(HARD_SCENARIOS, 4, async (scenario) => {

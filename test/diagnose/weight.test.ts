@@ -61,7 +61,7 @@ describe('how much the failures weigh', () => {
     const ongoing = (await analyze(REFUSED, 40, AT - 10_000)).causes[0]!;
     const stopped = (await analyze(REFUSED, 1500, AT - 40_000)).causes[0]!;
     expect(stopped.id).toBe('fpm_down');
-    expect(stopped.summary).toMatch(/Last at 16:52:22Z, none since while 1418 requests were served\.$/);
+    expect(stopped.summary).toMatch(/Last at 16:52:22Z, none since while 1419 requests were served\.$/);
     expect(stopped.confidence).toBeLessThan(ongoing.confidence);
     expect(ongoing.summary).not.toMatch(/none since/);
   });

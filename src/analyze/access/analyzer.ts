@@ -148,7 +148,7 @@ class Analyzer implements AccessAnalyzer {
   private count5xx = 0;
   private count502 = 0;
   private count504 = 0;
-  /** Time of the newest 502/504, and requests that ended after it without one (nginx logs in about time order). */
+  /** Time of the last 502/504 line, and the requests logged after it (file order: nginx logs as requests end). */
   private lastFailure = -Infinity;
   private servedSinceFailure = 0;
   private readonly errBuckets = new Float64Array(5);
@@ -449,11 +449,9 @@ class Analyzer implements AccessAnalyzer {
       }
       b.requests++;
       if (status === 502 || status === 504) {
-        if (time >= this.lastFailure) {
-          this.lastFailure = time;
-          this.servedSinceFailure = 0;
-        }
-      } else if (time > this.lastFailure) this.servedSinceFailure++;
+        this.lastFailure = time;
+        this.servedSinceFailure = 0;
+      } else this.servedSinceFailure++;
       if (statusClass5) {
         b.count5xx++;
         if (status === 502) b.count502++;

@@ -51,7 +51,7 @@ export interface AccessTotals {
   count5xx: number;
   count502: number;
   count504: number;
-  /** Newest 502/504 (-Infinity: none), and requests in the window that ended after it. */
+  /** The last 502/504 line's time (-Infinity: none), and the requests in the window logged after it. */
   lastFailure: number;
   servedSinceFailure: number;
   /** <1 s, 1-5 s, 5-10 s, 10-30 s, >30 s. */
@@ -259,15 +259,15 @@ export function mergeAccessParts(context: StatsContext, parts: readonly AccessPa
   return { stats: statsOf(context, totals, peakMs), connections };
 }
 
-/** Consecutive parts: the newest failure is the last part's that has one; every request of the parts after it came later. */
+/** Consecutive parts: the last failure line is in the last part that has one; the parts after it only add requests. */
 function lastFailureOf(parts: readonly AccessPart[]): Pick<AccessTotals, 'lastFailure' | 'servedSinceFailure'> {
   let lastFailure = -Infinity;
   let servedSinceFailure = 0;
   for (const p of parts) {
-    if (p.lastFailure > -Infinity && p.lastFailure >= lastFailure) {
+    if (p.lastFailure > -Infinity) {
       lastFailure = p.lastFailure;
       servedSinceFailure = p.servedSinceFailure;
-    } else servedSinceFailure += lastFailure > -Infinity ? p.requests : p.servedSinceFailure;
+    } else servedSinceFailure += p.servedSinceFailure;
   }
   return { lastFailure, servedSinceFailure };
 }

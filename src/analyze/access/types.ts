@@ -70,7 +70,7 @@ export interface AccessStats {
   count502: number;
   count504: number;
   /**
-   * The newest 502/504 in the window and how many requests ended after it (null: none, or no time logged), so that
+   * The last 502/504 in the window and how many requests were logged after it (null: none, or no time logged), so that
    * "it stopped" is said only when traffic went on without one.
    */
   lastFailure: { time: number; servedSince: number } | null;
