@@ -389,6 +389,9 @@ export class AlertReceiver {
     const access = triaged?.report?.access ?? null;
     const last = `the last ${formatDuration(windowMs)}`;
     if (!triaged || triaged.error) return `5xx now: unknown, could not read ${code(host)}: ${esc(triaged?.error ?? 'no result')}`;
+    const verdict = triaged.report?.diagnosis.verdict;
+    // A resolved alert is no proof of health: where the triage cannot tell, the note says so.
+    if (verdict?.status === 'unknown') return `5xx now: unknown, ${esc(verdict.why ?? 'the evidence cannot support a verdict')}.`;
     if (!access) return `5xx now: unknown, the access log of ${code(host)} could not be read.`;
     if (access.requests === 0) return `5xx now: no requests in ${last}.`;
     const top = result.rows.find((r) => r.host === host)?.topCause ?? null;

@@ -108,6 +108,8 @@ beforeAll(async () => {
         'web-twin': { ...lab },
         // Down (nothing listens), found by its address.
         'web-dead': { ...lab, address: 'localhost', port: deadPort, connectTimeout: '2s' },
+        // Reachable (the same sshd), but the logs configured for it are not the ones its nginx writes.
+        'web-nolog': hostConfig(labHost.sshd, { accessLog: `${labHost.lab.dir}/no-such-access.log`, errorLog: `${labHost.lab.dir}/no-such-error.log` }),
       },
       alerts: {
         tokenEnv: 'BADGATEWAY_ALERT_TOKEN',
@@ -198,7 +200,7 @@ describe('POST /alerts/alertmanager: refused requests post nothing', () => {
     expect(unknown.json.results).toEqual([expect.objectContaining({ alertname: 'PhpFpmDown', host: null, action: 'rejected' })]);
     const ambiguous = await send(payload([{ name: 'PhpFpmDown', instance: '127.0.0.1:9253', fingerprint: 'bbbb000000000002' }]));
     expect(ambiguous.status).toBe(422);
-    expect(ambiguous.json.reason).toMatch(/is the address of 2 inventory hosts \(web-lab, web-twin\)/);
+    expect(ambiguous.json.reason).toMatch(/is the address of 3 inventory hosts \(web-lab, web-nolog, web-twin\)/);
     const noLabel = await send(payload([{ name: 'PhpFpmDown', fingerprint: 'bbbb000000000003' }]));
     expect(noLabel.status).toBe(422);
     expect(noLabel.json.reason).toBe('the alert has no "instance" label naming the host');
@@ -323,6 +325,24 @@ describe('POST /alerts/alertmanager: firing, repeated, resolved', () => {
     expect(logLines.length).toBeGreaterThan(20);
     expect(logLines.filter((l) => l.includes(TOKEN) || l.includes('xoxb-alerts'))).toEqual([]);
   });
+});
+
+describe('an alert on a host whose evidence cannot be read', () => {
+  it('the triage and the resolved note both say Unknown, never a rate or health', async () => {
+    const alert = { name: 'NginxUpstreamSlow', fingerprint: 'beef000000000001', labels: { host: 'web-nolog' } };
+    const posted = topLevelPosts().length;
+    const res = await send(payload([alert]));
+    expect(res.json.results[0]).toMatchObject({ host: 'web-nolog', action: 'triage' });
+    await stub.waitFor(() => topLevelPosts().length > posted, 5000, 'the triage');
+    const final = await stub.waitFor(() => stub.ok('chat.update').find((c) => /web-nolog: Unknown/.test(allText(c))), 30_000, 'the verdict');
+    // Its logs are not this nginx's: the verdict says so, and what is needed, instead of reading them.
+    expect(allText(final)).toMatch(/\*Verdict:\* Unknown: the configured access log \S+no-such-access\.log is not one the running nginx \(pid \d+\) writes/);
+    expect(allText(final)).toContain("*Needed:* sources.accessLog set to a log this host's nginx writes");
+    expect(allText(final)).not.toMatch(/Healthy/);
+    await send(payload([{ ...alert, status: 'resolved' }]));
+    const note = await stub.waitFor(() => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === final.body.ts && allText(c).includes('Resolved')), 30_000, 'the resolved note');
+    expect(allText(note)).toMatch(/5xx now: unknown, the configured access log \S+no-such-access\.log is not one the running nginx/);
+  }, 120_000);
 });
 
 describe('the receiver without Slack (console mode)', () => {
