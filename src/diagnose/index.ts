@@ -52,6 +52,12 @@ const ISOLATED = { count: 5, share: 0.01 };
 /** A cause this sure holds on its own; causes that hold are ranked by the failures they explain. */
 const HOLDS = 0.5;
 
+/** The causes after the first, split into those that hold as well (shown with their fix) and weaker candidates. */
+export function secondaryCauses(d: Diagnosis): { alsoHolds: Cause[]; candidates: Cause[] } {
+  const rest = d.causes.slice(1);
+  return { alsoHolds: rest.filter((c) => c.confidence >= HOLDS), candidates: rest.filter((c) => c.confidence < HOLDS) };
+}
+
 /**
  * Causes that hold come first, the one that explains more failures first (a full pool behind 12 refused connects
  * before the read timeouts of 5 requests); then the rest by confidence.

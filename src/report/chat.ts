@@ -6,7 +6,7 @@
  */
 import { describeWindow } from '../config/window.js';
 import type { LatencySummary } from '../analyze/access/index.js';
-import { CAUSE_WORDS, verdictLine, type Cause } from '../diagnose/index.js';
+import { CAUSE_WORDS, secondaryCauses, verdictLine, type Cause } from '../diagnose/index.js';
 import { verdictCell } from './fleet.js';
 import type { HostTriage, TriageResult } from '../triage/types.js';
 import { bold, code, esc, fallbackOf, oneLine, pre, type Message, type MessageBlock, type MessageButton } from './message.js';
@@ -164,13 +164,19 @@ function findingsBlock(report: Report, limit: number): MessageBlock | null {
 }
 
 function othersBlock(report: Report): MessageBlock | null {
-  const [, ...others] = report.diagnosis.causes;
+  const { alsoHolds, candidates } = secondaryCauses(report.diagnosis);
   const notes = report.diagnosis.causes.length ? report.diagnosis.notes : [];
-  if (!others.length && !notes.length) return null;
+  if (!alsoHolds.length && !candidates.length && !notes.length) return null;
   const lines: string[] = [];
-  if (others.length) {
+  if (alsoHolds.length) {
+    lines.push(bold('Also holds'));
+    for (const c of alsoHolds) {
+      lines.push(`• ${code(c.id)} ${confidenceWords(c.confidence)}${c.explains ? `, ${c.explains} failures` : ''}: ${esc(oneLine(c.summary, 300))}`, `   _Fix:_ ${esc(oneLine(c.remedy.text, 300))}`);
+    }
+  }
+  if (candidates.length) {
     lines.push(bold('Other candidates'));
-    for (const c of others) lines.push(`• ${code(c.id)} ${confidenceWords(c.confidence)}: ${esc(oneLine(c.summary, 300))}`);
+    for (const c of candidates) lines.push(`• ${code(c.id)} ${confidenceWords(c.confidence)}: ${esc(oneLine(c.summary, 300))}`);
   }
   for (const n of notes) lines.push(`_Note:_ ${esc(oneLine(n, 400))}`);
   return { kind: 'section', text: lines.join('\n') };

@@ -4,7 +4,7 @@
  */
 import { describeWindow } from '../config/window.js';
 import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
-import { verdictLine, type Cause } from '../diagnose/index.js';
+import { secondaryCauses, verdictLine, type Cause } from '../diagnose/index.js';
 import { readerDeep } from './sanitize.js';
 import type { Report } from './types.js';
 
@@ -57,19 +57,28 @@ function timelineLine(timeline: readonly TimelineBucket[]): string {
   return `  per minute (${recent.length} min): requests ${sparkline(recent.map((b) => b.requests))}  502/504 ${sparkline(recent.map((b) => b.count502 + b.count504))}`;
 }
 
+function explained(c: Cause): string {
+  return c.explains ? `, explains ${c.explains} failure${c.explains === 1 ? '' : 's'}` : '';
+}
+
 export function renderText(unscrubbed: Report): string {
   const report = readerDeep(unscrubbed);
   const lines: string[] = [];
   const { diagnosis } = report;
   if (report.host) lines.push(`Host: ${report.host}`);
-  const [top, ...others] = diagnosis.causes;
+  const top = diagnosis.causes[0];
+  const { alsoHolds, candidates } = secondaryCauses(diagnosis);
   if (top) verdict(top, lines);
   else lines.push(`VERDICT: ${verdictLine(diagnosis)}`);
   if (diagnosis.verdict.needs) lines.push(`  NEEDED: ${diagnosis.verdict.needs}`);
   for (const note of diagnosis.notes) lines.push(`  NOTE: ${note}`);
-  if (others.length) {
+  if (alsoHolds.length) {
+    lines.push('', 'Also holds:');
+    for (const c of alsoHolds) lines.push(`  ${c.id} (${c.confidence.toFixed(2)}${explained(c)}): ${c.summary}`, `    FIX: ${c.remedy.text}`);
+  }
+  if (candidates.length) {
     lines.push('', 'Other candidates:');
-    for (const c of others) lines.push(`  ${c.id} (${c.confidence.toFixed(2)}): ${c.summary}`);
+    for (const c of candidates) lines.push(`  ${c.id} (${c.confidence.toFixed(2)}): ${c.summary}`);
   }
 
   const window = report.window;

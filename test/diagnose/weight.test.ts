@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderText } from '../../src/report/index.js';
 import { analyzeFiles } from '../../src/triage/analyze-files.js';
 import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { REPO_ROOT } from '../support/config.js';
@@ -97,6 +98,11 @@ describe('two causes that both hold', () => {
     expect(second!.explains).toBe(5);
     expect(second!.confidence).toBeGreaterThanOrEqual(0.5);
     expect(second!.summary).toMatch(/the pool was full at the time, so some of them waited for a free worker/);
+    // Printed as a second cause that holds, with its own fix, not as a weaker candidate.
+    const text = renderText(report);
+    expect(text).toMatch(/\nAlso holds:\n  fastcgi_read_timeout \(0\.\d\d, explains 5 failures\): PHP did not answer within fastcgi_read_timeout \(2s\)/);
+    expect(text).toMatch(/\n    FIX: Find and fix the slow code/);
+    expect(text).not.toContain('Other candidates:');
   });
 });
 
