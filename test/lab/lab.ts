@@ -812,6 +812,11 @@ class LabImpl implements Lab {
       if (Date.now() > deadline) throw new Error('nginx did not reopen its logs within 5 s of USR1');
       await sleep(25);
     }
+    // Under `npm run test:clock` the kernel stamps mtimes with the real date while nginx logs the faked one; the
+    // reader skips generations by mtime, so give the rotated files (nginx's reopen notice went to the old error
+    // log) the clock their lines were written with.
+    const now = new Date();
+    await Promise.all([fsp.utimes(`${this.paths.access}.1`, now, now), fsp.utimes(`${this.paths.error}.1`, now, now)]);
     // readLogs() counts lines of the current file only.
     this.finishedRequests = 0;
   }
