@@ -4,7 +4,7 @@
  * is acknowledged at once (the router's plan is pure, no I/O), and any work runs after the ack.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { App, HTTPReceiver, webApi, type AppOptions, type RespondFn } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type AppOptions, type RespondFn } from '@slack/bolt';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Health } from '../metrics/health.js';
@@ -105,7 +105,12 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const build = (ids: { botId?: string; botUserId?: string }) => {
     // With both ids given Bolt does not call auth.test again (start() has just done it).
     const common: AppOptions = { token: mode.botToken, logger: boltLogger(logger), clientOptions, ...ids };
-    if (mode.mode === 'socket') return new App({ ...common, socketMode: true, appToken: mode.appToken });
+    if (mode.mode === 'socket') {
+      // Built here (as Bolt would) to hold its public socket client, which says when the connection drops.
+      const receiver = new SocketModeReceiver({ appToken: mode.appToken, logger: common.logger! });
+      socket = receiver.client;
+      return new App({ ...common, socketMode: true, appToken: mode.appToken, receiver });
+    }
     const receiver = new HTTPReceiver({
       signingSecret: mode.signingSecret,
       endpoints: mode.path,
@@ -127,6 +132,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   };
 
   let app: App | null = null;
+  let socket: SocketModeReceiver['client'] | null = null;
   options.health?.setCheck('slack', () => {
     if (!authenticated) return 'auth.test has not passed yet';
     if (mode.mode === 'socket' && !socketConnected) return 'the Socket Mode connection is down';
@@ -148,7 +154,6 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       listen(app, router, log, { watch, ...(onApiError ? { onApiError } : {}) });
       if (mode.mode === 'socket') {
         // The receiver's socket client says when the connection drops and comes back (readiness).
-        const socket = (app as unknown as { receiver?: { client?: NodeJS.EventEmitter } }).receiver?.client;
         socket?.on('connected', () => (socketConnected = true));
         socket?.on('reconnecting', () => (socketConnected = false));
         socket?.on('disconnected', () => (socketConnected = false));
