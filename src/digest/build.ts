@@ -5,7 +5,7 @@
 import type { TimelineBucket } from '../analyze/access/index.js';
 import type { Finding } from '../analyze/config/index.js';
 import { scrubDeep } from '../report/scrub.js';
-import type { Report } from '../report/types.js';
+import type { Report } from '../triage/report.js';
 import type { HostTriage, TriageResult } from '../triage/types.js';
 import { HOUR_MS, hourStart } from './time.js';
 import type {

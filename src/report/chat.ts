@@ -12,7 +12,7 @@ import type { HostTriage, TriageResult } from '../triage/types.js';
 import { bold, code, esc, fallbackOf, oneLine, pre, type Message, type MessageBlock, type MessageButton } from './message.js';
 import { scrubDeep } from './scrub.js';
 import { sparkline } from './text.js';
-import type { Report } from './types.js';
+import type { Report } from '../triage/report.js';
 
 /** Each cause id in words (defined with the causes, in src/diagnose). */
 export { CAUSE_WORDS };

@@ -6,7 +6,7 @@ import { describeWindow } from '../config/window.js';
 import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
 import { verdictLine, type Cause } from '../diagnose/index.js';
 import { readerDeep } from './sanitize.js';
-import type { Report } from './types.js';
+import type { Report } from '../triage/report.js';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 

@@ -4,7 +4,7 @@
  * it. Pure: conditions, the next step, and the timeline entries.
  */
 import type { CauseId } from '../diagnose/types.js';
-import type { Report } from '../report/index.js';
+import type { Report } from '../triage/report.js';
 import type { MessageRef, Surface } from '../router/types.js';
 import type { Condition, Runbook, RunbookStep } from './format.js';
 

@@ -4,7 +4,7 @@
  */
 import type { LatencySummary } from '../analyze/access/index.js';
 import { CAUSE_WORDS } from '../report/chat.js';
-import type { Report } from '../report/index.js';
+import type { Report } from '../triage/report.js';
 import { scrubDeep } from '../report/scrub.js';
 import { sparkline } from '../report/text.js';
 import type { ViewName } from './format.js';

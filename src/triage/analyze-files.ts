@@ -13,8 +13,8 @@ import { analyzeAccessFile, type AccessFileResult } from '../collect/access-file
 import { checkFile, LineSplitter, streamFile, tailLines } from '../collect/files.js';
 import type { WindowEnd } from '../config/index.js';
 import { UsageError } from '../errors.js';
-import { buildReport } from '../report/build.js';
-import type { Report, SourceKey, SourceStatus } from '../report/types.js';
+import { buildReport } from './build-report.js';
+import type { Report, SourceKey, SourceStatus } from './report.js';
 
 export interface AnalyzeFilesInput {
   access?: string;

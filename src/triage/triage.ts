@@ -21,8 +21,8 @@ import { errorMessage } from '../errors.js';
 import { mapLimit, type Executor } from '../exec/index.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
-import { buildReport } from '../report/build.js';
-import type { Report, SourceKey, SourceStatus } from '../report/types.js';
+import { buildReport } from './build-report.js';
+import type { Report, SourceKey, SourceStatus } from './report.js';
 import { absenceDiagnosis } from './absent.js';
 import type { FleetRow, HostTriage, TriageProgress, TriageRequest, TriageResult } from './types.js';
 

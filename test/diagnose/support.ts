@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeFiles, type AnalyzeFilesInput } from '../../src/triage/analyze-files.js';
-import type { Report } from '../../src/report/index.js';
+import type { Report } from '../../src/triage/report.js';
 
 export const EVIDENCE_FILES = {
   access: 'access.log',

@@ -23,7 +23,7 @@ import {
   renderDigestText,
   toStored,
 } from '../../src/digest/index.js';
-import type { Report } from '../../src/report/types.js';
+import type { Report } from '../../src/triage/report.js';
 import type { HostTriage, TriageResult } from '../../src/triage/types.js';
 import { HOSTILE_LINE, hugeResult, labReport } from '../slack/fixtures.js';
 import { analyzeFolder } from '../diagnose/support.js';
