@@ -19,7 +19,8 @@ import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { code, esc, mention } from '../report/message.js';
 import { scrub } from '../report/scrub.js';
-import type { ClickResponder, MessageHandle, Responder, Surface } from '../router/types.js';
+import { noticeMessage } from '../chat/messages.js';
+import type { Actor, ClickResponder, MessageHandle, Responder } from '../chat/types.js';
 import type { ActionKind, Approval, AuditEvent, Store } from '../store/index.js';
 import { AUDIT_OUTPUT_LIMIT, truncate, withActor, type AuditActor } from './audit.js';
 import { ApproverDirectory, type GroupMembers } from './directory.js';
@@ -30,7 +31,6 @@ import {
   displayArgv,
   clock,
   decidedMessage,
-  noticeMessage,
   outcomeMessage,
   previewMessage,
   requestMessage,
@@ -64,13 +64,6 @@ export interface ActionServiceDeps {
 export type Messenger = (channel: string) => Responder | null;
 
 const DEFAULT_LEASE_MS = 20_000;
-
-/** Who is asking or deciding, as the front end saw them. */
-export interface Actor {
-  user: string;
-  surface: Surface;
-  channel: string;
-}
 
 export interface RequestInput {
   action: ActionKind;

@@ -13,8 +13,8 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import { CAUSE_WORDS } from '../report/chat.js';
 import { code, esc, type Message } from '../report/message.js';
-import { authorize } from '../router/auth.js';
-import type { Click, ClickResponder, MessageHandle, Responder, Surface } from '../router/types.js';
+import { authorize } from '../chat/auth.js';
+import type { Actor, Click, ClickResponder, MessageHandle, Responder } from '../chat/types.js';
 import type { RunbookSession } from '../store/types.js';
 import type { TriageResult } from '../triage/types.js';
 import { noActionGateway, type ActionGateway } from './actions.js';
@@ -42,12 +42,6 @@ import type { RunbookSessionStore } from './store.js';
 import { renderTimeline, timelineFilename } from './timeline.js';
 
 export const DEFAULT_RUNBOOK = '502-triage';
-
-export interface Actor {
-  surface: Surface;
-  user: string;
-  channel: string;
-}
 
 export interface RunbookServiceOptions {
   services: Pick<Services, 'config' | 'inventory' | 'catalog' | 'executor' | 'triage'>;

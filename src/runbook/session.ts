@@ -5,7 +5,7 @@
  */
 import type { CauseId } from '../diagnose/types.js';
 import type { Report } from '../triage/report.js';
-import type { MessageRef, Surface } from '../router/types.js';
+import type { MessageRef, Surface } from '../chat/types.js';
 import type { Condition, Runbook, RunbookStep } from './format.js';
 
 export interface CheckResult {

@@ -8,7 +8,7 @@ import { createServices } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import type { Message } from '../../src/report/message.js';
-import type { Click, ClickResponder, MessageHandle } from '../../src/router/types.js';
+import type { Click, ClickResponder, MessageHandle } from '../../src/chat/types.js';
 import { createRunbookService, MemoryRunbookSessionStore, parseRunbook } from '../../src/runbook/index.js';
 import { testCatalogDir, writeConfig } from '../support/config.js';
 import { hostOf, labReport, resultOf } from '../slack/fixtures.js';
