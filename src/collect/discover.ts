@@ -15,6 +15,7 @@ import type { Host, Sources } from '../config/index.js';
 import { sourcesSchema } from '../config/schema.js';
 import type { ExecResult, Executor } from '../exec/index.js';
 import { untilAborted } from '../exec/abort.js';
+import { ExecError } from '../errors.js';
 import {
   parseFpmTT,
   parseNginxT,
@@ -914,7 +915,7 @@ export class DiscoveryCache {
     if (cached && current && (await this.stillValid(ctx, cached.discovery))) return cached.discovery;
     if (cached) this.entries.delete(name);
     const pending = options.fresh ? undefined : this.inFlight.get(name);
-    if (pending) return untilAborted(pending, ctx.signal);
+    if (pending) return untilAborted(pending, ctx.signal, () => new ExecError(name, 'cancelled', 'discovery was cancelled.'));
     const started = run(ctx).then((discovery) => {
       this.set(name, discovery, generation);
       return discovery;

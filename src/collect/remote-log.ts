@@ -212,6 +212,7 @@ class WindowReader {
   private keptRotating(): ExecError {
     return new ExecError(
       this.o.host.name,
+      'exit',
       `${this.o.source} ${this.path} kept being rotated or truncated while it was being read; ask again in a moment.`,
     );
   }
@@ -357,14 +358,14 @@ class WindowReader {
     this.probes++;
     const result = await this.exec(command);
     this.bytesFetched += result.stdoutBytes;
-    if (result.timedOut) throw new ExecError(this.o.host.name, `${command.id} of ${this.path} did not answer within ${seconds(command)} s.`);
+    if (result.timedOut) throw new ExecError(this.o.host.name, 'timeout', `${command.id} of ${this.path} did not answer within ${seconds(command)} s.`);
     if (result.code !== 0) {
       const why = firstLine(result.stderr);
       const what = `${this.o.source} ${this.path}`;
-      if (/No such file/i.test(why)) throw new ExecError(this.o.host.name, `${what} does not exist (check sources.${this.o.source}).`);
-      if (/Permission denied/i.test(why)) throw new ExecError(this.o.host.name, `${what} cannot be read: permission denied.`);
-      if (result.code === 65) throw new ExecError(this.o.host.name, `${what} is not a regular file (a symlink to /dev/stdout?).`);
-      throw new ExecError(this.o.host.name, `cannot stat ${what}: ${why || `${command.id} exited with ${result.code}`}.`);
+      if (/No such file/i.test(why)) throw new ExecError(this.o.host.name, 'exit', `${what} does not exist (check sources.${this.o.source}).`);
+      if (/Permission denied/i.test(why)) throw new ExecError(this.o.host.name, 'exit', `${what} cannot be read: permission denied.`);
+      if (result.code === 65) throw new ExecError(this.o.host.name, 'exit', `${what} is not a regular file (a symlink to /dev/stdout?).`);
+      throw new ExecError(this.o.host.name, 'exit', `cannot stat ${what}: ${why || `${command.id} exited with ${result.code}`}.`);
     }
     const gens: Generation[] = [];
     const out = result.stdout;
@@ -386,7 +387,7 @@ class WindowReader {
         path: m[6] ?? generationPath(this.path, generation, compressed),
       });
     }
-    if (gens.length === 0) throw new ExecError(this.o.host.name, `${command.id} of ${this.path} gave no usable answer.`);
+    if (gens.length === 0) throw new ExecError(this.o.host.name, 'exit', `${command.id} of ${this.path} gave no usable answer.`);
     return { gens, sample: samplePos < 0 ? null : parseSample(out.subarray(samplePos)) };
   }
 
@@ -460,12 +461,12 @@ class WindowReader {
           const joined = head.length > 0 ? Buffer.concat([head, chunk]) : chunk;
           const nl = joined.indexOf(10);
           if (nl < 0) {
-            if (joined.length > 200) throw new ExecError(this.o.host.name, `${id} of ${gen.path} answered without its header.`);
+            if (joined.length > 200) throw new ExecError(this.o.host.name, 'exit', `${id} of ${gen.path} answered without its header.`);
             head = Buffer.from(joined);
             return;
           }
           const m = HEADER_RE.exec(joined.toString('latin1', 0, nl));
-          if (!m) throw new ExecError(this.o.host.name, `${id} of ${gen.path} answered without its header.`);
+          if (!m) throw new ExecError(this.o.host.name, 'exit', `${id} of ${gen.path} answered without its header.`);
           head = null;
           if (!handlers.header(m[1]!, Number(m[2]))) return stop();
           chunk = joined.subarray(nl + 1);
@@ -487,13 +488,13 @@ class WindowReader {
     }
     if (failure) throw failure;
     if (stopped) return 'stopped';
-    if (result.timedOut) throw new ExecError(this.o.host.name, `reading ${gen.path} (${id}) did not finish within ${seconds(command)} s.`);
+    if (result.timedOut) throw new ExecError(this.o.host.name, 'timeout', `reading ${gen.path} (${id}) did not finish within ${seconds(command)} s.`);
     if (result.code !== 0) {
       if (head !== null && /No such file/i.test(result.stderr)) return 'vanished';
       const why = firstLine(result.stderr) || `exit code ${result.code}`;
-      throw new ExecError(this.o.host.name, `reading ${this.o.source} ${gen.path} failed (${id}): ${why}.`);
+      throw new ExecError(this.o.host.name, 'exit', `reading ${this.o.source} ${gen.path} failed (${id}): ${why}.`);
     }
-    if (head !== null) throw new ExecError(this.o.host.name, `${id} of ${gen.path} answered without its header.`);
+    if (head !== null) throw new ExecError(this.o.host.name, 'exit', `${id} of ${gen.path} answered without its header.`);
     return 'done';
   }
 
@@ -503,7 +504,7 @@ class WindowReader {
   }
 
   private checkCancelled(): void {
-    if (this.o.signal?.aborted) throw new ExecError(this.o.host.name, `reading ${this.o.source} ${this.path} was cancelled.`);
+    if (this.o.signal?.aborted) throw new ExecError(this.o.host.name, 'cancelled', `reading ${this.o.source} ${this.path} was cancelled.`);
   }
 
   // ---- streaming ----
@@ -657,7 +658,7 @@ class WindowReader {
     await finished;
     if (sinkError !== null) throw sinkError;
     if (inflateError !== null && !capped) {
-      throw new ExecError(this.o.host.name, `${gen.path} is not a readable gzip file: ${(inflateError as Error).message}.`);
+      throw new ExecError(this.o.host.name, 'exit', `${gen.path} is not a readable gzip file: ${(inflateError as Error).message}.`);
     }
     return capped ? 'capped' : 'done';
   }

@@ -17,7 +17,7 @@ import { readFpmStatus } from '../collect/fpm-status.js';
 import { readWindow } from '../collect/remote-log.js';
 import { readVitals, type HostVitals } from '../collect/vitals.js';
 import { formatDuration, type Config, type Host } from '../config/index.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, isHostFailure } from '../errors.js';
 import { mapLimit, type Executor } from '../exec/index.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
@@ -201,7 +201,8 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
     } catch (err) {
       sources.push({ source: key, path, status: 'unreadable', detail: errorMessage(err) });
       ctx.emit({ type: 'source', host: ctx.host.name, source: key, status: 'failed', detail: errorMessage(err) });
-      if (isConnectionFailure(err)) throw err;
+      // A lost or refused connection fails the whole host; other read errors only this source.
+      if (isHostFailure(err)) throw err;
     }
   };
 
@@ -273,11 +274,6 @@ function describeStatusFailure(reading: { statusError?: string; fallback?: { wor
   const parts = [`${fallback.workers} worker processes${fallback.busyWorkers !== undefined ? `, ${fallback.busyWorkers} busy` : ''}`];
   if (fallback.queue !== undefined) parts.push(`listen queue ${fallback.queue}${fallback.backlog !== undefined ? `/${fallback.backlog}` : ''} on ${fallback.listen ?? 'the socket'}`);
   return `${reading.statusError}; from the process table: ${parts.join(', ')}`;
-}
-
-/** A lost or refused connection fails the whole host; other read errors only that source. */
-function isConnectionFailure(err: unknown): boolean {
-  return /connection was lost|cancelled|connection refused|no SSH answer|authentication failed|HOST KEY|host key not pinned/.test(errorMessage(err));
 }
 
 function sortWorstFirst(results: HostTriage[]): HostTriage[] {

@@ -492,7 +492,7 @@ describe('readWindow on other logs and failures', () => {
   it('says which source and path is missing', async () => {
     const path = join(work, 'nope', 'access.log');
     await expect(collect({ host: hostFor({ accessLog: path }), source: 'accessLog', from: DAY0, timeOf: accessTime })).rejects.toThrow(
-      new ExecError('web-lab', `accessLog ${path} does not exist (check sources.accessLog).`),
+      new ExecError('web-lab', 'exit', `accessLog ${path} does not exist (check sources.accessLog).`),
     );
   });
 
