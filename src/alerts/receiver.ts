@@ -26,6 +26,7 @@ import type { MessageHandle, Responder } from '../chat/types.js';
 import type { TriageRequest, TriageResult } from '../triage/types.js';
 import { parseAlertmanager, type Alert } from './alertmanager.js';
 import { matchAlertHost } from './hosts.js';
+import { percent } from '../report/numbers.js';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
 const MAX_BODY = 1024 * 1024;
@@ -139,10 +140,6 @@ function clock(iso: string | null | number): string | null {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime()) || date.getTime() <= 0) return null;
   return `${date.toISOString().slice(11, 19)} UTC`;
-}
-
-function percent(rate: number): string {
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.001 ? 2 : 1)}%`;
 }
 
 export class AlertReceiver {

@@ -13,6 +13,7 @@ import { bold, code, esc, fallbackOf, oneLine, pre, type Message, type MessageBl
 import { scrubDeep } from './scrub.js';
 import { sparkline } from './text.js';
 import type { Report } from '../triage/report.js';
+import { num, percent, secs } from './numbers.js';
 
 /** Each cause id in words (defined with the causes, in src/diagnose). */
 export { CAUSE_WORDS };
@@ -43,18 +44,6 @@ export function parseButtonValue(value: unknown): { resultId: string; host: stri
 export function confidenceWords(confidence: number): string {
   const pct = `${Math.round(confidence * 100)}%`;
   return confidence >= 0.8 ? `${pct} (high)` : confidence >= 0.5 ? `${pct} (medium)` : `${pct} (low)`;
-}
-
-function num(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function percent(rate: number): string {
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.001 ? 3 : 1)}%`;
-}
-
-function secs(v: number | null): string {
-  return v === null ? '-' : v >= 10 ? `${v.toFixed(0)}s` : `${v.toFixed(2)}s`;
 }
 
 function latency(s: LatencySummary): string {
