@@ -17,9 +17,11 @@ import type { ExecResult, Executor } from '../exec/index.js';
 import { untilAborted } from '../exec/abort.js';
 import { ExecError } from '../errors.js';
 import {
+  nginxListen,
   parseFpmTT,
   parseNginxT,
   phpRoutes,
+  targetReachesListen,
   type FpmConfig,
   type FpmPoolConfig,
   type NginxAccessLog,
@@ -545,47 +547,10 @@ export function selectLocation(server: NginxServer, uri: string): NginxLocation 
   return longest;
 }
 
-type Endpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
-
-function endpointOf(address: string, fpmSide: boolean): Endpoint | undefined {
-  const a = address.trim();
-  if (a.startsWith('unix:')) return { kind: 'unix', path: posix.normalize(a.slice(5)) };
-  if (fpmSide && a.startsWith('/')) return { kind: 'unix', path: posix.normalize(a) };
-  if (fpmSide && /^\d+$/.test(a)) return { kind: 'tcp', host: '', port: Number(a) };
-  const v6 = /^\[([^\]]*)\]:(\d+)$/.exec(a);
-  if (v6) return { kind: 'tcp', host: v6[1]!, port: Number(v6[2]) };
-  const m = /^([^:]*):(\d+)$/.exec(a);
-  if (m) return { kind: 'tcp', host: m[1]!, port: Number(m[2]) };
-  return undefined;
-}
-
-function sameEndpoint(nginxSide: string, fpmSide: string): boolean {
-  const n = endpointOf(nginxSide, false);
-  const f = endpointOf(fpmSide, true);
-  if (!n || !f) return false;
-  if (n.kind === 'unix' || f.kind === 'unix') return n.kind === 'unix' && f.kind === 'unix' && n.path === f.path;
-  if (n.port !== f.port) return false;
-  const any = (h: string) => ['', '*', '0.0.0.0', '::'].includes(h);
-  const loop = (h: string) => h === 'localhost' || h.startsWith('127.') || h === '::1';
-  return n.host === f.host || any(f.host) || (loop(n.host) && loop(f.host));
-}
-
 /** Where a location passes to, group names expanded to their live servers. */
 function passTargets(nginx: NginxConfig, pass: string): string[] {
   const group = nginx.upstreams.find((u) => u.context === 'http' && u.name === pass);
   return group ? group.servers.filter((s) => !s.down).map((s) => s.address) : [pass];
-}
-
-/** An nginx `listen` address: `80`, `127.0.0.1:8080`, `127.0.0.1` (port 80), `*:80`, `[::]:80`; not unix sockets. */
-function listenEndpoint(listen: string): { host: string; port: number } | undefined {
-  const l = listen.trim();
-  if (l.startsWith('unix:')) return undefined;
-  if (/^\d+$/.test(l)) return { host: '*', port: Number(l) };
-  const v6 = /^\[([^\]]*)\](?::(\d+))?$/.exec(l);
-  if (v6) return { host: v6[1]!, port: v6[2] !== undefined ? Number(v6[2]) : 80 };
-  const m = /^([^:]+)(?::(\d+))?$/.exec(l);
-  if (m) return { host: m[1]!, port: m[2] !== undefined ? Number(m[2]) : 80 };
-  return undefined;
 }
 
 function serverListens(server: NginxServer): string[] {
@@ -595,7 +560,7 @@ function serverListens(server: NginxServer): string[] {
 /** A URL on this host that reaches one of the server's listen sockets over plain HTTP. */
 function localUrl(server: NginxServer, path: string): string | undefined {
   const usable = serverListens(server)
-    .map(listenEndpoint)
+    .map(nginxListen)
     .filter((e): e is { host: string; port: number } => e !== undefined);
   // `listen 443 ssl` shows up as 443 only: plain HTTP cannot talk to it, so any other port is better;
   // IPv4 before IPv6.
@@ -612,7 +577,7 @@ function localUrl(server: NginxServer, path: string): string | undefined {
 }
 
 function portOf(listen: string): string {
-  const e = listenEndpoint(listen);
+  const e = nginxListen(listen);
   return e ? String(e.port) : listen;
 }
 
@@ -747,7 +712,7 @@ export function deriveSources(input: DeriveInput): Derived {
         const location = selectLocation(server, statusPath);
         if (!location?.fastcgiPass) continue;
         const passes = passTargets(nginx, location.fastcgiPass);
-        if (!passes.some((p) => targets.some((t) => sameEndpoint(p, t)))) continue;
+        if (!passes.some((p) => targets.some((t) => targetReachesListen(p, t)))) continue;
         const url = localUrl(server, statusPath);
         if (url) {
           found = { server, url };
