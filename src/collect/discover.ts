@@ -14,6 +14,7 @@ import type { Catalog } from '../catalog/index.js';
 import type { Host, Sources } from '../config/index.js';
 import { sourcesSchema } from '../config/schema.js';
 import type { ExecResult, Executor } from '../exec/index.js';
+import { logFormatSpec } from '../analyze/access/index.js';
 import { untilAborted } from '../exec/abort.js';
 import { ExecError } from '../errors.js';
 import {
@@ -510,12 +511,6 @@ function resolveAgainst(path: string, base: string | undefined): string | undefi
   if (path.startsWith('/')) return posix.normalize(path);
   if (base === undefined || !base.startsWith('/')) return undefined;
   return posix.join(base, path);
-}
-
-/** Writes a parsed log_format back as nginx would read it, so the access-log compiler sees the same text. */
-export function logFormatSpec(format: string, escape: 'default' | 'json' | 'none'): string {
-  const quoted = `'${format.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  return escape === 'default' ? quoted : `escape=${escape} ${quoted}`;
 }
 
 function unusableLogPath(path: string): string | undefined {

@@ -2,7 +2,7 @@
  * The `analyze` use case: evidence files on this machine → analyzers → diagnosis → Report.
  * Every input is optional; a missing, empty or unreadable one becomes a line in the report.
  */
-import { BUILTIN_FORMATS, compileLogFormat, createAccessAnalyzer, type CompiledFormat } from '../analyze/access/index.js';
+import { BUILTIN_FORMATS, compileLogFormat, createAccessAnalyzer, logFormatSpec, type CompiledFormat } from '../analyze/access/index.js';
 import { parseFpmTT, parseNginxT, type NginxConfig } from '../analyze/config/index.js';
 import { createErrorLogAnalyzer, parseErrorEntry } from '../analyze/errorlog/index.js';
 import { joinByConnection, type Evidence } from '../analyze/evidence.js';
@@ -189,15 +189,9 @@ function chooseLogFormat(
       nginx.accessLogs.find((l) => base !== undefined && l.path.split('/').pop() === base) ??
       nginx.accessLogs.find((l) => !l.syslog);
     const format = log ? nginx.logFormats[log.format] : undefined;
-    if (format) return { spec: formatSpec(format.format, format.escape), from: 'nginx-config' };
+    if (format) return { spec: logFormatSpec(format.format, format.escape), from: 'nginx-config' };
   }
   return { spec: 'combined', from: 'default' };
-}
-
-/** Writes a parsed log_format back as nginx would read it, so the compiler sees the same text. */
-function formatSpec(format: string, escape: 'default' | 'json' | 'none'): string {
-  const quoted = `'${format.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  return escape === 'default' ? quoted : `escape=${escape} ${quoted}`;
 }
 
 function compileFormat(spec: string): CompiledFormat {
