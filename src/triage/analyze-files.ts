@@ -4,16 +4,17 @@
  */
 import { BUILTIN_FORMATS, compileLogFormat, createAccessAnalyzer, logFormatSpec, type CompiledFormat } from '../analyze/access/index.js';
 import { parseFpmTT, parseNginxT, type NginxConfig } from '../analyze/config/index.js';
-import { createErrorLogAnalyzer, parseErrorEntry } from '../analyze/errorlog/index.js';
+import { parseErrorEntry } from '../analyze/errorlog/index.js';
 import { joinByConnection, type Evidence } from '../analyze/evidence.js';
-import { createFpmLogAnalyzer, createSlowLogAnalyzer, parseFpmLogLine, parseFpmStatus } from '../analyze/fpm/index.js';
-import { accessLogOffset, formatUtcOffset, parseUtcOffset } from '../analyze/timestamps.js';
+import { parseFpmLogLine, parseFpmStatus } from '../analyze/fpm/index.js';
+import { accessLogOffset, formatUtcOffset, parseUtcOffset, type LogSource } from '../analyze/timestamps.js';
 import type { Window } from '../analyze/window.js';
 import { analyzeAccessFile, type AccessFileResult } from '../collect/access-file.js';
-import { checkFile, LineSplitter, streamFile, tailLines } from '../collect/files.js';
+import { checkFile, streamFile, tailLines } from '../collect/files.js';
 import type { WindowEnd } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { buildReport } from './build-report.js';
+import { logSink } from './log-sink.js';
 import type { Report, SourceKey, SourceStatus } from './report.js';
 
 export interface AnalyzeFilesInput {
@@ -87,23 +88,18 @@ export async function analyzeFiles(input: AnalyzeFilesInput): Promise<Report> {
     connections = analyzed.connections;
     sources.push(readStatus(accessFile, analyzed.bytes, `${evidence.access.parsed} lines parsed, ${evidence.access.unparsed} unparsed`));
   }
-  if (errorFile) {
-    const analyzer = createErrorLogAnalyzer({ window, tzOffsetMinutes: offset });
-    const bytes = await streamLines(errorFile.path, (line) => analyzer.push(line));
-    evidence.errors = analyzer.result();
-    sources.push(readStatus(errorFile, bytes, `${evidence.errors.inWindow} entries in the window; ${zoneNote}`));
-  }
-  if (fpmLogFile) {
-    const analyzer = createFpmLogAnalyzer({ window, tzOffsetMinutes: offset });
-    const bytes = await streamLines(fpmLogFile.path, (line) => analyzer.push(line));
-    evidence.fpmLog = analyzer.result();
-    sources.push(readStatus(fpmLogFile, bytes, `${evidence.fpmLog.inWindow} events in the window; ${zoneNote}`));
-  }
-  if (slowFile) {
-    const analyzer = createSlowLogAnalyzer({ window, tzOffsetMinutes: offset });
-    const bytes = await streamLines(slowFile.path, (line) => analyzer.push(line));
-    evidence.slowLog = analyzer.result();
-    sources.push(readStatus(slowFile, bytes, `${evidence.slowLog.inWindow} entries in the window; ${zoneNote}`));
+  // The zone-less logs, each into its analyzer (the same wiring as triage's, src/triage/log-sink.ts).
+  const zoneless: Array<[Readable | null, LogSource, () => string]> = [
+    [errorFile, 'errorLog', () => `${evidence.errors?.inWindow} entries in the window`],
+    [fpmLogFile, 'fpmLog', () => `${evidence.fpmLog?.inWindow} events in the window`],
+    [slowFile, 'slowLog', () => `${evidence.slowLog?.inWindow} entries in the window`],
+  ];
+  for (const [file, source, counted] of zoneless) {
+    if (!file) continue;
+    const sink = logSink(source, { window, tzOffsetMinutes: offset });
+    const bytes = await streamFile(file.path, sink.push);
+    sink.finish(evidence);
+    sources.push(readStatus(file, bytes, `${counted()}; ${zoneNote}`));
   }
   if (statusFile) {
     const text = await readText(statusFile, sources);
@@ -166,13 +162,6 @@ async function readText(file: Readable, sources: SourceStatus[]): Promise<string
 
 function readStatus(file: Readable, bytes: number, detail?: string): SourceStatus {
   return { source: file.source, path: file.path, status: 'read', bytes, ...(detail ? { detail } : {}) };
-}
-
-async function streamLines(path: string, onLine: (line: string) => void): Promise<number> {
-  const splitter = new LineSplitter(onLine);
-  const bytes = await streamFile(path, (chunk) => splitter.push(chunk));
-  splitter.end();
-  return bytes;
 }
 
 /** --log-format wins; else the format nginx.conf names for this access log; else `combined`. */

@@ -4,13 +4,10 @@
  *   discover → collect the window (logs streamed into the analyzers, status, vitals) → diagnose → Report
  * A host that is down, refuses auth or times out becomes a row with its error, never an abort.
  */
-import { compileLogFormat, createAccessAnalyzer, type CompiledFormat } from '../analyze/access/index.js';
-import { createErrorLogAnalyzer } from '../analyze/errorlog/index.js';
+import { compileLogFormat, type AccessAnalyzer } from '../analyze/access/index.js';
 import { joinByConnection, type Evidence } from '../analyze/evidence.js';
-import { createFpmLogAnalyzer, createSlowLogAnalyzer } from '../analyze/fpm/index.js';
 import { formatUtcOffset, lineTimestamp, type LogSource } from '../analyze/timestamps.js';
 import type { Catalog } from '../catalog/index.js';
-import { LineSplitter } from '../collect/files.js';
 import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
 import { readHostClock, zoneOffset, type HostClock } from '../collect/clock.js';
 import { readFpmStatus } from '../collect/fpm-status.js';
@@ -24,6 +21,7 @@ import type { Logger } from '../log/index.js';
 import { buildReport } from './build-report.js';
 import type { Report, SourceKey, SourceStatus } from './report.js';
 import { absenceDiagnosis } from './absent.js';
+import { logSink } from './log-sink.js';
 import type { FleetRow, HostTriage, TriageProgress, TriageRequest, TriageResult } from './types.js';
 
 export interface TriageDeps {
@@ -164,7 +162,7 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
   const spec = ctx.host.sources.logFormat ?? 'combined';
   const format = compileLogFormat(spec);
   let bytesFetched = 0;
-  let connections: ReturnType<ReturnType<typeof createAccessAnalyzer>['statusByConnection']> | undefined;
+  let connections: ReturnType<AccessAnalyzer['statusByConnection']> | undefined;
 
   // Zone-less logs wait for the host's offsets; the access log carries its own and starts at once.
   const clock = readHostClock(ctx, Boolean(ctx.host.sources.accessLog));
@@ -180,7 +178,7 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
     }
     try {
       const offset = source === 'accessLog' ? undefined : zoneOffset(await clock);
-      const sink = logSink(source, format, ctx.window, offset);
+      const sink = logSink(source, { format, window: ctx.window, tzOffsetMinutes: offset });
       const read = await readWindow({
         executor: ctx.executor,
         catalog: ctx.catalog,
@@ -233,38 +231,6 @@ async function collect(ctx: HostContext, discovery: Discovery): Promise<Collecte
     bytesFetched,
     clock: hostClock,
     ...(vitals ? { vitals } : {}),
-  };
-}
-
-/** One analyzer per log, fed raw bytes; `finish` stores its result in the evidence. */
-function logSink(source: LogSource, format: CompiledFormat, window: { from: number; to: number }, tzOffsetMinutes: number | undefined) {
-  if (source === 'accessLog') {
-    const analyzer = createAccessAnalyzer({ format, window });
-    return {
-      push: (chunk: Buffer) => analyzer.pushChunk(chunk),
-      finish: (evidence: Evidence) => {
-        evidence.access = analyzer.result();
-      },
-      connections: () => analyzer.statusByConnection(),
-    };
-  }
-  const analyzer =
-    source === 'errorLog'
-      ? createErrorLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) })
-      : source === 'fpmLog'
-        ? createFpmLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) })
-        : createSlowLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) });
-  const splitter = new LineSplitter((line) => analyzer.push(line));
-  return {
-    push: (chunk: Buffer) => splitter.push(chunk),
-    finish: (evidence: Evidence) => {
-      splitter.end();
-      const result = analyzer.result();
-      if (source === 'errorLog') evidence.errors = result as Evidence['errors'];
-      else if (source === 'fpmLog') evidence.fpmLog = result as Evidence['fpmLog'];
-      else evidence.slowLog = result as Evidence['slowLog'];
-    },
-    connections: undefined,
   };
 }
 
