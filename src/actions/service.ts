@@ -253,7 +253,10 @@ export class ActionService {
             .catch((err) => this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not store where the request was posted'));
         }
       } catch (err) {
-        await responder.ephemeral(noticeMessage(`⚠️ The request ${code(approval.id)} is stored but could not be posted: ${esc(errorMessage(err))}`)).catch(() => undefined);
+        this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not post the approval request');
+        await responder
+          .ephemeral(noticeMessage(`⚠️ The request ${code(approval.id)} is stored but could not be posted: ${esc(errorMessage(err))}`))
+          .catch((notice: unknown) => this.deps.logger.warn({ err: errorMessage(notice), approval: approval.id }, 'could not tell the requester either'));
       }
       return approval;
     });
@@ -351,7 +354,11 @@ export class ActionService {
       await this.show(responder, decidedMessage(decided, 'denied'));
       return;
     }
-    if (!decided.message && responder.source?.ref) await this.deps.store.setApprovalMessage(decided.id, responder.source.ref).catch(() => undefined);
+    if (!decided.message && responder.source?.ref) {
+      await this.deps.store
+        .setApprovalMessage(decided.id, responder.source.ref)
+        .catch((err: unknown) => this.deps.logger.warn({ err: errorMessage(err), approval: decided.id }, 'could not store where the request was posted'));
+    }
     await this.show(responder, decidedMessage(decided, 'running'));
     await this.execute(decided, responder, signal);
   }

@@ -858,6 +858,7 @@ export class DiscoveryCache {
   /** The store's generation of the host; null when it cannot be read (then nothing cached is trusted). */
   private async currentGeneration(host: string): Promise<number | null> {
     if (!this.generation) return null;
+    // Handled: an unreadable generation distrusts the cache (a fresh discovery); /readyz reports the store itself.
     return this.generation(host).catch(() => null);
   }
 

@@ -31,6 +31,7 @@ export function loadChartEngine(): Promise<CanvasModule> {
     }
     return canvas;
   })();
+  // The caller awaiting `loaded` gets the error; forgetting the failed load lets the next chart try again.
   loaded.catch(() => {
     loaded = null;
   });

@@ -96,6 +96,7 @@ export class SshExecutor implements Executor {
       ready: this.connect(host, client),
     };
     connection.ready.then(() => (connection.established = true), () => undefined);
+    // The command awaiting `ready` reports the error; here the failed connection is only forgotten.
     connection.ready.catch(() => this.drop(host.name, connection));
     client.on('close', () => this.drop(host.name, connection));
     this.connections.set(host.name, connection);

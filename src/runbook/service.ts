@@ -104,6 +104,7 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
   function locked<T>(id: string, run: () => Promise<T>): Promise<T> {
     const previous = locks.get(id) ?? Promise.resolve();
     const next = previous.then(run, run);
+    // The run's caller gets its error from `next`; the lock chain only orders runs and must not reject.
     const tail = next.catch(() => undefined);
     locks.set(id, tail);
     void tail.then(() => {

@@ -251,7 +251,11 @@ function listen(app: App, router: Router, log: Logger, hooks: ListenHooks): void
     const respondFn: RespondFn | undefined = str(payload.response_url, 2000) ? respond : undefined;
     if (!user || !channel || !actionId) {
       log.warn({ user, channel, actionId }, 'malformed action payload');
-      if (respondFn) await respondFn({ response_type: 'ephemeral', replace_original: false, text: 'That click could not be read (malformed payload); nothing was done.' }).catch(() => undefined);
+      if (respondFn) {
+        await respondFn({ response_type: 'ephemeral', replace_original: false, text: 'That click could not be read (malformed payload); nothing was done.' }).catch((err: unknown) =>
+          log.warn({ err: errorMessage(err) }, 'could not answer a malformed click'),
+        );
+      }
       return;
     }
     const responder = new SlackClickResponder({ client: hooks.watch(client), channel, user, logger: log, messageTs, threadTs, ...counting, ...(respondFn ? { respond: respondFn } : {}) });
