@@ -52,7 +52,7 @@ function latency(s: LatencySummary): string {
 
 function time(ms: number | null): string {
   if (ms === null) return '?';
-  return new Date(ms).toISOString().slice(11, 16) + 'Z';
+  return `${new Date(ms).toISOString().slice(11, 16)}Z`;
 }
 
 function cell(text: string, width: number): string {
@@ -266,7 +266,7 @@ export function sectionMessage(kind: SectionKind, unscrubbed: TriageResult, opti
   const host = result.hosts[0];
   const blocks: MessageBlock[] = [];
   const title = { logs: 'access log', fpm: 'PHP-FPM pool', slowlog: 'slow log' }[kind];
-  if (!host || !host.report) {
+  if (!host?.report) {
     blocks.push({ kind: 'header', text: `${host?.host ?? result.target}: ${title} not read` });
     blocks.push({ kind: 'section', text: `${bold('Could not read it:')} ${esc(oneLine(host?.error ?? 'no host', 1000))}` });
     return { text: fallbackOf(blocks), blocks };
@@ -331,7 +331,7 @@ function accessDetail(r: Report): MessageBlock[] {
     blocks.push({ kind: 'section', text: `${bold('Top failing URIs')}\n${pre(rows)}` });
   }
   const e = r.errors;
-  if (e && e.signatures.length) {
+  if (e?.signatures.length) {
     const rows = e.signatures.slice(0, 8).map((s) => `${cell(s.kind, 26)} ${String(s.count).padStart(6)}  ${s.status ?? '-'}  ${time(s.firstSeen)}–${time(s.lastSeen)}  ${s.upstreams[0] ?? ''}`);
     blocks.push({ kind: 'section', text: `${bold('Error log')} ${e.inWindow} entries in the window\n${pre(rows)}` });
   }

@@ -19,7 +19,7 @@ export interface ViewResult {
 }
 
 function time(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? '?' : new Date(ms).toISOString().slice(11, 19) + 'Z';
+  return ms === null || ms === undefined ? '?' : `${new Date(ms).toISOString().slice(11, 19)}Z`;
 }
 
 function latency(s: LatencySummary): string {

@@ -47,7 +47,7 @@ function frontEnd() {
   const said: Array<{ kind: string; text: string; message: Message }> = [];
   let n = 0;
   const text = (m: Message) => m.blocks.map((b) => ('text' in b ? b.text : 'buttons' in b ? b.buttons.map((x) => `[${x.label}]`).join(' ') : '')).join('\n');
-  const handle = (kind: string): MessageHandle => {
+  const handle = (_kind: string): MessageHandle => {
     const ref = { channel: 'C0ONCALL', ts: `1.${++n}` };
     return {
       ref,

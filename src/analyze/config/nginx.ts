@@ -96,7 +96,7 @@ function globToRegExp(glob: string): RegExp {
       if (end < 0) re += '\\[';
       else {
         let body = glob.slice(i + 1, end);
-        if (body.startsWith('!')) body = '^' + body.slice(1);
+        if (body.startsWith('!')) body = `^${body.slice(1)}`;
         re += `[${body.replace(/\\/g, '\\\\')}]`;
         i = end;
       }
