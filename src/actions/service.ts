@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { Catalog, CatalogCommand, RenderedCommand } from '../catalog/index.js';
-import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
+import { effectiveSources, type Discovery } from '../collect/discover.js';
+import { DiscoveryCache } from '../collect/discovery-cache.js';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import type { Config, Host } from '../config/index.js';
 import { argvAsRun, type ExecResult, type Executor } from '../exec/index.js';

@@ -8,7 +8,8 @@ import { compileLogFormat, type AccessAnalyzer } from '../analyze/access/index.j
 import { joinByConnection, type Evidence } from '../analyze/evidence.js';
 import { formatUtcOffset, lineTimestamp, type LogSource } from '../analyze/timestamps.js';
 import type { Catalog } from '../catalog/index.js';
-import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
+import { effectiveSources, type Discovery } from '../collect/discover.js';
+import { DiscoveryCache } from '../collect/discovery-cache.js';
 import { readHostClock, zoneOffset, type HostClock } from '../collect/clock.js';
 import { readFpmStatus } from '../collect/fpm-status.js';
 import { readWindow } from '../collect/remote-log.js';
