@@ -375,7 +375,3 @@ export async function discoverHost(ctx: DiscoveryContext): Promise<Discovery> {
   if (fpmRead.binary) discovery.fpmBinary = fpmRead.binary;
   return discovery;
 }
-
-// ---------------------------------------------------------------------------------------------
-// deriving the sources (pure)
-
