@@ -34,13 +34,27 @@ export class ConfigError extends BadgatewayError {
   }
 }
 
-/** A remote or local command could not run or did not finish. */
+/**
+ * Why a command failed, for code to decide on (the message is for people):
+ * - `unreachable`: no connection to the host (refused, no route, no SSH answer, lost mid-command);
+ * - `auth`: the host refused the key, or no usable credentials;
+ * - `hostkey`: the host's key is not pinned, changed or revoked;
+ * - `cancelled`: the caller cancelled (Ctrl-C, a stopping bot);
+ * - `timeout`: the command ran but did not finish in time;
+ * - `truncated`: the command's output passed its cap;
+ * - `exit`: the command ran and failed, or answered something unusable (missing file, bad header).
+ */
+export type ExecFailure = 'unreachable' | 'auth' | 'hostkey' | 'cancelled' | 'timeout' | 'truncated' | 'exit';
+
+/** A remote or local command could not run or did not finish; `reason` says why. */
 export class ExecError extends BadgatewayError {
   readonly host: string;
+  readonly reason: ExecFailure;
 
-  constructor(host: string, message: string, options?: { cause?: unknown }) {
+  constructor(host: string, reason: ExecFailure, message: string, options?: { cause?: unknown }) {
     super(`${host}: ${message}`, 'failed', options);
     this.host = host;
+    this.reason = reason;
   }
 }
 
@@ -49,9 +63,17 @@ export class HostKeyError extends ExecError {
   readonly fingerprint: string;
 
   constructor(host: string, message: string, fingerprint: string) {
-    super(host, message);
+    super(host, 'hostkey', message);
     this.fingerprint = fingerprint;
   }
+}
+
+/** Failures of the host rather than of one command: nothing more can be read from it. */
+const HOST_FAILURES: ReadonlySet<ExecFailure> = new Set(['unreachable', 'auth', 'hostkey', 'cancelled']);
+
+/** Whether `err` means the host itself failed (no connection, refused, cancelled), not just one read. */
+export function isHostFailure(err: unknown): boolean {
+  return err instanceof ExecError && HOST_FAILURES.has(err.reason);
 }
 
 /** User text quoted in an error message: printable ASCII only, cut to `max` characters. */

@@ -177,10 +177,6 @@ export function previewMessage(input: { action: keyof typeof ACTION_WORDS; host:
   return message([{ kind: 'section', text: lines.join('\n') }]);
 }
 
-export function noticeMessage(text: string): Message {
-  return message([{ kind: 'section', text }]);
-}
-
 /** One line per entry, newest first, for `/502 audit` and the CLI. */
 export function auditLine(e: AuditEntry): string {
   const who = e.actor ?? '-';

@@ -9,17 +9,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import type { Catalog, CatalogCommand, RenderedCommand } from '../catalog/index.js';
-import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
+import type { Catalog, CatalogCommand } from '../catalog/index.js';
+import { effectiveSources } from '../collect/discover.js';
+import { DiscoveryCache } from '../collect/discovery-cache.js';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import type { Config, Host } from '../config/index.js';
-import { argvAsRun, type ExecResult, type Executor } from '../exec/index.js';
-import { sleep } from '../exec/abort.js';
+import { argvAsRun, type Executor } from '../exec/index.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { code, esc, mention } from '../report/message.js';
 import { scrub } from '../report/scrub.js';
-import type { ClickResponder, MessageHandle, Responder, Surface } from '../router/types.js';
+import { noticeMessage } from '../chat/messages.js';
+import type { Actor, ClickResponder, MessageHandle, Responder } from '../chat/types.js';
 import type { ActionKind, Approval, AuditEvent, Store } from '../store/index.js';
 import { AUDIT_OUTPUT_LIMIT, truncate, withActor, type AuditActor } from './audit.js';
 import { ApproverDirectory, type GroupMembers } from './directory.js';
@@ -27,17 +28,14 @@ import {
   ACTION_WORDS,
   INTERRUPTED,
   auditMessage,
-  displayArgv,
   clock,
   decidedMessage,
-  noticeMessage,
   outcomeMessage,
   previewMessage,
   requestMessage,
   type RunOutcome,
 } from './messages.js';
-import { masterHint } from '../collect/fpm-identity.js';
-import { masterNow, verifyCommands, verifyErrorRate, verifyMaster, verifyStatus, type Check, type VerifyContext } from './verify.js';
+import { cancelledOutcome, runApproved, type Prepared, type RunContext } from './run.js';
 
 export const DEFAULT_ACTIONS: Record<ActionKind, string> = { reload: 'fpm.reload', restart: 'fpm.restart' };
 
@@ -65,13 +63,6 @@ export type Messenger = (channel: string) => Responder | null;
 
 const DEFAULT_LEASE_MS = 20_000;
 
-/** Who is asking or deciding, as the front end saw them. */
-export interface Actor {
-  user: string;
-  surface: Surface;
-  channel: string;
-}
-
 export interface RequestInput {
   action: ActionKind;
   host: string;
@@ -80,19 +71,6 @@ export interface RequestInput {
   reason: string | null;
   /** Show what would run; store and run nothing. */
   preview?: boolean;
-}
-
-interface Prepared {
-  host: Host;
-  command: CatalogCommand;
-  params: Record<string, string | number>;
-  rendered: RenderedCommand;
-  /** The argv exactly as the executor runs it on this host (`sudo -n --` first unless it runs as root). */
-  argv: string[];
-  /** The account it runs as. */
-  user: string;
-  discovery: Discovery;
-  notes: string[];
 }
 
 export function newApprovalId(): string {
@@ -260,7 +238,10 @@ export class ActionService {
             .catch((err) => this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not store where the request was posted'));
         }
       } catch (err) {
-        await responder.ephemeral(noticeMessage(`⚠️ The request ${code(approval.id)} is stored but could not be posted: ${esc(errorMessage(err))}`)).catch(() => undefined);
+        this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not post the approval request');
+        await responder
+          .ephemeral(noticeMessage(`⚠️ The request ${code(approval.id)} is stored but could not be posted: ${esc(errorMessage(err))}`))
+          .catch((notice: unknown) => this.deps.logger.warn({ err: errorMessage(notice), approval: approval.id }, 'could not tell the requester either'));
       }
       return approval;
     });
@@ -358,7 +339,11 @@ export class ActionService {
       await this.show(responder, decidedMessage(decided, 'denied'));
       return;
     }
-    if (!decided.message && responder.source?.ref) await this.deps.store.setApprovalMessage(decided.id, responder.source.ref).catch(() => undefined);
+    if (!decided.message && responder.source?.ref) {
+      await this.deps.store
+        .setApprovalMessage(decided.id, responder.source.ref)
+        .catch((err: unknown) => this.deps.logger.warn({ err: errorMessage(err), approval: decided.id }, 'could not store where the request was posted'));
+    }
     await this.show(responder, decidedMessage(decided, 'running'));
     await this.execute(decided, responder, signal);
   }
@@ -405,6 +390,16 @@ export class ActionService {
     }
   }
 
+  private runContext(): RunContext {
+    return {
+      deps: this.deps,
+      discovery: this.discovery,
+      now: this.now,
+      prepare: (action, host, signal) => this.prepare(action, host, signal),
+      tell: (responder, message) => this.tell(responder, message),
+    };
+  }
+
   /** Runs an approved request: exactly the argv approved, then the verification; the lease is kept meanwhile. */
   private async execute(approval: Approval, responder: ClickResponder, signal?: AbortSignal): Promise<void> {
     const actor: AuditActor = {
@@ -426,7 +421,7 @@ export class ActionService {
     const progress = { ran: false };
     let outcome: RunOutcome;
     try {
-      outcome = await withActor(actor, () => this.run(approval, responder, signal, progress));
+      outcome = await withActor(actor, () => runApproved(this.runContext(), approval, responder, signal, progress));
     } catch (err) {
       outcome = { state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error: errorMessage(err) };
     } finally {
@@ -443,83 +438,6 @@ export class ActionService {
     this.deps.logger.info({ approval: approval.id, host: approval.host, state: outcome.state, exit: outcome.exitCode, dryRun: outcome.dryRun ?? false }, 'action finished');
     await this.tell(responder, outcomeMessage(approval, outcome));
     await this.show(responder, decidedMessage(approval, outcome.dryRun ? 'dry-run' : outcome.state === 'succeeded' && outcome.unverified ? 'unverified' : outcome.state));
-  }
-
-  private async run(approval: Approval, responder: ClickResponder, signal: AbortSignal | undefined, progress: { ran: boolean }): Promise<RunOutcome> {
-    const fail = (error: string): RunOutcome => ({ state: 'failed', exitCode: null, durationMs: 0, output: '', checks: [], error });
-    if (approval.dryRun || this.deps.config.dryRun) {
-      return { state: 'succeeded', exitCode: null, durationMs: 0, output: '', checks: [], dryRun: true };
-    }
-    if (!this.deps.inventory.get(approval.host)) return fail(`${approval.host} is no longer in the inventory; nothing was run`);
-    const command = this.deps.catalog.get(approval.commandId);
-    if (!command?.mutating) return fail(`${approval.commandId} is no longer a mutating catalog command; nothing was run`);
-    // The facts again, just before running: the command runs only if it is still the one approved.
-    let prepared: Prepared;
-    try {
-      prepared = await this.prepare(approval.action, approval.host, signal);
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      return fail(`nothing was run: ${errorMessage(err)} Ask again with \`/502 ${approval.action} ${approval.host}\` once it is clear.`);
-    }
-    const changed = whatChanged(approval, prepared);
-    if (changed) return fail(`nothing was run: ${changed} since the request. Check the host, then ask again with \`/502 ${approval.action} ${approval.host}\`.`);
-    const { host, rendered, discovery } = prepared;
-    const ctx: VerifyContext = { executor: this.deps.executor, catalog: this.deps.catalog, host, discovery, ...(signal ? { signal } : {}) };
-    const pid = typeof approval.params.pid === 'number' && approval.params.pid > 0 ? approval.params.pid : null;
-    // The master is verified by identity (config, pid file, listen socket, start time), not by this pid.
-    const hint = masterHint(discovery, pid);
-    const before = (await masterNow(ctx, hint)).master;
-    const startedAt = this.now();
-    let result: ExecResult;
-    if (signal?.aborted) throw new Error('cancelled');
-    progress.ran = true;
-    try {
-      result = await this.deps.executor.run(host, rendered, { approvalId: approval.id, ...(signal ? { signal } : {}) });
-    } catch (err) {
-      return { ...fail(errorMessage(err)), checks: await verifyCommands(ctx, command, approval.params, 0) };
-    } finally {
-      // Every replica's cached discovery of this host is stale now (the store's host generation).
-      this.discovery.invalidate(approval.host);
-      await this.deps.store.touchHost(approval.host, this.now()).catch((err) => this.deps.logger.warn({ err: errorMessage(err), host: approval.host }, 'could not mark the host changed in the store'));
-    }
-    const changedAt = this.now();
-    const ok = result.code === 0 && !result.timedOut && !result.truncated;
-    const output = scrub([result.stdout.toString('utf8').trimEnd(), result.stderr.trimEnd()].filter(Boolean).join('\n'));
-    const { verifyTimeoutMs, verifyWindowMs } = this.deps.config.approvals;
-    const wait = ok ? verifyTimeoutMs : 0;
-    const checks: Check[] = [];
-    const master = await verifyMaster(ctx, approval.action, before, hint, wait);
-    checks.push(master.check);
-    // The verify commands check the master found now (a daemonized master's new pid), not the old pid.
-    const params = 'pid' in approval.params && master.after ? { ...approval.params, pid: master.after.pid } : approval.params;
-    checks.push(...(await verifyCommands(ctx, command, params, wait)));
-    if (ok) {
-      checks.push(await verifyStatus(ctx, verifyTimeoutMs));
-      if (verifyWindowMs > 0) {
-        const until = changedAt + verifyWindowMs;
-        const wait = until - this.now();
-        if (wait > 5000) {
-          await this.tell(responder, noticeMessage(`Ran ${code(approval.commandId)} on ${code(approval.host)} (exit 0); comparing the 5xx rate until ${clock(until)}…`));
-        }
-        if (wait > 0) await sleep(wait, signal);
-      }
-      if (signal?.aborted) checks.push({ name: '5xx before/after', ok: null, detail: 'not compared: the bot is stopping' });
-      else checks.push(await verifyErrorRate(ctx, startedAt, changedAt, verifyWindowMs));
-    }
-    const failedCheck = checks.some((c) => c.ok === false);
-    const error = !ok
-      ? result.timedOut
-        ? `${command.id} did not finish within its timeout`
-        : `${command.id} exited with ${result.code ?? result.signal ?? 'no code'}${firstError(output)}`
-      : undefined;
-    return {
-      state: ok && !failedCheck ? 'succeeded' : 'failed',
-      exitCode: result.code,
-      durationMs: result.durationMs,
-      output,
-      checks,
-      ...(error ? { error } : failedCheck ? { error: `ran (exit 0) but did not verify: ${checks.filter((c) => c.ok === false).map((c) => c.name).join(', ')}` } : {}),
-    };
   }
 
   /** `/502 audit [HOST]`: decisions and approved changes one by one, read-only commands counted; only for who asked. */
@@ -578,34 +496,4 @@ export class ActionService {
     this.sweeper = null;
     await this.sweeping;
   }
-}
-
-/** The bot was stopping: what an approved request became when its run was cancelled. */
-function cancelledOutcome(outcome: RunOutcome, ran: boolean): RunOutcome {
-  if (!ran) {
-    return { ...outcome, state: 'failed', error: 'cancelled before it ran: the bot was stopping; nothing was run. Ask again in a minute.' };
-  }
-  if (outcome.exitCode === null && !outcome.dryRun) {
-    // Cancelled while the command itself ran: its process group was killed, at some point.
-    return { ...outcome, state: 'interrupted', error: INTERRUPTED };
-  }
-  if (outcome.state === 'succeeded') return { ...outcome, unverified: 'not fully verified: the bot was stopping' };
-  return outcome;
-}
-
-/** What differs between the approved command and the one the host's facts render now; null: the same. */
-function whatChanged(approval: Approval, now: Prepared): string | null {
-  if (now.command.id !== approval.commandId) return `the ${approval.action} of ${approval.host} is now ${now.command.id} (was ${approval.commandId}: badgateway.yaml changed)`;
-  const was = approval.params.pid;
-  const is = now.params.pid;
-  if (was !== undefined && was !== is) return `the PHP-FPM master of ${approval.host} is now pid ${is ?? 'none'} (was ${was}: it was restarted, or reloaded as a daemon)`;
-  if (JSON.stringify(now.argv) !== JSON.stringify(approval.argv)) {
-    return `the command for ${approval.host} is now ${displayArgv(now.argv, now.command.id)} (was ${displayArgv(approval.argv, approval.commandId)})`;
-  }
-  return null;
-}
-
-function firstError(output: string): string {
-  const line = output.split('\n').map((l) => l.trim()).filter(Boolean).pop();
-  return line ? `: ${line.slice(0, 300)}` : '';
 }

@@ -23,6 +23,7 @@ import { errorMessage } from '../errors.js';
 import type { Executor } from '../exec/index.js';
 import { sleep } from '../exec/abort.js';
 import type { ActionKind } from '../store/index.js';
+import { percent } from '../report/numbers.js';
 
 export interface Check {
   name: string;
@@ -206,7 +207,7 @@ export async function countWindow(ctx: VerifyContext, windows: Array<{ from: num
 }
 
 function rate(w: RateWindow): string {
-  return w.requests === 0 ? 'no requests' : `${((w.errors5xx / w.requests) * 100).toFixed(1)}% (${w.errors5xx}/${w.requests})`;
+  return w.requests === 0 ? 'no requests' : `${percent(w.errors5xx / w.requests)} (${w.errors5xx}/${w.requests})`;
 }
 
 /** 5xx in the `windowMs` after the change (from `changedAt`) against the `windowMs` before it started. */

@@ -11,7 +11,7 @@ import type { Health } from '../metrics/health.js';
 import { observabilityRoutes, type Route } from '../metrics/http.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Router } from '../router/router.js';
-import type { Responder } from '../router/types.js';
+import type { Responder } from '../chat/types.js';
 import { AlertReceiver, alertToken } from './receiver.js';
 
 export interface EndpointsOptions {

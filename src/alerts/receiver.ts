@@ -20,12 +20,13 @@ import type { Logger } from '../log/index.js';
 import { readBody, sendJson, type Route } from '../metrics/http.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { bold, code, esc, oneLine, type Message } from '../report/message.js';
-import { noticeMessage } from '../router/messages.js';
+import { noticeMessage } from '../chat/messages.js';
 import type { Router } from '../router/router.js';
-import type { MessageHandle, Responder } from '../router/types.js';
+import type { MessageHandle, Responder } from '../chat/types.js';
 import type { TriageRequest, TriageResult } from '../triage/types.js';
 import { parseAlertmanager, type Alert } from './alertmanager.js';
 import { matchAlertHost } from './hosts.js';
+import { percent } from '../report/numbers.js';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
 const MAX_BODY = 1024 * 1024;
@@ -139,10 +140,6 @@ function clock(iso: string | null | number): string | null {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime()) || date.getTime() <= 0) return null;
   return `${date.toISOString().slice(11, 19)} UTC`;
-}
-
-function percent(rate: number): string {
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.001 ? 2 : 1)}%`;
 }
 
 export class AlertReceiver {

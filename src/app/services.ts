@@ -4,7 +4,7 @@
  */
 import { ActionService, AuditingExecutor, type GroupMembers } from '../actions/index.js';
 import { loadCatalog, type Catalog } from '../catalog/index.js';
-import { DiscoveryCache } from '../collect/discover.js';
+import { DiscoveryCache } from '../collect/discovery-cache.js';
 import type { Config } from '../config/index.js';
 import { createExecutor, type ExecObserver, type Executor } from '../exec/index.js';
 import { Inventory } from '../inventory/index.js';

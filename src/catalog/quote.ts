@@ -3,7 +3,7 @@
  * command string, so every argument is quoted here and nowhere else.
  */
 
-const SAFE_RE = /^[A-Za-z0-9_\/.,:=+@%^-]+$/;
+const SAFE_RE = /^[A-Za-z0-9_/.,:=+@%^-]+$/;
 
 /** Quotes one argument so that sh, bash and dash read it back byte for byte. */
 export function shellQuote(arg: string): string {

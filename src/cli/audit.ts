@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readerText } from '../report/sanitize.js';
 import { scrubDeep } from '../report/scrub.js';
-import { parseDuration } from '../config/units.js';
+import { parseWindowOptions } from '../config/window.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import type { AuditEntry } from '../store/index.js';
 import type { CliCommand } from './commands.js';
@@ -49,8 +49,7 @@ export const audit: CliCommand = {
       throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
     }
     const { values } = parsed;
-    const sinceMs = parseDuration(values.since ?? '7d');
-    if (sinceMs === null || sinceMs <= 0) throw new UsageError(`--since "${values.since}" is not a duration: use e.g. 90m, 12h, 7d.`);
+    const { sinceMs } = parseWindowOptions({ since: values.since }, { defaultSinceMs: 7 * 86_400_000, sinceExamples: '90m, 12h, 7d' });
     const limit = values.limit === undefined ? 100_000 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${values.limit}".`);
     if (values.host !== undefined && context && !context.inventory.get(values.host)) {

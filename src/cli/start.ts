@@ -68,7 +68,9 @@ export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = p
   const responderFor = (channel: string) => {
     try {
       return slack?.channelResponder(channel) ?? null;
-    } catch {
+    } catch (err) {
+      // The Slack app was created but is not (or no longer) started: alerts get 503 until it is; say why.
+      logger.warn({ channel, err: errorMessage(err) }, 'no Slack responder for the channel: alerts are answered 503');
       return null;
     }
   };

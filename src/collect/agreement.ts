@@ -4,7 +4,8 @@
  * server's traffic as this host's; the triage then says Unknown instead of reading it as evidence.
  */
 import type { Sources } from '../config/index.js';
-import { resolveAgainst, type Discovery } from './discover.js';
+import { resolveAgainst } from './discover-sources.js';
+import type { Discovery } from './discover-types.js';
 
 /** Why the configured access log is not the running nginx's; null when it is, or when that cannot be told. */
 export function foreignAccessLog(configured: Sources, discovery: Discovery): string | null {

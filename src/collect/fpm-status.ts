@@ -51,6 +51,7 @@ export async function readFpmStatus(
   const listen = pool?.listen;
   // The fallback commands are cheap: start them with the status request, so a timeout costs nothing more.
   const fallback = readFallback(ctx, discovery, pool?.name, listen, pool?.pmMaxChildren);
+  // Awaited below where it is used; this only keeps an early rejection from counting as unhandled.
   fallback.catch(() => undefined);
 
   let statusError: string;

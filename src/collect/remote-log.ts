@@ -16,14 +16,15 @@
  *    by inode (the rotated-away file is read from the same offset, then the new current file), with a note.
  */
 import { createGunzip } from 'node:zlib';
-import type { Catalog, RenderedCommand } from '../catalog/index.js';
+import type { Catalog } from '../catalog/index.js';
 import type { Host } from '../config/index.js';
 import { ExecError, UsageError } from '../errors.js';
-import type { ExecResult, Executor } from '../exec/index.js';
+import type { Executor } from '../exec/index.js';
 import { WindowGate } from './remote-log-gate.js';
-import { locateWindowStart, timedLines, type ProbeResult, type TimedLine } from './remote-log-search.js';
+import { locateWindowStart, timedLines, type TimedLine } from './remote-log-search.js';
+import { PROBE_BLOCK, RemoteLogFile, Rotated, type Generation, type LogSource, type Segment } from './remote-log-file.js';
 
-export type LogSource = 'accessLog' | 'errorLog' | 'fpmLog' | 'slowLog';
+export { generationPath, type LogSource } from './remote-log-file.js';
 
 export interface WindowedReadOptions {
   /** src/exec (SshExecutor in production and tests). */
@@ -80,51 +81,12 @@ export interface WindowedReadResult {
   notes: string[];
 }
 
-const PROBE_BLOCK = 16 * 1024;
-/** log.read-block's largest length. */
-const MAX_PROBE_BLOCK = 1024 * 1024;
 const FINAL_SPAN = 256 * 1024;
 const MAX_FINAL_SPAN = 4 * 1024 * 1024;
 /** log.read-stream's largest length; longer reads are done in pieces. */
 const STREAM_PIECE = 1024 * 1024 * 1024;
 const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 const MAX_ROTATIONS = 3;
-const HEADER_RE = /^badgateway-read (\d+) (\d+)$/;
-
-interface Generation {
-  generation: number;
-  compressed: boolean;
-  size: number;
-  /** A string: inode numbers can exceed 2^53. */
-  inode: string;
-  mtimeMs: number;
-  path: string;
-}
-
-/** Blocks of the current file read along with the stat: the first round of the search for free. */
-interface Sample {
-  inode: string;
-  size: number;
-  blocks: Array<{ offset: number; data: Buffer }>;
-}
-
-interface Segment {
-  gen: Generation;
-  /** Plain: offset the read starts at (a line start unless `partial`). Gz: decompressed bytes to skip. */
-  from: number;
-  /** Plain: offset to stop at (the current file's size at the stat), or null to read to the end. */
-  to: number | null;
-  /** The read starts mid-line (cut by maxBytes): drop up to the first newline. */
-  partial: boolean;
-  /** Where the first byte of this segment is, for the result (from may advance while reading in pieces). */
-  origin?: number;
-  started?: boolean;
-  /** Gz: the inflated size, from the gzip trailer (for the maxBytes cut). */
-  inflated?: number;
-}
-
-/** Internal: the file moved under a read. */
-class Rotated extends Error {}
 
 /**
  * Streams the part of a host's log that lies in the window [from, now] to `onData`. Rejects with the executor's
@@ -134,18 +96,11 @@ export async function readWindow(options: WindowedReadOptions): Promise<Windowed
   return new WindowReader(options).read();
 }
 
-/** The path of a generation: the log itself, path.N, or path.N.gz. */
-export function generationPath(path: string, generation: number, compressed: boolean): string {
-  if (generation === 0) return path;
-  return `${path}.${generation}${compressed ? '.gz' : ''}`;
-}
-
 class WindowReader {
   private readonly path: string;
   private readonly target: number | null;
   private readonly maxBytes: number;
-  private bytesFetched = 0;
-  private probes = 0;
+  private readonly file: RemoteLogFile;
   private readonly notes: string[] = [];
   private files: WindowedFile[] = [];
   private delivered = false;
@@ -158,6 +113,7 @@ class WindowReader {
     const path = o.host.sources[o.source];
     if (!path) throw new UsageError(`${o.host.name} has no ${o.source} configured (set sources.${o.source} in badgateway.yaml).`);
     this.path = path;
+    this.file = new RemoteLogFile(o, path);
     this.target = o.from === undefined ? null : o.from - Math.max(0, o.slackMs ?? 0);
     this.maxBytes = Math.max(1, o.maxBytes ?? DEFAULT_MAX_BYTES);
     this.budget = this.maxBytes;
@@ -168,7 +124,7 @@ class WindowReader {
     let searchMs = 0;
     let streamMs = 0;
     for (let attempt = 1; ; attempt++) {
-      this.checkCancelled();
+      this.file.checkCancelled();
       const searchStart = Date.now();
       let plan: Plan;
       try {
@@ -188,8 +144,8 @@ class WindowReader {
         const startFound = this.startFound(plan);
         return {
           files: this.files,
-          bytesFetched: this.bytesFetched,
-          probes: this.probes,
+          bytesFetched: this.file.bytesFetched,
+          probes: this.file.probes,
           startFound,
           capped: this.capped,
           durationMs: Date.now() - started,
@@ -212,6 +168,7 @@ class WindowReader {
   private keptRotating(): ExecError {
     return new ExecError(
       this.o.host.name,
+      'exit',
       `${this.o.source} ${this.path} kept being rotated or truncated while it was being read; ask again in a moment.`,
     );
   }
@@ -219,7 +176,7 @@ class WindowReader {
   // ---- planning: which files, from where ----
 
   private async plan(): Promise<Plan> {
-    const { gens, sample } = await this.stat(this.target === null ? 0 : PROBE_BLOCK);
+    const { gens, sample } = await this.file.stat(this.target === null ? 0 : PROBE_BLOCK);
     const current = gens[0]!;
     let initial: TimedLine[] | undefined;
     if (sample && sample.inode === current.inode && sample.size >= current.size) {
@@ -242,7 +199,7 @@ class WindowReader {
         oldest = { gen, firstTime: null };
         continue;
       }
-      const located = await locateWindowStart(gen.size, target, (offset, limit) => this.probe(gen, offset, limit), {
+      const located = await locateWindowStart(gen.size, target, (offset, limit) => this.file.probe(gen, offset, limit), {
         blockSize: PROBE_BLOCK,
         finalSpan: FINAL_SPAN,
         maxFinalSpan: MAX_FINAL_SPAN,
@@ -284,7 +241,7 @@ class WindowReader {
         .filter((s) => s.gen.compressed && s.gen.size >= 18)
         .map(async (segment) => {
           // ISIZE, the last 4 bytes of a gzip file: the inflated size modulo 2^32 (of the last member).
-          const trailer = await this.readBlock(segment.gen, segment.gen.size - 4, 4);
+          const trailer = await this.file.readBlock(segment.gen, segment.gen.size - 4, 4);
           if (trailer.length !== 4) return;
           const isize = trailer.readUInt32LE(0);
           // Past 4 GiB the count wraps: take the wrap that gives a log-like ratio of about 10.
@@ -346,166 +303,6 @@ class WindowReader {
     return false;
   }
 
-  // ---- remote commands ----
-
-  private async stat(sample = 0): Promise<{ gens: Generation[]; sample: Sample | null }> {
-    const command = this.o.catalog.render('log.stat', this.o.host, {
-      source: this.o.source,
-      generations: this.o.generations ?? 10,
-      sample,
-    });
-    this.probes++;
-    const result = await this.exec(command);
-    this.bytesFetched += result.stdoutBytes;
-    if (result.timedOut) throw new ExecError(this.o.host.name, `${command.id} of ${this.path} did not answer within ${seconds(command)} s.`);
-    if (result.code !== 0) {
-      const why = firstLine(result.stderr);
-      const what = `${this.o.source} ${this.path}`;
-      if (/No such file/i.test(why)) throw new ExecError(this.o.host.name, `${what} does not exist (check sources.${this.o.source}).`);
-      if (/Permission denied/i.test(why)) throw new ExecError(this.o.host.name, `${what} cannot be read: permission denied.`);
-      if (result.code === 65) throw new ExecError(this.o.host.name, `${what} is not a regular file (a symlink to /dev/stdout?).`);
-      throw new ExecError(this.o.host.name, `cannot stat ${what}: ${why || `${command.id} exited with ${result.code}`}.`);
-    }
-    const gens: Generation[] = [];
-    const out = result.stdout;
-    let samplePos = out.indexOf('sample ');
-    while (samplePos > 0 && out[samplePos - 1] !== 10) samplePos = out.indexOf('sample ', samplePos + 1);
-    const text = out.toString('utf8', 0, samplePos < 0 ? out.length : samplePos);
-    for (const line of text.split('\n')) {
-      const m = /^(\d+) (plain|gz) (\d+) (\d+) (\d+)(?: (.+))?$/.exec(line);
-      if (!m || Number(m[1]) !== gens.length) continue;
-      const generation = Number(m[1]);
-      const compressed = m[2] === 'gz';
-      gens.push({
-        generation,
-        compressed,
-        size: Number(m[3]),
-        inode: m[4]!,
-        mtimeMs: Number(m[5]) * 1000,
-        // The host names the file (numbered or dateext rotation); older catalogs did not.
-        path: m[6] ?? generationPath(this.path, generation, compressed),
-      });
-    }
-    if (gens.length === 0) throw new ExecError(this.o.host.name, `${command.id} of ${this.path} gave no usable answer.`);
-    return { gens, sample: samplePos < 0 ? null : parseSample(out.subarray(samplePos)) };
-  }
-
-  /** A block read for the search; extends while no timestamped line is found, up to `limit`. */
-  private async probe(gen: Generation, offset: number, limit: number): Promise<ProbeResult> {
-    let length = PROBE_BLOCK;
-    for (;;) {
-      const end = Math.min(offset + length, gen.size);
-      const data = await this.readBlock(gen, offset, end - offset);
-      const lines = timedLines(data, offset, this.o.timeOf);
-      const reached = offset + data.length;
-      if (lines.length > 0 || reached >= limit || reached >= gen.size || length >= MAX_PROBE_BLOCK || data.length < end - offset) {
-        return { lines, end: reached };
-      }
-      length = Math.min(length * 4, MAX_PROBE_BLOCK);
-    }
-  }
-
-  private async readBlock(gen: Generation, offset: number, length: number): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let moved = false;
-    this.probes++;
-    const outcome = await this.readCommand('log.read-block', gen, offset, length, {
-      header: (inode, size) => {
-        moved = inode !== gen.inode || size < gen.size;
-        return !moved;
-      },
-      body: (chunk) => {
-        chunks.push(Buffer.from(chunk));
-        return true;
-      },
-    });
-    if (moved || outcome === 'vanished') throw new Rotated();
-    return Buffer.concat(chunks);
-  }
-
-  /**
-   * Runs one log.read-* command: parses the "badgateway-read INODE SIZE" header, then hands the body on. A handler
-   * returning false stops the command. 'vanished': the file was not there any more (renamed by a rotation).
-   */
-  private async readCommand(
-    id: 'log.read-block' | 'log.read-stream',
-    gen: Generation,
-    offset: number,
-    length: number,
-    handlers: { header(inode: string, size: number): boolean; body(chunk: Buffer): boolean },
-  ): Promise<'done' | 'stopped' | 'vanished'> {
-    this.checkCancelled();
-    const command = this.o.catalog.render(id, this.o.host, {
-      source: this.o.source,
-      generation: gen.generation,
-      compression: gen.compressed ? 'gz' : 'none',
-      offset,
-      length,
-    });
-    const controller = new AbortController();
-    const signal = this.o.signal ? AbortSignal.any([this.o.signal, controller.signal]) : controller.signal;
-    let head: Buffer | null = Buffer.alloc(0);
-    let stopped = false;
-    let failure: unknown = null;
-    const stop = () => {
-      stopped = true;
-      controller.abort();
-    };
-    const onStdout = (piece: Buffer) => {
-      this.bytesFetched += piece.length;
-      if (stopped) return;
-      try {
-        let chunk = piece;
-        if (head !== null) {
-          const joined = head.length > 0 ? Buffer.concat([head, chunk]) : chunk;
-          const nl = joined.indexOf(10);
-          if (nl < 0) {
-            if (joined.length > 200) throw new ExecError(this.o.host.name, `${id} of ${gen.path} answered without its header.`);
-            head = Buffer.from(joined);
-            return;
-          }
-          const m = HEADER_RE.exec(joined.toString('latin1', 0, nl));
-          if (!m) throw new ExecError(this.o.host.name, `${id} of ${gen.path} answered without its header.`);
-          head = null;
-          if (!handlers.header(m[1]!, Number(m[2]))) return stop();
-          chunk = joined.subarray(nl + 1);
-          if (chunk.length === 0) return;
-        }
-        if (!handlers.body(chunk)) stop();
-      } catch (err) {
-        failure = err;
-        stop();
-      }
-    };
-    let result: ExecResult;
-    try {
-      result = await this.o.executor.run(this.o.host, command, { signal, onStdout });
-    } catch (err) {
-      if (failure) throw failure;
-      if (stopped && !this.o.signal?.aborted) return 'stopped';
-      throw err;
-    }
-    if (failure) throw failure;
-    if (stopped) return 'stopped';
-    if (result.timedOut) throw new ExecError(this.o.host.name, `reading ${gen.path} (${id}) did not finish within ${seconds(command)} s.`);
-    if (result.code !== 0) {
-      if (head !== null && /No such file/i.test(result.stderr)) return 'vanished';
-      const why = firstLine(result.stderr) || `exit code ${result.code}`;
-      throw new ExecError(this.o.host.name, `reading ${this.o.source} ${gen.path} failed (${id}): ${why}.`);
-    }
-    if (head !== null) throw new ExecError(this.o.host.name, `${id} of ${gen.path} answered without its header.`);
-    return 'done';
-  }
-
-  private exec(command: RenderedCommand): Promise<ExecResult> {
-    this.checkCancelled();
-    return this.o.executor.run(this.o.host, command, this.o.signal ? { signal: this.o.signal } : {});
-  }
-
-  private checkCancelled(): void {
-    if (this.o.signal?.aborted) throw new ExecError(this.o.host.name, `reading ${this.o.source} ${this.path} was cancelled.`);
-  }
-
   // ---- streaming ----
 
   /** Streams the segments oldest first. */
@@ -526,7 +323,7 @@ class WindowReader {
       const outcome = segment.gen.compressed ? await this.streamCompressed(segment, gate) : await this.streamPlain(segment, gate);
       if (outcome === 'rotated') {
         if (++rotations > MAX_ROTATIONS) throw this.keptRotating();
-        const remapped = await this.remap(queue);
+        const remapped = await this.file.remap(queue, this.notes);
         if (remapped) {
           queue = remapped;
           continue;
@@ -570,7 +367,7 @@ class WindowReader {
       const length = Math.min(remaining, STREAM_PIECE, this.budget);
       let moved = false;
       let got = 0;
-      const outcome = await this.readCommand('log.read-stream', gen, segment.from, length, {
+      const outcome = await this.file.readCommand('log.read-stream', gen, segment.from, length, {
         header: (inode, size) => {
           // Renamed, replaced, or truncated in place (copytruncate) since the stat.
           moved = inode !== gen.inode || size < (segment.to ?? segment.from);
@@ -630,7 +427,7 @@ class WindowReader {
     try {
       for (;;) {
         let got = 0;
-        const outcome = await this.readCommand('log.read-stream', gen, offset, STREAM_PIECE, {
+        const outcome = await this.file.readCommand('log.read-stream', gen, offset, STREAM_PIECE, {
           header: (inode) => {
             moved = inode !== gen.inode;
             return !moved;
@@ -657,7 +454,7 @@ class WindowReader {
     await finished;
     if (sinkError !== null) throw sinkError;
     if (inflateError !== null && !capped) {
-      throw new ExecError(this.o.host.name, `${gen.path} is not a readable gzip file: ${(inflateError as Error).message}.`);
+      throw new ExecError(this.o.host.name, 'exit', `${gen.path} is not a readable gzip file: ${(inflateError as Error).message}.`);
     }
     return capped ? 'capped' : 'done';
   }
@@ -668,46 +465,7 @@ class WindowReader {
    * compressed or copied (copytruncate) meanwhile, the copy one generation older is used. Then every newer
    * generation, the new current file included, is read whole.
    */
-  private async remap(queue: Segment[]): Promise<Segment[] | null> {
-    const { gens } = await this.stat();
-    const byInode = new Map(gens.map((g) => [g.inode, g]));
-    const out: Segment[] = [];
-    for (const segment of queue) {
-      const old = segment.gen;
-      let gen = byInode.get(old.inode);
-      let how = 'renamed';
-      if (gen && gen.compressed !== old.compressed) gen = undefined;
-      if (gen && gen.generation === 0 && old.generation === 0 && gen.size < (segment.to ?? segment.from)) {
-        // Truncated in place: logrotate's copytruncate left the data in a copy.
-        gen = gens[1];
-        how = 'truncated (copytruncate)';
-      }
-      if (!gen && !old.compressed) {
-        // Compressed meanwhile (a new inode): gzip keeps the mtime; else the current file went straight to .1.gz.
-        const older = gens[old.generation + 1];
-        gen = gens.find((g) => g.compressed && g.mtimeMs === old.mtimeMs) ?? (older?.compressed && old.generation === 0 ? older : undefined);
-        how = 'rotated and compressed';
-      }
-      if (!gen) return null;
-      const from = segment.from;
-      if (gen.compressed && !old.compressed) {
-        out.push({ ...segment, gen, from, to: null });
-      } else {
-        out.push({ ...segment, gen, to: gen.generation === 0 ? segment.to : null });
-      }
-      if (old.generation === 0 && gen.generation !== 0) {
-        this.notes.push(
-          `${old.path} was ${how} while it was being read: read ${gen.path} from the window start, then the new ${old.path}.`,
-        );
-      }
-    }
-    const newest = out[out.length - 1]!.gen.generation;
-    for (let g = newest - 1; g >= 0; g--) {
-      const gen = gens[g]!;
-      out.push({ gen, from: 0, to: g === 0 ? gen.size : null, partial: false });
-    }
-    return out;
-  }
+
 }
 
 interface Plan {
@@ -715,33 +473,6 @@ interface Plan {
   segments: Segment[];
   /** Set when every generation was included (the window may start before the oldest): that one, and its first time. */
   oldest: { gen: Generation; firstTime: number | null } | null;
-}
-
-/** "sample INODE SIZE\n" then frames "block OFFSET LENGTH\n" + bytes; null when cut or garbled (e.g. truncated meanwhile). */
-function parseSample(data: Buffer): Sample | null {
-  let nl = data.indexOf(10);
-  const head = /^sample (\d+) (\d+)$/.exec(data.toString('latin1', 0, Math.max(0, nl)));
-  if (!head) return null;
-  const sample: Sample = { inode: head[1]!, size: Number(head[2]), blocks: [] };
-  let pos = nl + 1;
-  while (pos < data.length) {
-    nl = data.indexOf(10, pos);
-    const frame = /^block (\d+) (\d+)$/.exec(data.toString('latin1', pos, nl < 0 ? data.length : nl));
-    if (!frame || nl < 0) return null;
-    const length = Number(frame[2]);
-    if (nl + 1 + length > data.length) return null;
-    sample.blocks.push({ offset: Number(frame[1]), data: data.subarray(nl + 1, nl + 1 + length) });
-    pos = nl + 1 + length;
-  }
-  return sample;
-}
-
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0]?.trim().slice(0, 300) ?? '';
-}
-
-function seconds(command: RenderedCommand): number {
-  return Math.round(command.timeoutMs / 1000);
 }
 
 function mib(bytes: number): string {

@@ -14,7 +14,7 @@ import {
   type Meminfo,
   type OomKill,
   type OpenFileLimit,
-} from './host-parse.js';
+} from './vitals-parse.js';
 
 export interface HostVitals {
   uptimeSeconds: number | null;

@@ -3,6 +3,7 @@
  * defaulted objects and never re-checks user input.
  */
 import { z } from 'zod';
+import { Cron } from 'croner';
 import cron from 'node-cron';
 import { parseDuration } from './units.js';
 
@@ -137,9 +138,20 @@ const timezone = z.string().refine(
   { message: 'expected an IANA time zone like Europe/Berlin' },
 );
 
+function cronerReads(expr: string): boolean {
+  try {
+    new Cron(expr, { paused: true }).stop();
+    return true;
+  } catch {
+    // croner's TypeError names the field; the schema's message says what is expected instead.
+    return false;
+  }
+}
+
 export const scheduleSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a name of letters, digits, . _ -'),
-  cron: z.string().refine((expr) => cron.validate(expr), { message: 'expected a cron expression like "0 8 * * *"' }),
+  // node-cron fires the schedule and croner computes its previous/next fire times: both must read it.
+  cron: z.string().refine((expr) => cron.validate(expr) && cronerReads(expr), { message: 'expected a cron expression like "0 8 * * *"' }),
   timezone: timezone.optional(),
   channel: z.string().optional(),
   targets: z.array(z.string()).min(1),

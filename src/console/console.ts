@@ -10,7 +10,7 @@ import { renderConsole } from '../report/console.js';
 import { readerText } from '../report/sanitize.js';
 import type { Message, MessageButton } from '../report/message.js';
 import type { Router } from '../router/router.js';
-import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../router/types.js';
+import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../chat/types.js';
 
 export interface ConsoleOptions {
   router: Router;

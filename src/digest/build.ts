@@ -5,7 +5,7 @@
 import type { TimelineBucket } from '../analyze/access/index.js';
 import type { Finding } from '../analyze/config/index.js';
 import { scrubDeep } from '../report/scrub.js';
-import type { Report } from '../report/types.js';
+import type { Report } from '../triage/report.js';
 import type { HostTriage, TriageResult } from '../triage/types.js';
 import { HOUR_MS, hourStart } from './time.js';
 import type {
@@ -175,8 +175,8 @@ function hostDigest(host: HostTriage & { report: Report }, grid: HourBucket[], p
   const before = previous?.hosts[host.host];
   const baseline = before?.counters ?? null;
   const fpm = pressureOf(r, baseline);
-  const p95 = a && a.upstreamResponseTime.count ? a.upstreamResponseTime.p95 : null;
-  const p99 = a && a.upstreamResponseTime.count ? a.upstreamResponseTime.p99 : null;
+  const p95 = a?.upstreamResponseTime.count ? a.upstreamResponseTime.p95 : null;
+  const p99 = a?.upstreamResponseTime.count ? a.upstreamResponseTime.p99 : null;
   const topCause = r.diagnosis.causes[0];
   const missing = r.sources.filter((s) => s.status !== 'read' && (s.source === 'access' || s.source === 'fpmStatus')).map((s) => `${s.source} ${s.status}`);
   const digest: HostDigest = {

@@ -31,6 +31,7 @@ export function loadChartEngine(): Promise<CanvasModule> {
     }
     return canvas;
   })();
+  // The caller awaiting `loaded` gets the error; forgetting the failed load lets the next chart try again.
   loaded.catch(() => {
     loaded = null;
   });
@@ -57,7 +58,7 @@ const COLORS = {
 function axis(value: number): { top: number; step: number } {
   if (value <= 0) return { top: 4, step: 1 };
   const raw = value / 4;
-  const exp = Math.pow(10, Math.floor(Math.log10(raw)));
+  const exp = 10 ** Math.floor(Math.log10(raw));
   let step = 10 * exp;
   for (const m of [1, 2, 2.5, 5, 10]) {
     const candidate = m * exp;

@@ -33,7 +33,7 @@ export function memoryDigestRuns(): DigestRunStore {
     },
     async finishDigestRun(schedule, fireTime, result) {
       const run = runs.get(key(schedule, fireTime));
-      if (!run || run.status !== 'running') return false;
+      if (run?.status !== 'running') return false;
       run.status = result.status;
       run.finishedAt = result.at;
       run.detail = result.detail ?? null;

@@ -10,9 +10,9 @@ import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
 import { bold, esc } from '../report/message.js';
 import { scrub } from '../report/scrub.js';
-import { ProgressState, cancelledMessage, noticeMessage } from '../router/messages.js';
-import { ThrottledUpdates } from '../router/throttle.js';
-import type { MessageHandle, Responder } from '../router/types.js';
+import { ProgressState, cancelledMessage, noticeMessage } from '../chat/messages.js';
+import { ThrottledUpdates } from '../chat/throttle.js';
+import type { MessageHandle, Responder } from '../chat/types.js';
 import type { TriageRequest, TriageResult } from '../triage/types.js';
 import { createDigests, type Digests } from './digests.js';
 import type { ChartUpload } from './scheduler.js';
@@ -63,7 +63,13 @@ export function planDigestJob(input: DigestJobInput): DigestJob {
       const until = input.command.until ?? null;
       const untilMs = until ? resolveWindowEnd(until, started) : null;
       // A post-mortem window is compared with nothing: the stored digests describe the present.
-      const previous = until ? null : await digests.previous(schedule ? { schedule: schedule.name } : { target }).catch(() => null);
+      const previous = until
+        ? null
+        : await digests.previous(schedule ? { schedule: schedule.name } : { target }).catch((err: unknown) => {
+            // Without the last digest this one compares with nothing and uses the default window: said in the log.
+            log.warn({ err: errorMessage(err) }, 'could not read the previous digest; comparing with nothing');
+            return null;
+          });
       if (sinceMs === null) {
         sinceMs = previous ? Math.min(MAX_SINCE_MS, Math.max(60_000, Date.now() - previous.window.to)) : (schedule?.window ?? DEFAULT_DIGEST_SINCE_MS);
       }
@@ -75,7 +81,9 @@ export function planDigestJob(input: DigestJobInput): DigestJob {
       } catch (err) {
         log.warn({ err: errorMessage(err) }, 'could not post the digest progress message');
         input.onFinished?.('failed', (Date.now() - started) / 1000);
-        await responder.ephemeral(noticeMessage(`⚠️ I could not post in this channel: ${esc(errorMessage(err))}`)).catch(() => undefined);
+        await responder
+          .ephemeral(noticeMessage(`⚠️ I could not post in this channel: ${esc(errorMessage(err))}`))
+          .catch((notice: unknown) => log.warn({ err: errorMessage(notice) }, 'could not tell the requester either'));
         return;
       }
       const updates = new ThrottledUpdates(handle, input.updateIntervalMs ?? 1500, (err) => log.warn({ err: errorMessage(err) }, 'progress update failed'));

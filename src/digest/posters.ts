@@ -5,7 +5,7 @@
  */
 import { renderConsole } from '../report/console.js';
 import type { Message } from '../report/message.js';
-import type { FileUpload, MessageHandle, Responder } from '../router/types.js';
+import type { FileUpload, MessageHandle, Responder } from '../chat/types.js';
 import type { DigestPoster } from './scheduler.js';
 
 /** Posts through the front end's per-channel responder (the running Slack app's), when it has one yet. */

@@ -12,6 +12,7 @@ import { sparkline } from '../report/text.js';
 import { pressureNotable } from './build.js';
 import { HOUR_MS, clock, dayClock, span } from './time.js';
 import type { Change, Digest, FpmPressure, HostDigest, HourBucket } from './types.js';
+import { num, percent, secs } from '../report/numbers.js';
 
 export interface DigestRenderOptions {
   /** A chart image goes with the message (Slack): say so instead of drawing the sparkline. */
@@ -22,18 +23,6 @@ export interface DigestRenderOptions {
 
 const UP = '▲';
 const DOWN = '▼';
-
-export function num(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-export function percent(rate: number): string {
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.001 ? 3 : 2)}%`;
-}
-
-export function secs(v: number | null): string {
-  return v === null ? '-' : v >= 10 ? `${v.toFixed(0)}s` : `${v.toFixed(2)}s`;
-}
 
 /** `▲ 12%` / `▼ 3%` / `=` for a count compared with the previous digest. */
 function relative(before: number, now: number): string {

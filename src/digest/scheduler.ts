@@ -17,7 +17,7 @@ import type { Schedule } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Message } from '../report/message.js';
-import type { FileUpload, MessageHandle } from '../router/types.js';
+import type { FileUpload, MessageHandle } from '../chat/types.js';
 import { toStored } from './build.js';
 import type { Digests } from './digests.js';
 import { cancelledByStop, previousDigest } from './history.js';

@@ -1,8 +1,8 @@
 /**
  * Time zone arithmetic for digests: hour boundaries and labels in the schedule's zone, and the
- * schedule's previous fire time (node-cron computes only the next ones).
+ * schedule's previous and next fire times (croner; node-cron computes only the next ones from now).
  */
-import cron from 'node-cron';
+import { Cron } from 'croner';
 
 export const HOUR_MS = 3_600_000;
 const QUARTER_MS = 900_000;
@@ -72,70 +72,34 @@ export function span(from: number, to: number, timeZone: string): string {
 }
 
 /**
- * The last fire time of a cron expression strictly before `before`, in its zone; null when none in
- * the past `maxDays`. Walks back a quarter-hour at a time, asks node-cron's own matcher about the
- * minutes (and seconds) the expression lists, so day-of-week/day-of-month rules, `L`, `#` and DST
- * are node-cron's, not re-implemented here.
+ * A schedule's fire times, computed by croner (node-cron fires the schedules but only counts forward
+ * from now). `domAndDow`: node-cron requires both the day of month and the day of week to match, and
+ * so does this; the tests compare the two libraries on the same expressions.
  */
+function fireTimes(expression: string, timeZone: string | undefined): Cron {
+  return new Cron(expression, { paused: true, domAndDow: true, ...(timeZone ? { timezone: timeZone } : {}) });
+}
+
+/** The last fire time of a cron expression strictly before `before`, in its zone; null when none in the past `maxDays`. */
 export function previousFireTime(expression: string, timeZone: string | undefined, before: number, maxDays = 400): number | null {
-  const fields = cron.parse(expression);
-  const task = cron.createTask(expression, () => undefined, timeZone ? { timezone: timeZone } : {});
+  const job = fireTimes(expression, timeZone);
   try {
-    const seconds = [...fields.second].sort((a, b) => b - a);
-    const minutes = new Set(fields.minute);
-    const hours = new Set(fields.hour);
-    const zone = timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const limit = before - maxDays * 86_400_000;
-    // The quarter-hour containing `before - 1`, then earlier ones.
-    let quarter = Math.floor((before - 1) / QUARTER_MS) * QUARTER_MS;
-    for (; quarter >= limit; quarter -= QUARTER_MS) {
-      const offset = zoneOffsetMinutes(quarter, zone);
-      const localQuarter = quarter + offset * 60_000;
-      const localHour = Math.floor((((localQuarter % 86_400_000) + 86_400_000) % 86_400_000) / HOUR_MS);
-      if (!hours.has(localHour)) continue;
-      const firstLocalMinute = Math.floor((((localQuarter % HOUR_MS) + HOUR_MS) % HOUR_MS) / 60_000);
-      for (let m = 14; m >= 0; m--) {
-        if (!minutes.has(firstLocalMinute + m)) continue;
-        const minute = quarter + m * 60_000;
-        for (const s of seconds) {
-          const at = minute + s * 1000;
-          if (at >= before) continue;
-          if (task.match(new Date(at))) return at;
-        }
-      }
-    }
-    return null;
+    const [at] = job.previousRuns(1, new Date(before));
+    if (!at) return null;
+    const ms = at.getTime();
+    return ms < before && ms >= before - maxDays * 86_400_000 ? ms : null;
   } finally {
-    task.destroy();
+    job.stop();
   }
 }
 
-/** The next fire time strictly after `after` (bounded walk forward, same matcher). */
+/** The next fire time strictly after `after`; null when none in the next `maxDays`. */
 export function nextFireTime(expression: string, timeZone: string | undefined, after: number, maxDays = 400): number | null {
-  const fields = cron.parse(expression);
-  const task = cron.createTask(expression, () => undefined, timeZone ? { timezone: timeZone } : {});
+  const job = fireTimes(expression, timeZone);
   try {
-    const seconds = [...fields.second].sort((a, b) => a - b);
-    const minutes = new Set(fields.minute);
-    const hours = new Set(fields.hour);
-    const zone = timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const limit = after + maxDays * 86_400_000;
-    for (let quarter = Math.floor(after / QUARTER_MS) * QUARTER_MS; quarter <= limit; quarter += QUARTER_MS) {
-      const offset = zoneOffsetMinutes(quarter, zone);
-      const localQuarter = quarter + offset * 60_000;
-      const localHour = Math.floor((((localQuarter % 86_400_000) + 86_400_000) % 86_400_000) / HOUR_MS);
-      if (!hours.has(localHour)) continue;
-      const firstLocalMinute = Math.floor((((localQuarter % HOUR_MS) + HOUR_MS) % HOUR_MS) / 60_000);
-      for (let m = 0; m < 15; m++) {
-        if (!minutes.has(firstLocalMinute + m)) continue;
-        for (const s of seconds) {
-          const at = quarter + m * 60_000 + s * 1000;
-          if (at > after && task.match(new Date(at))) return at;
-        }
-      }
-    }
-    return null;
+    const at = job.nextRun(new Date(after))?.getTime() ?? null;
+    return at !== null && at > after && at <= after + maxDays * 86_400_000 ? at : null;
   } finally {
-    task.destroy();
+    job.stop();
   }
 }

@@ -1,7 +1,7 @@
 /** Waiting that a cancel ends: the caller stops waiting at once; the work itself is someone else's to stop. */
 
 /** Resolves as `promise` does, or rejects with `error()` as soon as `signal` aborts. */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, error: () => Error = () => new Error('cancelled')): Promise<T> {
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, error: () => Error): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) return Promise.reject(error());
   return new Promise<T>((resolve, reject) => {

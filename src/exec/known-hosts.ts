@@ -109,6 +109,7 @@ export function readKnownHosts(path: string): KnownHostEntry[] | null {
   try {
     return parseKnownHosts(readFileSync(path, 'utf8'));
   } catch {
+    // Unreadable: the caller refuses the host with a HostKeyError naming the file.
     return null;
   }
 }

@@ -65,7 +65,7 @@ export class LocalExecutor implements Executor {
     if (command.mutating && !options.approvalId) {
       throw new UsageError(`${command.id} changes the host and runs only after an approval.`);
     }
-    const cancelled = () => new ExecError(host.name, `${command.id} was cancelled before it started.`);
+    const cancelled = () => new ExecError(host.name, 'cancelled', `${command.id} was cancelled before it started.`);
     if (options.signal?.aborted) throw cancelled();
     return this.slots
       .use(async () => {
@@ -98,7 +98,7 @@ export class LocalExecutor implements Executor {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
       } catch (err) {
-        reject(new ExecError(hostName, `cannot run ${command.id}: ${errorMessage(err)}`));
+        reject(new ExecError(hostName, 'exit', `cannot run ${command.id}: ${errorMessage(err)}`));
         return;
       }
       const output = new CappedOutput(command.maxOutputBytes, options.onStdout, () => stop());
@@ -119,7 +119,7 @@ export class LocalExecutor implements Executor {
         this.running.delete(onClose);
         const durationMs = Date.now() - started;
         if (cancelled) {
-          reject(new ExecError(hostName, `${command.id} was cancelled after ${durationMs} ms.`));
+          reject(new ExecError(hostName, 'cancelled', `${command.id} was cancelled after ${durationMs} ms.`));
           return;
         }
         let stderr = output.stderrText();

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { RenderedCommand } from '../catalog/index.js';
 import type { Host } from '../config/index.js';
-import { ExecError, HostKeyError, UsageError, errorMessage } from '../errors.js';
+import { ExecError, HostKeyError, UsageError, errorMessage, type ExecFailure } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import {
   entriesFor,
@@ -62,11 +62,11 @@ export class SshExecutor implements Executor {
     if (command.mutating && !options.approvalId) {
       throw new UsageError(`${command.id} changes the host and runs only after an approval.`);
     }
-    if (options.signal?.aborted) throw new ExecError(host.name, `${command.id} was cancelled before it started.`);
+    if (options.signal?.aborted) throw new ExecError(host.name, 'cancelled', `${command.id} was cancelled before it started.`);
     const connection = this.connection(host);
     connection.active++;
     clearTimeout(connection.idleTimer);
-    const cancelled = () => new ExecError(host.name, `${command.id} was cancelled before it started.`);
+    const cancelled = () => new ExecError(host.name, 'cancelled', `${command.id} was cancelled before it started.`);
     try {
       // A cancel ends the wait for the connection (a host that does not answer) or for a free channel.
       await untilAborted(connection.ready, options.signal, cancelled);
@@ -96,6 +96,7 @@ export class SshExecutor implements Executor {
       ready: this.connect(host, client),
     };
     connection.ready.then(() => (connection.established = true), () => undefined);
+    // The command awaiting `ready` reports the error; here the failed connection is only forgotten.
     connection.ready.catch(() => this.drop(host.name, connection));
     client.on('close', () => this.drop(host.name, connection));
     this.connections.set(host.name, connection);
@@ -162,12 +163,12 @@ export class SshExecutor implements Executor {
       try {
         config.privateKey = readFileSync(ssh.privateKey);
       } catch (err) {
-        return Promise.reject(new ExecError(host.name, `cannot read the SSH private key ${ssh.privateKey}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`));
+        return Promise.reject(new ExecError(host.name, 'auth', `cannot read the SSH private key ${ssh.privateKey}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`));
       }
       if (ssh.passphrase !== undefined) config.passphrase = ssh.passphrase;
     }
     if (!config.privateKey && !config.agent) {
-      return Promise.reject(new ExecError(host.name, 'no SSH credentials: set ssh.privateKey or ssh.agent in badgateway.yaml.'));
+      return Promise.reject(new ExecError(host.name, 'auth', 'no SSH credentials: set ssh.privateKey or ssh.agent in badgateway.yaml.'));
     }
 
     return new Promise<void>((resolve, reject) => {
@@ -178,7 +179,7 @@ export class SshExecutor implements Executor {
         resolve();
       });
       client.on('error', (err: Error & { level?: string; code?: string }) => {
-        const failure = keyProblem ?? new ExecError(host.name, describeConnectError(err, where, ssh.connectTimeoutMs), { cause: err });
+        const failure = keyProblem ?? connectError(host.name, err, where, ssh.connectTimeoutMs);
         this.logger.warn({ host: host.name, err: failure.message }, 'ssh connection failed');
         notify(this.observer, (o) => o.connectFailed?.(host.name, failure));
         reject(failure);
@@ -186,7 +187,7 @@ export class SshExecutor implements Executor {
       try {
         client.connect(config);
       } catch (err) {
-        reject(new ExecError(host.name, `cannot connect to ${where}: ${errorMessage(err)}`));
+        reject(new ExecError(host.name, 'unreachable', `cannot connect to ${where}: ${errorMessage(err)}`));
       }
     });
   }
@@ -225,7 +226,7 @@ export class SshExecutor implements Executor {
       } catch (err) {
         if (opened || attempt >= CHANNEL_OPEN_ATTEMPTS || !/open failed/i.test(errorMessage(err))) {
           if (opened) throw err;
-          throw new ExecError(host.name, `cannot open a channel for ${command.id}: ${errorMessage(err)}`);
+          throw new ExecError(host.name, 'unreachable', `cannot open a channel for ${command.id}: ${errorMessage(err)}`);
         }
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
       }
@@ -308,11 +309,11 @@ function collect(
       options.signal?.removeEventListener('abort', onAbort);
       const durationMs = Date.now() - started;
       if (cancelled) {
-        reject(new ExecError(hostName, `${command.id} was cancelled after ${durationMs} ms.`));
+        reject(new ExecError(hostName, 'cancelled', `${command.id} was cancelled after ${durationMs} ms.`));
         return;
       }
       if (!exited && !timedOut && !output.truncated) {
-        reject(new ExecError(hostName, `the connection was lost while ${command.id} was running (after ${durationMs} ms).`));
+        reject(new ExecError(hostName, 'unreachable', `the connection was lost while ${command.id} was running (after ${durationMs} ms).`));
         return;
       }
       resolve({
@@ -331,20 +332,25 @@ function collect(
   });
 }
 
-function describeConnectError(err: Error & { level?: string; code?: string }, where: string, timeoutMs: number): string {
+/**
+ * ssh2's connection error as an ExecError with its reason. ssh2 gives no code for a handshake timeout,
+ * a refused key or an unusable private key, so those few are recognised by its own message text.
+ */
+function connectError(host: string, err: Error & { level?: string; code?: string }, where: string, timeoutMs: number): ExecError {
   const message = err.message;
-  if (err.code === 'ECONNREFUSED') return `connection refused by ${where}: is sshd running and the port right?`;
-  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `cannot resolve the address of ${where}.`;
-  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return `${where} is unreachable (no route to host).`;
+  const failure = (reason: ExecFailure, text: string) => new ExecError(host, reason, text, { cause: err });
+  if (err.code === 'ECONNREFUSED') return failure('unreachable', `connection refused by ${where}: is sshd running and the port right?`);
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return failure('unreachable', `cannot resolve the address of ${where}.`);
+  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return failure('unreachable', `${where} is unreachable (no route to host).`);
   if (err.code === 'ETIMEDOUT' || /Timed out while waiting for handshake/.test(message)) {
-    return `no SSH answer from ${where} within ${Math.round(timeoutMs / 1000)} s: host down or filtered.`;
+    return failure('unreachable', `no SSH answer from ${where} within ${Math.round(timeoutMs / 1000)} s: host down or filtered.`);
   }
-  if (err.code === 'ECONNRESET') return `${where} reset the connection during the SSH handshake.`;
+  if (err.code === 'ECONNRESET') return failure('unreachable', `${where} reset the connection during the SSH handshake.`);
   if (err.level === 'client-authentication' || /authentication methods failed/.test(message)) {
-    return `authentication failed for ${where}: the key or agent identity is not accepted.`;
+    return failure('auth', `authentication failed for ${where}: the key or agent identity is not accepted.`);
   }
   if (/passphrase/i.test(message) || /Cannot parse privateKey/i.test(message)) {
-    return `the SSH private key cannot be used (${message.split('\n')[0]}): check the file and its passphrase.`;
+    return failure('auth', `the SSH private key cannot be used (${message.split('\n')[0]}): check the file and its passphrase.`);
   }
-  return `cannot connect to ${where}: ${message.split('\n')[0]}`;
+  return failure('unreachable', `cannot connect to ${where}: ${message.split('\n')[0]}`);
 }

@@ -12,7 +12,8 @@ import type { HostTriage, TriageResult } from '../triage/types.js';
 import { bold, code, esc, fallbackOf, oneLine, pre, type Message, type MessageBlock, type MessageButton } from './message.js';
 import { scrubDeep } from './scrub.js';
 import { sparkline } from './text.js';
-import type { Report } from './types.js';
+import type { Report } from '../triage/report.js';
+import { num, percent, secs } from './numbers.js';
 
 /** Each cause id in words (defined with the causes, in src/diagnose). */
 export { CAUSE_WORDS };
@@ -45,25 +46,13 @@ export function confidenceWords(confidence: number): string {
   return confidence >= 0.8 ? `${pct} (high)` : confidence >= 0.5 ? `${pct} (medium)` : `${pct} (low)`;
 }
 
-function num(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function percent(rate: number): string {
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.001 ? 3 : 1)}%`;
-}
-
-function secs(v: number | null): string {
-  return v === null ? '-' : v >= 10 ? `${v.toFixed(0)}s` : `${v.toFixed(2)}s`;
-}
-
 function latency(s: LatencySummary): string {
   return s.count === 0 ? 'no values' : `p50 ${secs(s.p50)} · p95 ${secs(s.p95)} · p99 ${secs(s.p99)} · max ${secs(s.max)}`;
 }
 
 function time(ms: number | null): string {
   if (ms === null) return '?';
-  return new Date(ms).toISOString().slice(11, 16) + 'Z';
+  return `${new Date(ms).toISOString().slice(11, 16)}Z`;
 }
 
 function cell(text: string, width: number): string {
@@ -283,7 +272,7 @@ export function sectionMessage(kind: SectionKind, unscrubbed: TriageResult, opti
   const host = result.hosts[0];
   const blocks: MessageBlock[] = [];
   const title = { logs: 'access log', fpm: 'PHP-FPM pool', slowlog: 'slow log' }[kind];
-  if (!host || !host.report) {
+  if (!host?.report) {
     blocks.push({ kind: 'header', text: `${host?.host ?? result.target}: ${title} not read` });
     blocks.push({ kind: 'section', text: `${bold('Could not read it:')} ${esc(oneLine(host?.error ?? 'no host', 1000))}` });
     return { text: fallbackOf(blocks), blocks };
@@ -348,7 +337,7 @@ function accessDetail(r: Report): MessageBlock[] {
     blocks.push({ kind: 'section', text: `${bold('Top failing URIs')}\n${pre(rows)}` });
   }
   const e = r.errors;
-  if (e && e.signatures.length) {
+  if (e?.signatures.length) {
     const rows = e.signatures.slice(0, 8).map((s) => `${cell(s.kind, 26)} ${String(s.count).padStart(6)}  ${s.status ?? '-'}  ${time(s.firstSeen)}–${time(s.lastSeen)}  ${s.upstreams[0] ?? ''}`);
     blocks.push({ kind: 'section', text: `${bold('Error log')} ${e.inWindow} entries in the window\n${pre(rows)}` });
   }

@@ -3,6 +3,7 @@ import { describeWindow } from '../config/window.js';
 import type { FleetRow, TriageResult } from '../triage/types.js';
 import { renderText } from './text.js';
 import { readerDeep } from './sanitize.js';
+import { percent } from './numbers.js';
 
 /** A host row's verdict where no cause names it: the words are the same in every front end. */
 export function verdictCell(row: FleetRow): string {
@@ -14,7 +15,7 @@ export function renderFleetTable(result: TriageResult): string {
   const rows = result.rows.map((r) => [
     r.host,
     r.requests === null ? '-' : String(r.requests),
-    r.rate5xx === null ? '-' : `${(r.rate5xx * 100).toFixed(1)}%`,
+    r.rate5xx === null ? '-' : percent(r.rate5xx),
     r.count502 === null ? '-' : String(r.count502),
     r.count504 === null ? '-' : String(r.count504),
     r.error ? `ERROR: ${r.error}` : r.topCause ? `${r.topCause} (${r.confidence?.toFixed(2)})` : verdictCell(r),

@@ -1,5 +1,4 @@
-/** @module report: the Report type and its renderers (text, json; Slack comes with the Slack app). */
-export type { Report, SourceStatus, SourceKey } from './types.js';
+/** @module report: the renderers of a triage's Report (text, json, Slack Block Kit, console); the Report itself is triage's. */
 export { renderText, sparkline } from './text.js';
 export { renderJson } from './json.js';
 export { scrub, scrubDeep } from './scrub.js';

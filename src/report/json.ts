@@ -1,6 +1,6 @@
 /** `--json`: the Report as one JSON object (the analyzers' output is the contract). */
 import { scrubDeep } from './scrub.js';
-import type { Report } from './types.js';
+import type { Report } from '../triage/report.js';
 
 export function renderJson(report: Report): string {
   return JSON.stringify(scrubDeep(report));

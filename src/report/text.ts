@@ -6,7 +6,8 @@ import { describeWindow } from '../config/window.js';
 import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
 import { secondaryCauses, verdictLine, type Cause } from '../diagnose/index.js';
 import { readerDeep } from './sanitize.js';
-import type { Report } from './types.js';
+import type { Report } from '../triage/report.js';
+import { percent } from './numbers.js';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 
@@ -28,10 +29,6 @@ function secs(v: number | null): string {
 function latency(label: string, s: LatencySummary): string {
   if (s.count === 0) return `  ${label}: no values`;
   return `  ${label}: p50 ${secs(s.p50)}  p95 ${secs(s.p95)}  p99 ${secs(s.p99)}  max ${secs(s.max)}  (${s.count})`;
-}
-
-function percent(rate: number): string {
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.001 ? 3 : 1)}%`;
 }
 
 function verdict(cause: Cause, lines: string[]): void {

@@ -9,9 +9,10 @@ import { spanOf } from './span.js';
 import type { Services } from '../app/services.js';
 import { code } from '../report/message.js';
 import type { Command } from './grammar.js';
-import { noticeMessage } from './messages.js';
+import { noticeMessage } from '../chat/messages.js';
 import type { ResultCache } from './results.js';
-import type { Click, ClickResponder, Invocation, MessageHandle, Plan, Responder, TriageJob } from './types.js';
+import type { Click, ClickResponder, Invocation, MessageHandle, Responder } from '../chat/types.js';
+import type { Plan, TriageJob } from './types.js';
 
 export interface RunbookRouteDeps {
   runbooks: RunbookService | undefined;

@@ -8,7 +8,7 @@
  */
 import type { ActionService } from '../actions/index.js';
 import { code } from '../report/message.js';
-import type { ClickResponder, MessageHandle, Responder } from '../router/types.js';
+import type { ClickResponder, MessageHandle, Responder } from '../chat/types.js';
 import type { Approval } from '../store/types.js';
 import { RUNBOOK_ACTIONS, type RunbookActionId } from './format.js';
 import { noticeText } from './messages.js';

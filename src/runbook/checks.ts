@@ -7,7 +7,7 @@ import { shellJoin, type Catalog } from '../catalog/index.js';
 import type { Host } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { argvAsRun, type Executor } from '../exec/index.js';
-import type { Report } from '../report/index.js';
+import type { Report } from '../triage/report.js';
 import { scrub } from '../report/scrub.js';
 import type { StepCheck } from './format.js';
 import type { CheckResult } from './session.js';

@@ -1,6 +1,6 @@
 /** @module runbook: Markdown runbooks, sessions walked step by step in an incident thread, and their timeline. */
 export { loadRunbooks, parseRunbook, VIEWS, RUNBOOK_ACTIONS, PLACEHOLDERS, type Runbook, type RunbookStep, type Condition, type StepCheck } from './format.js';
-export { createRunbookService, DEFAULT_RUNBOOK, type RunbookService, type RunbookServiceOptions, type Actor, type StartInput } from './service.js';
+export { createRunbookService, DEFAULT_RUNBOOK, type RunbookService, type RunbookServiceOptions, type StartInput } from './service.js';
 export { MemoryRunbookSessionStore, type RunbookSessionStore } from './store.js';
 export { approvalGateway, noActionGateway, type ActionGateway, type ActionRequest, type ActionOutcome } from './actions.js';
 export { renderTimeline, timelineFilename } from './timeline.js';

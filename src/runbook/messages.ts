@@ -1,7 +1,7 @@
 /** The messages a runbook session posts in its thread: the start, each step, the end, escalations. */
 import { CAUSE_WORDS, confidenceWords } from '../report/chat.js';
 import { bold, code, cutMrkdwn, esc, fallbackOf, mention, pre, type Message, type MessageBlock, type MessageButton } from '../report/message.js';
-import type { Surface } from '../router/types.js';
+import type { Surface } from '../chat/types.js';
 import { RUNBOOK_ACTIONS, type Runbook, type RunbookStep } from './format.js';
 import { markdownToMrkdwn } from './render.js';
 import type { CheckResult, Session, StepState } from './session.js';

@@ -8,7 +8,7 @@ import { formatDuration } from '../config/index.js';
 import { verdictLine } from '../diagnose/index.js';
 import { CAUSE_WORDS } from '../report/chat.js';
 import { esc } from '../report/message.js';
-import type { Report } from '../report/index.js';
+import type { Report } from '../triage/report.js';
 import { PLACEHOLDER_RE, type Placeholder } from './format.js';
 
 export interface TemplateContext {

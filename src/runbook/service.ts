@@ -8,16 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { withActor } from '../actions/index.js';
-import type { Services } from '../app/services.js';
 import { errorMessage } from '../errors.js';
-import type { Logger } from '../log/index.js';
 import { CAUSE_WORDS } from '../report/chat.js';
 import { code, esc, type Message } from '../report/message.js';
-import { authorize } from '../router/auth.js';
-import type { Click, ClickResponder, MessageHandle, Responder, Surface } from '../router/types.js';
+import { authorize } from '../chat/auth.js';
+import type { Actor, Click, ClickResponder, MessageHandle, Responder } from '../chat/types.js';
 import type { RunbookSession } from '../store/types.js';
-import type { TriageResult } from '../triage/types.js';
-import { noActionGateway, type ActionGateway } from './actions.js';
+import { noActionGateway } from './actions.js';
 import { checkLabel, runCheck } from './checks.js';
 import { RUNBOOK_ACTIONS, type Runbook, type RunbookStep } from './format.js';
 import {
@@ -38,54 +35,12 @@ import {
 } from './messages.js';
 import { renderGuidance } from './render.js';
 import { nextStep, stepNumber, stepState, type Session, type SessionState, type TimelineEntry } from './session.js';
-import type { RunbookSessionStore } from './store.js';
+import type { RunbookService, RunbookServiceOptions, StartInput } from './service-types.js';
 import { renderTimeline, timelineFilename } from './timeline.js';
 
 export const DEFAULT_RUNBOOK = '502-triage';
 
-export interface Actor {
-  surface: Surface;
-  user: string;
-  channel: string;
-}
-
-export interface RunbookServiceOptions {
-  services: Pick<Services, 'config' | 'inventory' | 'catalog' | 'executor' | 'triage'>;
-  store: RunbookSessionStore;
-  runbooks: Map<string, Runbook>;
-  logger: Logger;
-  /** Where a step's `action` goes (the approval flow); default: explains it is not available. */
-  actions?: ActionGateway;
-  now?: () => number;
-}
-
-export interface StartInput {
-  actor: Actor;
-  host: string;
-  /** The triage the branches are decided on (its host's report). */
-  result: TriageResult;
-  sinceMs: number;
-  /** The window's end for a post-mortem runbook (`--until`); absent: re-runs end now. */
-  untilMs?: number;
-  runbook?: string;
-  /** The message whose thread holds the session (the triage verdict); null: a new message is posted. */
-  thread: MessageHandle | null;
-  responder: Responder;
-}
-
-export interface RunbookService {
-  readonly runbooks: ReadonlyMap<string, Runbook>;
-  /** Whether a button action id is one of the runbook step buttons. */
-  handles(action: string): boolean;
-  /** The active session of this host in this channel, if any. */
-  activeFor(channel: string, host: string): Promise<Session | null>;
-  start(input: StartInput): Promise<Session | null>;
-  /** Re-posts the current step of an active session in its thread (after a restart, or when asked again). */
-  resume(session: Session, actor: Actor, responder: Responder): Promise<void>;
-  click(click: Click, responder: ClickResponder): Promise<void>;
-  /** Posts the session's timeline as a Markdown file: by id, else the latest session of the channel. */
-  timeline(actor: Actor, sessionId: string | null, responder: Responder): Promise<void>;
-}
+export type { RunbookService, RunbookServiceOptions, StartInput } from './service-types.js';
 
 const MAX_TIMELINE = 500;
 /** An active session untouched this long is set aside when its host's runbook is asked for again. */
@@ -110,6 +65,7 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
   function locked<T>(id: string, run: () => Promise<T>): Promise<T> {
     const previous = locks.get(id) ?? Promise.resolve();
     const next = previous.then(run, run);
+    // The run's caller gets its error from `next`; the lock chain only orders runs and must not reject.
     const tail = next.catch(() => undefined);
     locks.set(id, tail);
     void tail.then(() => {

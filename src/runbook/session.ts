@@ -4,8 +4,8 @@
  * it. Pure: conditions, the next step, and the timeline entries.
  */
 import type { CauseId, VerdictStatus } from '../diagnose/index.js';
-import type { Report } from '../report/index.js';
-import type { MessageRef, Surface } from '../router/types.js';
+import type { Report } from '../triage/report.js';
+import type { MessageRef, Surface } from '../chat/types.js';
 import type { Condition, Runbook, RunbookStep } from './format.js';
 
 export interface CheckResult {

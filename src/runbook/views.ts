@@ -4,10 +4,11 @@
  */
 import type { LatencySummary } from '../analyze/access/index.js';
 import { CAUSE_WORDS } from '../report/chat.js';
-import type { Report } from '../report/index.js';
+import type { Report } from '../triage/report.js';
 import { scrubDeep } from '../report/scrub.js';
 import { sparkline } from '../report/text.js';
 import type { ViewName } from './format.js';
+import { percent, secs } from '../report/numbers.js';
 
 export interface ViewResult {
   /** False when the source behind the view was not read (the output says why). */
@@ -18,19 +19,11 @@ export interface ViewResult {
 }
 
 function time(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? '?' : new Date(ms).toISOString().slice(11, 19) + 'Z';
-}
-
-function secs(v: number | null): string {
-  return v === null ? '-' : v >= 10 ? `${v.toFixed(0)}s` : `${v.toFixed(2)}s`;
+  return ms === null || ms === undefined ? '?' : `${new Date(ms).toISOString().slice(11, 19)}Z`;
 }
 
 function latency(s: LatencySummary): string {
   return s.count === 0 ? 'no values' : `p50 ${secs(s.p50)}  p95 ${secs(s.p95)}  p99 ${secs(s.p99)}  max ${secs(s.max)}`;
-}
-
-function percent(rate: number): string {
-  return `${(rate * 100).toFixed(rate > 0 && rate < 0.001 ? 3 : 1)}%`;
 }
 
 function cut(text: string, max: number): string {

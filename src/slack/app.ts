@@ -4,14 +4,14 @@
  * is acknowledged at once (the router's plan is pure, no I/O), and any work runs after the ack.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { App, HTTPReceiver, webApi, type AppOptions, type RespondFn } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type AppOptions, type RespondFn } from '@slack/bolt';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Health } from '../metrics/health.js';
 import type { BoltRoute } from '../metrics/http.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Responder } from '../router/types.js';
-import { noticeMessage } from '../router/messages.js';
+import type { Responder } from '../chat/types.js';
+import { noticeMessage } from '../chat/messages.js';
 import type { Router } from '../router/router.js';
 import { renderSlack } from '../report/slack.js';
 import { boltLogger } from './logger.js';
@@ -105,7 +105,12 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const build = (ids: { botId?: string; botUserId?: string }) => {
     // With both ids given Bolt does not call auth.test again (start() has just done it).
     const common: AppOptions = { token: mode.botToken, logger: boltLogger(logger), clientOptions, ...ids };
-    if (mode.mode === 'socket') return new App({ ...common, socketMode: true, appToken: mode.appToken });
+    if (mode.mode === 'socket') {
+      // Built here (as Bolt would) to hold its public socket client, which says when the connection drops.
+      const receiver = new SocketModeReceiver({ appToken: mode.appToken, logger: common.logger! });
+      socket = receiver.client;
+      return new App({ ...common, socketMode: true, appToken: mode.appToken, receiver });
+    }
     const receiver = new HTTPReceiver({
       signingSecret: mode.signingSecret,
       endpoints: mode.path,
@@ -127,6 +132,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   };
 
   let app: App | null = null;
+  let socket: SocketModeReceiver['client'] | null = null;
   options.health?.setCheck('slack', () => {
     if (!authenticated) return 'auth.test has not passed yet';
     if (mode.mode === 'socket' && !socketConnected) return 'the Socket Mode connection is down';
@@ -148,7 +154,6 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       listen(app, router, log, { watch, ...(onApiError ? { onApiError } : {}) });
       if (mode.mode === 'socket') {
         // The receiver's socket client says when the connection drops and comes back (readiness).
-        const socket = (app as unknown as { receiver?: { client?: NodeJS.EventEmitter } }).receiver?.client;
         socket?.on('connected', () => (socketConnected = true));
         socket?.on('reconnecting', () => (socketConnected = false));
         socket?.on('disconnected', () => (socketConnected = false));
@@ -246,7 +251,11 @@ function listen(app: App, router: Router, log: Logger, hooks: ListenHooks): void
     const respondFn: RespondFn | undefined = str(payload.response_url, 2000) ? respond : undefined;
     if (!user || !channel || !actionId) {
       log.warn({ user, channel, actionId }, 'malformed action payload');
-      if (respondFn) await respondFn({ response_type: 'ephemeral', replace_original: false, text: 'That click could not be read (malformed payload); nothing was done.' }).catch(() => undefined);
+      if (respondFn) {
+        await respondFn({ response_type: 'ephemeral', replace_original: false, text: 'That click could not be read (malformed payload); nothing was done.' }).catch((err: unknown) =>
+          log.warn({ err: errorMessage(err) }, 'could not answer a malformed click'),
+        );
+      }
       return;
     }
     const responder = new SlackClickResponder({ client: hooks.watch(client), channel, user, logger: log, messageTs, threadTs, ...counting, ...(respondFn ? { respond: respondFn } : {}) });

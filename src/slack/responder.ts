@@ -9,7 +9,7 @@ import type { Logger } from '../log/index.js';
 import type { Message } from '../report/message.js';
 import { renderSlack } from '../report/slack.js';
 import { scrub } from '../report/scrub.js';
-import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../router/types.js';
+import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../chat/types.js';
 
 type WebClient = webApi.WebClient;
 

@@ -63,6 +63,7 @@ export function pgDb(pool: Pool): Db {
         await client.query('COMMIT');
         return result;
       } catch (err) {
+        // The transaction's own error is rethrown; a failed ROLLBACK (connection gone) adds nothing to it.
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {

@@ -100,6 +100,7 @@ async function openServer(url: string, options: StoreOptions): Promise<Store> {
     const applied = await migrate(db);
     options.logger?.info({ store: 'postgres', location, migrated: applied }, 'store ready');
   } catch (err) {
+    // The opening error is the one to report; a pool that also fails to end adds nothing to it.
     await pool.end().catch(() => undefined);
     throw new StoreError(`cannot open the PostgreSQL store at ${location}: ${errorMessage(err)}`, { cause: err });
   }
@@ -248,6 +249,7 @@ async function openEmbedded(dir: string, options: StoreOptions): Promise<Store> 
     options.logger?.info({ store: 'embedded', location: dir, migrated: applied }, 'store ready');
     return new SqlStore(db, dir, taken.release);
   } catch (err) {
+    // The opening error is the one to report; a database that also fails to close adds nothing to it.
     await db?.close().catch(() => undefined);
     taken.release();
     throw new StoreError(`cannot open the embedded store in ${dir}: ${errorMessage(err)}`, { cause: err });

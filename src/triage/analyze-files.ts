@@ -2,19 +2,20 @@
  * The `analyze` use case: evidence files on this machine → analyzers → diagnosis → Report.
  * Every input is optional; a missing, empty or unreadable one becomes a line in the report.
  */
-import { BUILTIN_FORMATS, compileLogFormat, createAccessAnalyzer, type CompiledFormat } from '../analyze/access/index.js';
+import { BUILTIN_FORMATS, compileLogFormat, createAccessAnalyzer, logFormatSpec, type CompiledFormat } from '../analyze/access/index.js';
 import { parseFpmTT, parseNginxT, type NginxConfig } from '../analyze/config/index.js';
-import { createErrorLogAnalyzer, parseErrorEntry } from '../analyze/errorlog/index.js';
+import { parseErrorEntry } from '../analyze/errorlog/index.js';
 import { joinByConnection, type Evidence } from '../analyze/evidence.js';
-import { createFpmLogAnalyzer, createSlowLogAnalyzer, parseFpmLogLine, parseFpmStatus } from '../analyze/fpm/index.js';
-import { accessLogOffset, formatUtcOffset, parseUtcOffset } from '../analyze/timestamps.js';
+import { parseFpmLogLine, parseFpmStatus } from '../analyze/fpm/index.js';
+import { accessLogOffset, formatUtcOffset, parseUtcOffset, type LogSource } from '../analyze/timestamps.js';
 import type { Window } from '../analyze/window.js';
 import { analyzeAccessFile, type AccessFileResult } from '../collect/access-file.js';
-import { checkFile, LineSplitter, streamFile, tailLines } from '../collect/files.js';
+import { checkFile, streamFile, tailLines } from '../collect/files.js';
 import type { WindowEnd } from '../config/index.js';
 import { UsageError } from '../errors.js';
-import { buildReport } from '../report/build.js';
-import type { Report, SourceKey, SourceStatus } from '../report/types.js';
+import { buildReport } from './build-report.js';
+import { logSink } from './log-sink.js';
+import type { Report, SourceKey, SourceStatus } from './report.js';
 
 export interface AnalyzeFilesInput {
   access?: string;
@@ -87,23 +88,18 @@ export async function analyzeFiles(input: AnalyzeFilesInput): Promise<Report> {
     connections = analyzed.connections;
     sources.push(readStatus(accessFile, analyzed.bytes, `${evidence.access.parsed} lines parsed, ${evidence.access.unparsed} unparsed`));
   }
-  if (errorFile) {
-    const analyzer = createErrorLogAnalyzer({ window, tzOffsetMinutes: offset });
-    const bytes = await streamLines(errorFile.path, (line) => analyzer.push(line));
-    evidence.errors = analyzer.result();
-    sources.push(readStatus(errorFile, bytes, `${evidence.errors.inWindow} entries in the window; ${zoneNote}`));
-  }
-  if (fpmLogFile) {
-    const analyzer = createFpmLogAnalyzer({ window, tzOffsetMinutes: offset });
-    const bytes = await streamLines(fpmLogFile.path, (line) => analyzer.push(line));
-    evidence.fpmLog = analyzer.result();
-    sources.push(readStatus(fpmLogFile, bytes, `${evidence.fpmLog.inWindow} events in the window; ${zoneNote}`));
-  }
-  if (slowFile) {
-    const analyzer = createSlowLogAnalyzer({ window, tzOffsetMinutes: offset });
-    const bytes = await streamLines(slowFile.path, (line) => analyzer.push(line));
-    evidence.slowLog = analyzer.result();
-    sources.push(readStatus(slowFile, bytes, `${evidence.slowLog.inWindow} entries in the window; ${zoneNote}`));
+  // The zone-less logs, each into its analyzer (the same wiring as triage's, src/triage/log-sink.ts).
+  const zoneless: Array<[Readable | null, LogSource, () => string]> = [
+    [errorFile, 'errorLog', () => `${evidence.errors?.inWindow} entries in the window`],
+    [fpmLogFile, 'fpmLog', () => `${evidence.fpmLog?.inWindow} events in the window`],
+    [slowFile, 'slowLog', () => `${evidence.slowLog?.inWindow} entries in the window`],
+  ];
+  for (const [file, source, counted] of zoneless) {
+    if (!file) continue;
+    const sink = logSink(source, { window, tzOffsetMinutes: offset });
+    const bytes = await streamFile(file.path, sink.push);
+    sink.finish(evidence);
+    sources.push(readStatus(file, bytes, `${counted()}; ${zoneNote}`));
   }
   if (statusFile) {
     const text = await readText(statusFile, sources);
@@ -168,13 +164,6 @@ function readStatus(file: Readable, bytes: number, detail?: string): SourceStatu
   return { source: file.source, path: file.path, status: 'read', bytes, ...(detail ? { detail } : {}) };
 }
 
-async function streamLines(path: string, onLine: (line: string) => void): Promise<number> {
-  const splitter = new LineSplitter(onLine);
-  const bytes = await streamFile(path, (chunk) => splitter.push(chunk));
-  splitter.end();
-  return bytes;
-}
-
 /** --log-format wins; else the format nginx.conf names for this access log; else `combined`. */
 function chooseLogFormat(
   option: string | undefined,
@@ -189,15 +178,9 @@ function chooseLogFormat(
       nginx.accessLogs.find((l) => base !== undefined && l.path.split('/').pop() === base) ??
       nginx.accessLogs.find((l) => !l.syslog);
     const format = log ? nginx.logFormats[log.format] : undefined;
-    if (format) return { spec: formatSpec(format.format, format.escape), from: 'nginx-config' };
+    if (format) return { spec: logFormatSpec(format.format, format.escape), from: 'nginx-config' };
   }
   return { spec: 'combined', from: 'default' };
-}
-
-/** Writes a parsed log_format back as nginx would read it, so the compiler sees the same text. */
-function formatSpec(format: string, escape: 'default' | 'json' | 'none'): string {
-  const quoted = `'${format.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  return escape === 'default' ? quoted : `escape=${escape} ${quoted}`;
 }
 
 function compileFormat(spec: string): CompiledFormat {

@@ -4,27 +4,26 @@
  *   discover → collect the window (logs streamed into the analyzers, status, vitals) → diagnose → Report
  * A host that is down, refuses auth or times out becomes a row with its error, never an abort.
  */
-import { compileLogFormat, createAccessAnalyzer, type CompiledFormat } from '../analyze/access/index.js';
-import { createErrorLogAnalyzer } from '../analyze/errorlog/index.js';
+import { compileLogFormat, type AccessAnalyzer } from '../analyze/access/index.js';
 import { joinByConnection, type Evidence } from '../analyze/evidence.js';
-import { createFpmLogAnalyzer, createSlowLogAnalyzer } from '../analyze/fpm/index.js';
 import { formatUtcOffset, lineTimestamp, type LogSource } from '../analyze/timestamps.js';
 import type { Catalog } from '../catalog/index.js';
-import { LineSplitter } from '../collect/files.js';
-import { DiscoveryCache, effectiveSources, type Discovery } from '../collect/discover.js';
+import { effectiveSources, type Discovery } from '../collect/discover.js';
+import { DiscoveryCache } from '../collect/discovery-cache.js';
 import { foreignAccessLog } from '../collect/agreement.js';
 import { readHostClock, zoneOffset, type HostClock } from '../collect/clock.js';
 import { readFpmStatus } from '../collect/fpm-status.js';
 import { readWindow } from '../collect/remote-log.js';
 import { readVitals, type HostVitals } from '../collect/vitals.js';
 import { formatDuration, type Config, type Host } from '../config/index.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, isHostFailure } from '../errors.js';
 import { mapLimit, type Executor } from '../exec/index.js';
 import type { Inventory } from '../inventory/index.js';
 import type { Logger } from '../log/index.js';
-import { buildReport } from '../report/build.js';
-import type { Report, SourceKey, SourceStatus } from '../report/types.js';
+import { buildReport } from './build-report.js';
+import type { Report, SourceKey, SourceStatus } from './report.js';
 import { absenceDiagnosis } from './absent.js';
+import { logSink } from './log-sink.js';
 import type { FleetRow, HostTriage, TriageProgress, TriageRequest, TriageResult } from './types.js';
 
 export interface TriageDeps {
@@ -167,7 +166,7 @@ async function collect(ctx: HostContext, discovery: Discovery, foreign: string |
   const spec = ctx.host.sources.logFormat ?? 'combined';
   const format = compileLogFormat(spec);
   let bytesFetched = 0;
-  let connections: ReturnType<ReturnType<typeof createAccessAnalyzer>['statusByConnection']> | undefined;
+  let connections: ReturnType<AccessAnalyzer['statusByConnection']> | undefined;
 
   // Zone-less logs wait for the host's offsets; the access log carries its own and starts at once.
   const clock = readHostClock(ctx, Boolean(ctx.host.sources.accessLog));
@@ -189,7 +188,7 @@ async function collect(ctx: HostContext, discovery: Discovery, foreign: string |
     }
     try {
       const offset = source === 'accessLog' ? undefined : zoneOffset(await clock);
-      const sink = logSink(source, format, ctx.window, offset);
+      const sink = logSink(source, { format, window: ctx.window, tzOffsetMinutes: offset });
       const read = await readWindow({
         executor: ctx.executor,
         catalog: ctx.catalog,
@@ -210,7 +209,8 @@ async function collect(ctx: HostContext, discovery: Discovery, foreign: string |
     } catch (err) {
       sources.push({ source: key, path, status: 'unreadable', detail: errorMessage(err) });
       ctx.emit({ type: 'source', host: ctx.host.name, source: key, status: 'failed', detail: errorMessage(err) });
-      if (isConnectionFailure(err)) throw err;
+      // A lost or refused connection fails the whole host; other read errors only this source.
+      if (isHostFailure(err)) throw err;
     }
   };
 
@@ -244,49 +244,12 @@ async function collect(ctx: HostContext, discovery: Discovery, foreign: string |
   };
 }
 
-/** One analyzer per log, fed raw bytes; `finish` stores its result in the evidence. */
-function logSink(source: LogSource, format: CompiledFormat, window: { from: number; to: number }, tzOffsetMinutes: number | undefined) {
-  if (source === 'accessLog') {
-    const analyzer = createAccessAnalyzer({ format, window });
-    return {
-      push: (chunk: Buffer) => analyzer.pushChunk(chunk),
-      finish: (evidence: Evidence) => {
-        evidence.access = analyzer.result();
-      },
-      connections: () => analyzer.statusByConnection(),
-    };
-  }
-  const analyzer =
-    source === 'errorLog'
-      ? createErrorLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) })
-      : source === 'fpmLog'
-        ? createFpmLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) })
-        : createSlowLogAnalyzer({ window, ...(tzOffsetMinutes !== undefined ? { tzOffsetMinutes } : {}) });
-  const splitter = new LineSplitter((line) => analyzer.push(line));
-  return {
-    push: (chunk: Buffer) => splitter.push(chunk),
-    finish: (evidence: Evidence) => {
-      splitter.end();
-      const result = analyzer.result();
-      if (source === 'errorLog') evidence.errors = result as Evidence['errors'];
-      else if (source === 'fpmLog') evidence.fpmLog = result as Evidence['fpmLog'];
-      else evidence.slowLog = result as Evidence['slowLog'];
-    },
-    connections: undefined,
-  };
-}
-
 function describeStatusFailure(reading: { statusError?: string; fallback?: { workers: number; busyWorkers?: number; queue?: number; backlog?: number; listen?: string } }): string {
   const fallback = reading.fallback;
   if (!fallback) return reading.statusError ?? 'status page unavailable';
   const parts = [`${fallback.workers} worker processes${fallback.busyWorkers !== undefined ? `, ${fallback.busyWorkers} busy` : ''}`];
   if (fallback.queue !== undefined) parts.push(`listen queue ${fallback.queue}${fallback.backlog !== undefined ? `/${fallback.backlog}` : ''} on ${fallback.listen ?? 'the socket'}`);
   return `${reading.statusError}; from the process table: ${parts.join(', ')}`;
-}
-
-/** A lost or refused connection fails the whole host; other read errors only that source. */
-function isConnectionFailure(err: unknown): boolean {
-  return /connection was lost|cancelled|connection refused|no SSH answer|authentication failed|HOST KEY|host key not pinned/.test(errorMessage(err));
 }
 
 function sortWorstFirst(results: HostTriage[]): HostTriage[] {

@@ -1,6 +1,6 @@
 /** What a triage returns and reports while it runs; the front ends (CLI, Slack, console) render these. */
 import type { CauseId, VerdictStatus } from '../diagnose/index.js';
-import type { Report } from '../report/index.js';
+import type { Report } from './report.js';
 
 /** The window of a triage: `sinceMs` back from `untilMs` (a post-mortem's end), or from now without it. */
 export interface TriageSpan {

@@ -144,7 +144,7 @@ describe('badgateway analyze', () => {
       const { code, stdout } = cli(args);
       expect(code, args.join(' ')).toBe(1);
       expect(stdout, args.join(' ')).toMatch(verdict);
-      expect(stdout, args.join(' ')).toMatch(/^  NEEDED: /m);
+      expect(stdout, args.join(' ')).toMatch(/^ {2}NEEDED: /m);
       expect(stdout, args.join(' ')).not.toMatch(/healthy/i);
     }
     // The same log with its request in the window: healthy, exit 0.

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileLogFormat } from '../../src/analyze/access/format.js';
 import { parseFpmTT, parseNginxT } from '../../src/analyze/config/index.js';
+import { DiscoveryCache } from '../../src/collect/discovery-cache.js';
 import {
-  DiscoveryCache,
   deriveSources,
   discoverHost,
   effectiveSources,

@@ -465,7 +465,7 @@ describe('readWindow on other logs and failures', () => {
     const parts: string[] = [];
     const entries: Array<{ time: number; offset: number }> = [];
     let offset = 0;
-    const stack = Array.from({ length: 2000 }, (_, k) => `#${k} /var/www/app/src/Module${k}.php(${k}): handle()`).join('\n') + '\n';
+    const stack = `${Array.from({ length: 2000 }, (_, k) => `#${k} /var/www/app/src/Module${k}.php(${k}): handle()`).join('\n')}\n`;
     for (let i = 0; i < 21_600; i++) {
       const time = DAY0 + i * 2000;
       const d = new Date(time);
@@ -492,7 +492,7 @@ describe('readWindow on other logs and failures', () => {
   it('says which source and path is missing', async () => {
     const path = join(work, 'nope', 'access.log');
     await expect(collect({ host: hostFor({ accessLog: path }), source: 'accessLog', from: DAY0, timeOf: accessTime })).rejects.toThrow(
-      new ExecError('web-lab', `accessLog ${path} does not exist (check sources.accessLog).`),
+      new ExecError('web-lab', 'exit', `accessLog ${path} does not exist (check sources.accessLog).`),
     );
   });
 

@@ -6,7 +6,7 @@ import {
   parseOomReport,
   parseOpenFileLimits,
   parseUptime,
-} from '../../src/collect/host-parse.js';
+} from '../../src/collect/vitals-parse.js';
 import { readVitals } from '../../src/collect/vitals.js';
 import { Catalog } from '../../src/catalog/index.js';
 import { SshExecutor } from '../../src/exec/index.js';

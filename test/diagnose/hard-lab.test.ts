@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mapLimit } from '../../src/exec/index.js';
-import type { Report } from '../../src/report/index.js';
+import type { Report } from '../../src/triage/report.js';
 import { HARD_SCENARIOS } from '../lab/hard-scenarios.js';
 import type { ScenarioResult } from '../lab/scenarios.js';
 import { analyzeFolder, removeSavedEvidence, saveEvidence } from './support.js';

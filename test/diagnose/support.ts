@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScenarioResult } from '../lab/scenarios.js';
 import { analyzeFiles, type AnalyzeFilesInput } from '../../src/triage/analyze-files.js';
-import type { Report } from '../../src/report/index.js';
+import type { Report } from '../../src/triage/report.js';
 
 export const EVIDENCE_FILES = {
   access: 'access.log',

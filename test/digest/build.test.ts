@@ -23,7 +23,7 @@ import {
   renderDigestText,
   toStored,
 } from '../../src/digest/index.js';
-import type { Report } from '../../src/report/types.js';
+import type { Report } from '../../src/triage/report.js';
 import type { HostTriage, TriageResult } from '../../src/triage/types.js';
 import { HOSTILE_LINE, hugeResult, labReport } from '../slack/fixtures.js';
 import { analyzeFolder } from '../diagnose/support.js';
@@ -215,8 +215,8 @@ describe('fire times', () => {
     expect(hourStart(Date.UTC(2026, 10, 25, 3, 10), 'Asia/Kolkata')).toBe(Date.UTC(2026, 10, 25, 2, 30));
   });
 
-  it('agrees with node-cron on the next fire times', () => {
-    for (const [expr, zone] of [['0 8 * * *', 'Europe/Berlin'], ['*/20 6-9 * * 1-5', 'America/New_York'], ['15 */3 * * *', 'Asia/Kolkata']] as const) {
+  it('agrees with node-cron on the next fire times (day of month AND day of week, nth weekday)', () => {
+    for (const [expr, zone] of [['0 8 * * *', 'Europe/Berlin'], ['*/20 6-9 * * 1-5', 'America/New_York'], ['15 */3 * * *', 'Asia/Kolkata'], ['0 8 1-7 * 1', 'UTC'], ['30 9 * * 1#2', 'Europe/Berlin']] as const) {
       const task = cron.createTask(expr, () => undefined, { timezone: zone });
       try {
         const [a, b] = task.getNextRuns(2).map((d) => d.getTime());

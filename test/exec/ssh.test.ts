@@ -124,6 +124,7 @@ describe('SshExecutor against a real sshd', () => {
       expect((error as HostKeyError).message).toContain('HOST KEY CHANGED');
       expect((error as HostKeyError).message).toContain('web-lab');
       expect((error as HostKeyError).fingerprint).toBe(realPrint);
+      expect((error as HostKeyError).reason).toBe('hostkey');
     } finally {
       await executor.close();
     }
@@ -159,7 +160,7 @@ describe('SshExecutor against a real sshd', () => {
     writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostPublicKey}\n@revoked * ${sshd.hostPublicKey}\n`);
     const executor = new SshExecutor({ logger });
     try {
-      await expect(executor.run(host({ knownHosts }), catalog.render('host.uname', host()))).rejects.toThrow(/@revoked/);
+      await expect(executor.run(host({ knownHosts }), catalog.render('host.uname', host()))).rejects.toMatchObject({ reason: 'hostkey', message: expect.stringMatching(/@revoked/) });
     } finally {
       await executor.close();
     }
@@ -219,7 +220,7 @@ describe('SshExecutor against a real sshd', () => {
     try {
       setTimeout(() => controller.abort(), 300);
       const started = Date.now();
-      await expect(executor.run(host(), command, { signal: controller.signal })).rejects.toThrow(/cancelled/);
+      await expect(executor.run(host(), command, { signal: controller.signal })).rejects.toMatchObject({ reason: 'cancelled', message: expect.stringMatching(/cancelled/) });
       // Far below the command's 60 s timeout: the cancel, not the timeout, ended it.
       expect(Date.now() - started).toBeLessThan(20_000);
       expect(await gone(`sleep ${marker}`)).toBe(true);
@@ -270,7 +271,10 @@ describe('SshExecutor against a real sshd', () => {
     const port = await freePort();
     const started = Date.now();
     try {
-      await expect(executor.run(host({ port, connectTimeout: '60s' }), catalog.render('host.uname', host()))).rejects.toThrow(/connection refused by .*127\.0\.0\.1:\d+/);
+      await expect(executor.run(host({ port, connectTimeout: '60s' }), catalog.render('host.uname', host()))).rejects.toMatchObject({
+        reason: 'unreachable',
+        message: expect.stringMatching(/connection refused by .*127\.0\.0\.1:\d+/),
+      });
       // Refused at once, not after the 60 s connect timeout.
       expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
@@ -287,7 +291,7 @@ describe('SshExecutor against a real sshd', () => {
     const executor = new SshExecutor({ logger });
     const started = Date.now();
     try {
-      await expect(executor.run(host({ port, connectTimeout: '1s' }), catalog.render('host.uname', host()))).rejects.toThrow(/no SSH answer .* within 1 s/);
+      await expect(executor.run(host({ port, connectTimeout: '1s' }), catalog.render('host.uname', host()))).rejects.toMatchObject({ reason: 'unreachable', message: expect.stringMatching(/no SSH answer .* within 1 s/) });
       // At the 1 s connect timeout, not the 30 s command timeout.
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
@@ -302,6 +306,7 @@ describe('SshExecutor against a real sshd', () => {
       const error = await executor.run(host({ privateKey: sshd.strangerKey }), catalog.render('host.uname', host())).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ExecError);
       expect((error as Error).message).toMatch(/authentication failed/);
+      expect((error as ExecError).reason).toBe('auth');
     } finally {
       await executor.close();
     }

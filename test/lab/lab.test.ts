@@ -219,7 +219,7 @@ describe('scenarios produce the real failure evidence', () => {
     }
     // slow log entry layout (reference 3.3): blank line, time + two spaces + [pool www] pid N, script_filename, frames
     const entries = r.logs.slowLog.match(
-      /\n\[\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d\]  \[pool www\] pid \d+\nscript_filename = [^\n]*\/www\/sleep\.php\n\[0x[0-9a-f]{16}\] usleep\(\) [^\n]*\/www\/sleep\.php:\d+\n/g,
+      /\n\[\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d\] {2}\[pool www\] pid \d+\nscript_filename = [^\n]*\/www\/sleep\.php\n\[0x[0-9a-f]{16}\] usleep\(\) [^\n]*\/www\/sleep\.php:\d+\n/g,
     );
     expect(entries).toHaveLength(2);
     expect(r.fpmStatus).toMatch(/^slow requests:\s+2$/m);

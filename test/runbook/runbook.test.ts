@@ -164,7 +164,7 @@ async function walk(threadTs: string, from: number, stop: RegExp | null): Promis
   for (let n = from; ; n++) {
     const current = await step(threadTs, n);
     titles.push(current.title);
-    if (stop && stop.test(current.title)) return { titles, last: current, next: n };
+    if (stop?.test(current.title)) return { titles, last: current, next: n };
     const before = stub.ok('chat.postMessage').filter((c) => c.body.thread_ts === threadTs).length;
     await click(current.buttons.done!.action_id, current.buttons.done!.value, current.ts, { threadTs });
     await stub.waitFor(() => stub.ok('chat.postMessage').filter((c) => c.body.thread_ts === threadTs).length > before, 20_000, `what follows "${current.title}"`);

@@ -8,7 +8,7 @@ import { createServices } from '../../src/app/services.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import type { Message } from '../../src/report/message.js';
-import type { Click, ClickResponder, MessageHandle } from '../../src/router/types.js';
+import type { Click, ClickResponder, MessageHandle } from '../../src/chat/types.js';
 import { createRunbookService, MemoryRunbookSessionStore, parseRunbook } from '../../src/runbook/index.js';
 import { testCatalogDir, writeConfig } from '../support/config.js';
 import { hostOf, labReport, resultOf } from '../slack/fixtures.js';
@@ -47,7 +47,7 @@ function frontEnd() {
   const said: Array<{ kind: string; text: string; message: Message }> = [];
   let n = 0;
   const text = (m: Message) => m.blocks.map((b) => ('text' in b ? b.text : 'buttons' in b ? b.buttons.map((x) => `[${x.label}]`).join(' ') : '')).join('\n');
-  const handle = (kind: string): MessageHandle => {
+  const handle = (_kind: string): MessageHandle => {
     const ref = { channel: 'C0ONCALL', ts: `1.${++n}` };
     return {
       ref,

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRunbooks } from '../../src/runbook/format.js';
 import { fillPlaceholders, placeholderValues } from '../../src/runbook/render.js';
 import { nextStep, type SessionState } from '../../src/runbook/session.js';
-import type { Report } from '../../src/report/index.js';
+import type { Report } from '../../src/triage/report.js';
 import { analyzeFiles } from '../../src/triage/analyze-files.js';
 import { REPO_ROOT } from '../support/config.js';
 

@@ -4,7 +4,7 @@
  * to push every Slack limit.
  */
 import { join } from 'node:path';
-import type { Report } from '../../src/report/index.js';
+import type { Report } from '../../src/triage/report.js';
 import { fleetRows } from '../../src/triage/triage.js';
 import type { HostTriage, TriageResult } from '../../src/triage/types.js';
 import { analyzeFolder } from '../diagnose/support.js';

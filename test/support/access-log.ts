@@ -52,7 +52,7 @@ export function generateUpstreamLog(path: string, lines: number, seed = 42, opti
 
   const start = Date.UTC(2024, 4, 14, 10, 0, 0);
   const span = 2 * 3600_000;
-  const fd = openSync(path + '.tmp', 'w');
+  const fd = openSync(`${path}.tmp`, 'w');
   let batch: string[] = [];
   for (let i = 0; i < lines; i++) {
     // Log order is end-time order with a little disorder between workers.
@@ -144,6 +144,6 @@ export function generateUpstreamLog(path: string, lines: number, seed = 42, opti
   }
   if (batch.length) writeSync(fd, batch.join(''));
   closeSync(fd);
-  renameSync(path + '.tmp', path);
+  renameSync(`${path}.tmp`, path);
 }
 

@@ -128,6 +128,15 @@ export function planOf(compiled: CompiledFormat): ScanPlan {
 }
 
 /**
+ * A parsed log_format (nginx -T's text, escape mode) written back as nginx would read it, so the
+ * compiler sees the same text: discovery over SSH and `analyze` with a local nginx.conf both use it.
+ */
+export function logFormatSpec(format: string, escape: EscapeMode): string {
+  const quoted = `'${format.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return escape === 'default' ? quoted : `escape=${escape} ${quoted}`;
+}
+
+/**
  * Compile the part of a `log_format` directive after its name, e.g. `escape=json '{"t":"$msec",' '"s":$status}'`,
  * an unquoted format text, or a built-in name (`combined`, `upstream`). Throws on a malformed spec (configuration
  * errors should be loud); never used per line.

@@ -1,5 +1,5 @@
 /** Access-log analysis: compile an nginx log_format once, stream lines through it, get plain AccessStats out. */
-export { BUILTIN_FORMATS, compileLogFormat } from './format.js';
+export { BUILTIN_FORMATS, compileLogFormat, logFormatSpec } from './format.js';
 export type { CompiledFormat, EscapeMode } from './format.js';
 export { analyzeAccessLines, createAccessAnalyzer } from './analyzer.js';
 export type { AccessAnalyzer, AccessAnalyzerOptions } from './analyzer.js';

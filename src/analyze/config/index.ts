@@ -3,6 +3,7 @@
  * bot can run them on output fetched over SSH, on text pasted into chat, or on stored fixtures alike.
  */
 export { parseNginxT } from './nginx.js';
+export { fpmListen, nginxListen, nginxTarget, reaches, targetReachesListen, type Endpoint } from './endpoint.js';
 export { parseFpmTT } from './fpm.js';
 export { bufferSuggestion, configFindings, phpRoutes, pickTerminate, suggestMaxChildren } from './findings.js';
 export { parseNginxDuration, parseNginxSize, parseFpmDuration, parsePhpSize } from './units.js';

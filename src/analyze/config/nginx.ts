@@ -2,6 +2,10 @@
  * Parser for `nginx -T` output. nginx dumps every file it read, each once, under a
  * `# configuration file PATH:` header, but leaves `include` lines in place; we re-inline includes by matching
  * their (glob) paths against the dumped file names so settings land in the block that really contains them.
+ *
+ * Why over 500 lines: the include re-inlining and one walk of the directive tree with nginx's inheritance rules (http → server →
+ * location, and which settings a level replaces rather than adds to) kept in one place; the tokenizer is
+ * already apart (nginx-syntax.ts). TODO: the log_format/access_log readers could move out when it grows.
  */
 import { parseNginxSyntax, type NginxDirective } from './nginx-syntax.js';
 import type {
@@ -96,7 +100,7 @@ function globToRegExp(glob: string): RegExp {
       if (end < 0) re += '\\[';
       else {
         let body = glob.slice(i + 1, end);
-        if (body.startsWith('!')) body = '^' + body.slice(1);
+        if (body.startsWith('!')) body = `^${body.slice(1)}`;
         re += `[${body.replace(/\\/g, '\\\\')}]`;
         i = end;
       }

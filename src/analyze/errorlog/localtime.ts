@@ -63,7 +63,7 @@ export function looksBinary(s: string): boolean {
 }
 
 export function truncate(s: string, max: number): string {
-  return s.length <= max ? s : s.slice(0, max - 1) + '…';
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 
 /** Push into a bounded sample list. */

@@ -282,7 +282,7 @@ function fromOpenMetrics(text: string): RawDoc | { error: string } {
   for (const line of text.split('\n')) {
     const help = /^# HELP phpfpm_up Could pool (\S+) using a (\S+) PM/.exec(line);
     if (help) {
-      pool['pool'] = help[1]!;
+      pool.pool = help[1]!;
       pool['process manager'] = help[2]!;
       continue;
     }
@@ -292,7 +292,7 @@ function fromOpenMetrics(text: string): RawDoc | { error: string } {
     if (label) {
       pools.add(label[1]!);
       if (pools.size > 1 && label[1] !== [...pools][0]) continue; // exporters may list several pools: keep the first
-      pool['pool'] ??= label[1]!;
+      pool.pool ??= label[1]!;
     }
     if (m[1] === 'phpfpm_up') {
       if (Number(m[3]) === 0) return { error: 'phpfpm_up is 0: pool could not be reached' };
@@ -334,22 +334,22 @@ function isTcpListen(listen: string): boolean {
 function buildProcess(r: Raw, warnings: string[]): FpmProcess {
   const rawDuration = r['request duration'];
   const requestDurationUs = toNum(rawDuration);
-  const pid = toNum(r['pid']);
+  const pid = toNum(r.pid);
   if (requestDurationUs === null && rawDuration !== undefined && rawDuration !== null && toStr(rawDuration) !== null) {
     warnings.push(`pid ${pid ?? '?'}: request duration ${String(rawDuration)} is an unsigned underflow, treated as unknown`);
   }
   return {
     pid,
-    state: toStr(r['state']),
+    state: toStr(r.state),
     startTime: toTime(r['start time']),
     startSince: toNum(r['start since']),
-    requests: toNum(r['requests']),
+    requests: toNum(r.requests),
     requestDurationUs,
     requestMethod: toStr(r['request method']),
     requestUri: toStr(r['request uri']),
     contentLength: toNum(r['content length']),
-    user: toStr(r['user']),
-    script: toStr(r['script']),
+    user: toStr(r.user),
+    script: toStr(r.script),
     lastRequestCpu: toNum(r['last request cpu']),
     lastRequestMemory: toNum(r['last request memory']),
   };
@@ -423,7 +423,7 @@ export function parseFpmStatus(text: string, opts: FpmStatusOptions = {}): FpmSt
 
   const status: FpmStatus = {
     format,
-    pool: toStr(p['pool']),
+    pool: toStr(p.pool),
     processManager: toStr(p['process manager']),
     startTime: toTime(p['start time']),
     startSince: toNum(p['start since']),

@@ -286,7 +286,7 @@ describe('streaming input', () => {
       );
     }
     const whole = analyzeAccessLines(lines, { format: 'upstream' });
-    const text = Buffer.from(lines.join('\r\n') + '\r\n');
+    const text = Buffer.from(`${lines.join('\r\n')}\r\n`);
     for (const maxChunk of [1, 7, 300, 65_536]) {
       const a = createAccessAnalyzer({ format: 'upstream' });
       // A reused read buffer, as readSync into one Buffer would give.

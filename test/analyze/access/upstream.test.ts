@@ -101,7 +101,7 @@ describe('per-upstream attribution', () => {
     expect(by['10.0.0.1:9000']).toMatchObject({ requests: 2, errors: 2, status502: 1, status504: 1 });
     expect(by['10.0.0.2:9000']).toMatchObject({ requests: 3, errors: 1, status502: 0, status504: 0 });
     expect(by['10.0.0.3:9000']).toMatchObject({ requests: 1, errors: 0 });
-    expect(by['php_backend']).toMatchObject({ requests: 1, errors: 1, status502: 1 });
+    expect(by.php_backend).toMatchObject({ requests: 1, errors: 1, status502: 1 });
     expect(by['10.0.0.1:9000']?.responseTime).toEqual({ count: 2, p50: 0.001, p95: 60.001, p99: 60.001, max: 60.001 });
     // Sorted by errors, then requests.
     expect(r.upstreams.map((u) => u.addr)).toEqual(['10.0.0.1:9000', '10.0.0.2:9000', 'php_backend', '10.0.0.3:9000']);

@@ -62,7 +62,7 @@ describe('multi-line FastCGI stderr', () => {
     expect(mid.signatures[0]!.kind).toBe('php_fatal');
     for (const l of lines.slice(2)) a.push(l);
     const whole = createErrorLogAnalyzer({ tzOffsetMinutes: 0 });
-    whole.push(lines.join('\n') + '\n');
+    whole.push(`${lines.join('\n')}\n`);
     expect(a.result()).toEqual(analyzeErrorLog(lines, { tzOffsetMinutes: 0 }));
     expect(whole.result()).toEqual(a.result());
     // The pending entry must not be double-counted by repeated snapshots.
@@ -108,7 +108,7 @@ describe('window, signatures and connections', () => {
       ['reset_by_peer', 1],
       ['upstream_disabled', 1],
     ]);
-    expect(r.byLevel['info']).toBe(1);
+    expect(r.byLevel.info).toBe(1);
   });
 
   it('maps connection ids to the most telling kind (a warning does not overwrite the cause)', () => {
@@ -181,8 +181,8 @@ describe('real nginx 1.22.1 output (captured on loopback, paths rewritten)', () 
   it('session 2: EACCES and EAGAIN (unix backlog full)', () => {
     const r = analyzeErrorLog(fixture('nginx-1.22-session2.log'), { tzOffsetMinutes: 0 });
     const byKind = Object.fromEntries(r.signatures.map((s) => [s.kind, s]));
-    expect(byKind['connect_eagain']!.count).toBe(6);
-    expect(byKind['connect_eacces']!.count).toBe(1);
-    expect(r.byLevel['crit']).toBe(1);
+    expect(byKind.connect_eagain!.count).toBe(6);
+    expect(byKind.connect_eacces!.count).toBe(1);
+    expect(r.byLevel.crit).toBe(1);
   });
 });

@@ -57,7 +57,7 @@ describe('error.log analyzer never throws on garbage', () => {
 
   it('a 1 MB line is unparsed quickly, even with a valid header', () => {
     const big = 'A'.repeat(1 << 20);
-    const withHeader = GOOD[0]!.slice(0, 60) + ', client: 1, server: 2'.repeat(50_000) + '"';
+    const withHeader = `${GOOD[0]!.slice(0, 60) + ', client: 1, server: 2'.repeat(50_000)}"`;
     const t0 = Date.now();
     const res = analyzeErrorLog([big, withHeader, GOOD[0]!], { tzOffsetMinutes: 0 });
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -87,7 +87,7 @@ describe('error.log analyzer never throws on garbage', () => {
     const a = createErrorLogAnalyzer({ tzOffsetMinutes: 0 });
     a.push(undefined as unknown as string);
     a.push(null as unknown as string);
-    a.push(GOOD[1]! + '\r');
+    a.push(`${GOOD[1]!}\r`);
     const res = a.result();
     expect(res.entries).toBe(1);
     expect(res.signatures[0]!.kind).toBe('connect_enoent');

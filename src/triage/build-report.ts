@@ -5,7 +5,7 @@ import type { Window } from '../analyze/window.js';
 import { formatDuration } from '../config/units.js';
 import { diagnose, type Diagnosis } from '../diagnose/index.js';
 import type { HostVitals } from '../collect/vitals.js';
-import type { Report, SourceKey, SourceStatus } from './types.js';
+import type { Report, SourceKey, SourceStatus } from './report.js';
 
 export interface BuildReportInput {
   evidence: Evidence;
