@@ -23,7 +23,7 @@ import { errorMessage } from '../errors.js';
 import type { Executor } from '../exec/index.js';
 import { sleep } from '../exec/abort.js';
 import type { ActionKind } from '../store/index.js';
-import { percent } from '../report/numbers.js';
+import { percent } from '../analyze/numbers.js';
 
 export interface Check {
   name: string;

@@ -26,7 +26,7 @@ import type { MessageHandle, Responder } from '../chat/types.js';
 import type { TriageRequest, TriageResult } from '../triage/types.js';
 import { parseAlertmanager, type Alert } from './alertmanager.js';
 import { matchAlertHost } from './hosts.js';
-import { percent } from '../report/numbers.js';
+import { percent } from '../analyze/numbers.js';
 
 export const ALERTMANAGER_PATH = '/alerts/alertmanager';
 const MAX_BODY = 1024 * 1024;

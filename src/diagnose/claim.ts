@@ -2,6 +2,7 @@
  * Building blocks the cause modules share: a Cause from a rule's partial answer (confidence clamped, sources
  * and the failures it accounts for filled in), and the access-log line that corroborates a cause.
  */
+import { percent } from '../analyze/numbers.js';
 import type { ErrorSignature } from '../analyze/errorlog/index.js';
 import type { Facts } from './facts.js';
 import type { Cause, CauseId, EvidenceItem, SourceName } from './types.js';
@@ -42,8 +43,7 @@ export function accessItem(f: Facts, status: 502 | 504 | 'both', extra = ''): Ev
   if (status !== 504 && f.count502) parts.push(`${f.count502} × 502`);
   if (status !== 502 && f.count504) parts.push(`${f.count504} × 504`);
   if (!access || parts.length === 0) return [];
-  const rate = (access.rate5xx * 100).toFixed(1);
-  return [{ source: 'access.log', text: `${parts.join(', ')} of ${access.requests} requests (5xx rate ${rate}%)${extra}` }];
+  return [{ source: 'access.log', text: `${parts.join(', ')} of ${access.requests} requests (5xx rate ${percent(access.rate5xx)})${extra}` }];
 }
 
 export function countOf(signatures: readonly ErrorSignature[]): number {

@@ -1,6 +1,7 @@
 /**
  * @module diagnose: joins the evidence of every source into ranked causes with remedies. Pure: no I/O.
  */
+import { percent } from '../analyze/numbers.js';
 import type { Evidence } from '../analyze/evidence.js';
 import { CAUSE_WORDS, CAUSES, healthyCause } from './causes/index.js';
 import { Facts, UPSTREAM_FAILURE_KINDS, plural } from './facts.js';
@@ -87,7 +88,7 @@ function weighed(cause: Cause, evidence: Evidence): Cause {
   if (n < ISOLATED.count && share < ISOLATED.share) {
     confidence *= 0.45;
     summary =
-      `Isolated: ${plural(n, 'failure')} of this kind among ${access.requests} requests (${(share * 100).toFixed(2)}%), too few to say "${CAUSE_WORDS[cause.id]}"; ` +
+      `Isolated: ${plural(n, 'failure')} of this kind among ${access.requests} requests (${percent(share)}), too few to say "${CAUSE_WORDS[cause.id]}"; ` +
       `watch whether it repeats. What was logged: ${(cause.evidence[0]?.text ?? cause.summary).replace(/\.?$/, '.')}`;
   } else if (n < 10 && share < 0.05) {
     confidence *= 0.8;

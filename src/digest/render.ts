@@ -12,7 +12,7 @@ import { sparkline } from '../report/text.js';
 import { pressureNotable } from './build.js';
 import { HOUR_MS, clock, dayClock, span } from './time.js';
 import type { Change, Digest, FpmPressure, HostDigest, HourBucket } from './types.js';
-import { num, percent, secs } from '../report/numbers.js';
+import { num, percent, secs } from '../analyze/numbers.js';
 
 export interface DigestRenderOptions {
   /** A chart image goes with the message (Slack): say so instead of drawing the sparkline. */

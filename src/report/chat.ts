@@ -13,7 +13,7 @@ import { bold, code, esc, fallbackOf, oneLine, pre, type Message, type MessageBl
 import { scrubDeep } from './scrub.js';
 import { sparkline } from './text.js';
 import type { Report } from '../triage/report.js';
-import { num, percent, secs } from './numbers.js';
+import { num, percent, secs } from '../analyze/numbers.js';
 
 /** Each cause id in words (defined with the causes, in src/diagnose). */
 export { CAUSE_WORDS };

@@ -3,7 +3,7 @@ import { describeWindow } from '../config/window.js';
 import type { FleetRow, TriageResult } from '../triage/types.js';
 import { renderText } from './text.js';
 import { readerDeep } from './sanitize.js';
-import { percent } from './numbers.js';
+import { percent } from '../analyze/numbers.js';
 
 /** A host row's verdict where no cause names it: the words are the same in every front end. */
 export function verdictCell(row: FleetRow): string {

@@ -7,7 +7,7 @@ import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js'
 import { secondaryCauses, verdictLine, type Cause } from '../diagnose/index.js';
 import { readerDeep } from './sanitize.js';
 import type { Report } from '../triage/report.js';
-import { percent } from './numbers.js';
+import { percent } from '../analyze/numbers.js';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 

@@ -8,7 +8,7 @@ import type { Report } from '../triage/report.js';
 import { scrubDeep } from '../report/scrub.js';
 import { sparkline } from '../report/text.js';
 import type { ViewName } from './format.js';
-import { percent, secs } from '../report/numbers.js';
+import { percent, secs } from '../analyze/numbers.js';
 
 export interface ViewResult {
   /** False when the source behind the view was not read (the output says why). */

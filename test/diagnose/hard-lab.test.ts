@@ -48,7 +48,7 @@ describe('harder live incidents', () => {
     expect(report.access?.count502).toBe(3);
     expect(top.id, ranked(report)).toBe('worker_crash');
     expect(top.confidence).toBeLessThan(0.5);
-    expect(top.summary).toMatch(/^Isolated: 3 failures of this kind among 200\d requests \(0\.15%\), too few to say "PHP-FPM workers crashed"/);
+    expect(top.summary).toMatch(/^Isolated: 3 failures of this kind among 200\d requests \(0\.1%\), too few to say "PHP-FPM workers crashed"/);
   }, 180_000);
 
   it('two pools with one down: the down pool is named, not the one that serves', async () => {

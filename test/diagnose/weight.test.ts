@@ -43,7 +43,7 @@ describe('how much the failures weigh', () => {
     const top = d.causes[0]!;
     expect(top.id).toBe('fpm_down');
     expect(top.confidence).toBeLessThan(0.5);
-    expect(top.summary).toMatch(/^Isolated: 1 failure of this kind among 2001 requests \(0\.05%\), too few to say "PHP-FPM is down"; watch whether it repeats\. What was logged: 1 connect\(\) failure to fastcgi:\/\/127\.0\.0\.1:42639: connection refused \(111\)\./);
+    expect(top.summary).toMatch(/^Isolated: 1 failure of this kind among 2001 requests \(0\.050%\), too few to say "PHP-FPM is down"; watch whether it repeats\. What was logged: 1 connect\(\) failure to fastcgi:\/\/127\.0\.0\.1:42639: connection refused \(111\)\./);
     expect(top.summary).not.toMatch(/is not accepting connections/);
   });
 

@@ -1,7 +1,7 @@
 /**
  * Raw-evidence checks: every scenario runs against REAL nginx + PHP-FPM and the logs it produced are
- * compared with the facts in /work/shared/reference/nginx-fpm-failures.md (sections 1, 3, 4).
- * Where the real output differs from the reference, the test asserts the REAL behaviour and
+ * compared with the documented nginx/PHP-FPM behaviour (nginx's upstream messages, FPM's log formats).
+ * Where the real output differs from the documentation, the test asserts the REAL behaviour and
  * test/lab/FINDINGS.md says so.
  */
 import { execFileSync } from 'node:child_process';

@@ -1,7 +1,8 @@
 /**
  * Config findings: turns effective nginx/FPM settings (plus what the logs showed) into statements a responder can
- * act on: which limit fires first, what status it produces, and which value to change. The rules follow
- * /work/shared/reference/nginx-fpm-failures.md sections 3.4 and 4.
+ * act on: which limit fires first, what status it produces, and which value to change. The rules follow nginx's
+ * upstream timeouts and PHP-FPM's request_terminate_timeout heartbeat as observed on the real lab
+ * (test/lab/FINDINGS.md).
  */
 import type {
   ConfigFindingsInput,

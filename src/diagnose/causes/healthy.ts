@@ -2,6 +2,7 @@
  * healthy: an access log covering the window had requests and no 502/504 (the verdict decides that; this says
  * what was seen and how sure it is).
  */
+import { percent } from '../../analyze/numbers.js';
 import type { CauseDefinition } from '../claim.js';
 import { type Facts, plural } from '../facts.js';
 import type { Cause } from '../types.js';
@@ -17,7 +18,7 @@ export function healthyCause(facts: Facts): Cause {
   const access = facts.evidence.access!;
   const errorsRead = facts.readableErrors;
   const slow = facts.slowSummary();
-  const evidence: Cause['evidence'] = [{ source: 'access.log', text: `${access.requests} requests, no 502/504 (5xx rate ${(access.rate5xx * 100).toFixed(1)}%)` }];
+  const evidence: Cause['evidence'] = [{ source: 'access.log', text: `${access.requests} requests, no 502/504 (5xx rate ${percent(access.rate5xx)})` }];
   if (errorsRead) evidence.push({ source: 'error.log', text: 'no upstream failures in the error log' });
   if (slow) evidence.push({ source: 'slow.log', text: slow });
   const fatals = facts.count(['php_fatal']);

@@ -1,4 +1,4 @@
-/** Numbers as every message shows them: one precision for a rate wherever it appears (triage, digest, alerts, actions). */
+/** Numbers as every message shows them (pure, so the diagnosis and every renderer share it): one precision for a rate wherever it appears (triage, digest, alerts, actions). */
 
 /**
  * A rate (0..1) as a percentage with one decimal, `2.5%`; a rate under 0.1% that is not zero keeps three
