@@ -98,6 +98,15 @@ function printable(text: string): string {
 
 /** " Did you mean web-03?" when a name is within a small edit distance of a known one. */
 function suggest(input: string, candidates: string[], prefix: string): string {
+  const best = nearest(input, candidates);
+  return best !== undefined ? ` Did you mean ${prefix}${best}?` : '';
+}
+
+/**
+ * The candidate nearest to a typo (`triag` → `triage`, `host.uptim` → `host.uptime`), or undefined
+ * when none is within a third of the input's length (at least 2 edits). Shared by every did-you-mean.
+ */
+export function nearest(input: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   const limit = Math.max(2, Math.floor(input.length / 3));
@@ -110,7 +119,7 @@ function suggest(input: string, candidates: string[], prefix: string): string {
       bestDistance = distance;
     }
   }
-  return best !== undefined && bestDistance <= limit ? ` Did you mean ${prefix}${best}?` : '';
+  return best !== undefined && bestDistance <= limit ? best : undefined;
 }
 
 /** Edit distance counting a swap of two neighbours as one edit (typos like "wbe" for "web"). */

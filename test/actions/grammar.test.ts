@@ -9,7 +9,7 @@ import { loadCatalog } from '../../src/catalog/index.js';
 import { defaultCatalogDir, loadConfig } from '../../src/config/index.js';
 import { Inventory } from '../../src/inventory/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { parseCommand } from '../../src/router/grammar.js';
+import { parseCommand } from '../../src/router/commands.js';
 import { openStore } from '../../src/store/index.js';
 import { writeConfig } from '../support/config.js';
 

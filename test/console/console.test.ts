@@ -89,6 +89,30 @@ describe('badgateway start (local console)', () => {
   }, 120_000);
 });
 
+describe('the console on a pipe', () => {
+  it('a usage error prints one usage line, not the help; `quit` exits while the pipe is still open', async () => {
+    const c = spawnConsole({ env: consoleEnv({ BADGATEWAY_CONFIG: configFile, BADGATEWAY_DATA_DIR: 'memory://', METRICS_PORT: '0' }) });
+    try {
+      await c.waitFor(/badgateway console: type \/502 help/);
+      const mark = c.out().length;
+      c.send('/502 reload');
+      await c.waitFor(/Usage: \/502 reload HOST \[--dry-run\] \[reason\]/);
+      const said = c.out().slice(mark);
+      expect(said).toContain('reload needs a host.');
+      expect(said).not.toContain('/502 triage TARGET');
+      c.send('/502 triag web-03');
+      await c.waitFor(/Unknown subcommand "triag"\. Did you mean triage\?/);
+      // stdin stays open (a pipe whose writer is still there): quit alone must end the process.
+      c.send('quit');
+      const code = await new Promise<number | null>((resolve) => (c.child.exitCode !== null ? resolve(c.child.exitCode) : c.child.once('exit', resolve)));
+      expect(code).toBe(0);
+      expect(c.child.stdin.writableEnded).toBe(false);
+    } finally {
+      if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    }
+  }, 120_000);
+});
+
 describe('SIGTERM to the console', () => {
   it('drains: a command typed then is told the bot is restarting; a triage still running is cancelled and says so; exit 0', async () => {
     // A host that accepts the connection and never answers: its triage runs until it is cancelled.

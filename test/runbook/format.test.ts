@@ -157,7 +157,7 @@ describe('guidance rendering', () => {
 
 describe('the /502 runbook and /502 timeline grammar', () => {
   it('parses a host, --since and --runbook; a timeline takes an optional session id', async () => {
-    const { parseCommand } = await import('../../src/router/grammar.js');
+    const { parseCommand } = await import('../../src/router/commands.js');
     expect(parseCommand('runbook web-03')).toEqual({ name: 'runbook', target: 'web-03', sinceMs: 15 * 60_000, until: null });
     expect(parseCommand('runbook web-03 --since 30m --runbook 502-triage')).toEqual({ name: 'runbook', target: 'web-03', sinceMs: 30 * 60_000, until: null, runbook: '502-triage' });
     expect(parseCommand('timeline')).toEqual({ name: 'timeline', session: null });
