@@ -1,7 +1,7 @@
 /** `badgateway analyze`: diagnose from evidence files on this machine (no SSH). */
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './args.js';
 import { parseWindowEnd, parseWindowOptions } from '../config/window.js';
-import { ExitCode, UsageError, errorMessage } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { AnalyzeFilesInput, WindowRequest } from '../triage/analyze-files.js';
 import type { CliCommand } from './commands.js';
 
@@ -68,12 +68,9 @@ in the window): the report says Unknown, why, and what it needs. Never "healthy"
 };
 
 function parseOptions(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
+  return parseCliArgs(
+    args,
+    {
         access: { type: 'string' },
         'log-format': { type: 'string' },
         error: { type: 'string' },
@@ -87,12 +84,10 @@ function parseOptions(args: string[]) {
         from: { type: 'string' },
         to: { type: 'string' },
         tz: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
-  }
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
 }
 
 function windowOf(values: { since?: string | boolean; until?: string | boolean; from?: string | boolean; to?: string | boolean }): WindowRequest {

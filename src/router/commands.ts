@@ -6,7 +6,7 @@
  */
 import { UsageError, printable } from '../errors.js';
 import { describeSpan } from '../config/index.js';
-import { nearest } from '../inventory/index.js';
+import { nearest } from '../suggest.js';
 import { code, esc } from '../report/message.js';
 import { scrub } from '../report/scrub.js';
 import { errorMessage } from '../errors.js';

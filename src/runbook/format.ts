@@ -418,7 +418,7 @@ function checkConditions(condition: Condition | null | undefined): CheckConditio
 /** Why a check cannot run this catalog command with these parameters, or null. */
 function commandProblem(catalog: Catalog, id: string, params: Record<string, string | number>): string | null {
   const command = catalog.get(id);
-  if (!command) return `"${id}" is not in the command catalog`;
+  if (!command) return catalog.unknown(id).replace(/\.$/, '');
   if (command.mutating) return `"${id}" changes the host: a check may only read (use action: for changes)`;
   for (const [name, value] of Object.entries(params)) {
     const spec = command.params[name];
