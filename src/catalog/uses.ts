@@ -23,6 +23,7 @@ export const CODE_COMMAND_IDS = [
   'host.open-file-limits',
   'host.processes',
   'host.somaxconn',
+  'host.uname',
   'host.uptime',
   'log.read-block',
   'log.read-stream',

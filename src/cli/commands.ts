@@ -13,6 +13,7 @@ import { audit } from './audit.js';
 import { init } from './init.js';
 import { triage } from './triage.js';
 import { digest } from './digest.js';
+import { doctor } from './doctor.js';
 
 export interface CliCommand {
   help: string;
@@ -30,7 +31,8 @@ Commands:
   run HOST COMMAND_ID [k=v]   run one read-only catalog command on a host
   triage TARGET [--since D]   triage 502/504s on hosts over SSH (name, @group, glob)
   digest TARGET [--since D]   the health digest of hosts (5xx, latency, pool pressure; default 24h)
-  commands                    list the command catalog
+  commands                    list the command catalog and what each command takes
+  doctor [TARGET]             check config, catalog, store, Slack and each host's SSH, sudo and logs
   analyze [FILES] [--json]    diagnose 502/504s from log files, status snapshots and configs
   start [--dry-run]           start the bot
   audit [--since 7d] [--json] the audit log: remote commands run and approval decisions
@@ -233,7 +235,7 @@ badgateway.yaml (BADGATEWAY_DATA_DIR to move it).
   },
 };
 
-export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, triage, digest, analyze, start, init, audit };
+export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, triage, digest, analyze, start, init, audit, doctor };
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
