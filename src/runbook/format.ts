@@ -17,6 +17,7 @@
  *   ```
  *
  *   Guidance for the responder, Markdown, with {{placeholders}} filled from the triage.
+ *   <!-- Notes for the runbook's author: never shown. -->
  *
  * Everything is validated (zod, plus cross-checks against the command catalog) when the bot starts;
  * a problem names the file, the line and the reason.
@@ -61,6 +62,8 @@ export const PLACEHOLDERS = [
   'slowLog',
   'fpmService',
   'fpmStatusUrl',
+  'fpmBinary',
+  'fpmConf',
   'since',
 ] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
@@ -266,7 +269,11 @@ interface RawSection {
 export function parseRunbook(text: string, file: string, catalog?: Catalog): Runbook {
   const problems = new Problems();
   const label = file;
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  // <!-- comments --> are notes for the runbook's author: never shown (blanked line for line, so problems keep their line numbers).
+  const lines = text
+    .replace(/\r\n?/g, '\n')
+    .replace(/<!--[\s\S]*?-->/g, (comment) => comment.replace(/[^\n]/g, ''))
+    .split('\n');
   let bodyStart = 0;
   let front: z.infer<typeof frontMatterSchema> | null = null;
   if (lines[0]?.trim() !== '---') {
