@@ -62,6 +62,15 @@ in the window): the report says Unknown, why, and what it needs. Never "healthy"
     // The analyzers and renderers load only once the arguments are known to be good.
     const [{ analyzeFiles }, { renderJson, renderText }] = await Promise.all([import('../triage/analyze-files.js'), import('../report/index.js')]);
     const report = await analyzeFiles(input);
+    const access = report.access;
+    if (access && access.requests === 0 && access.unparsed > 0) {
+      // The most common first-run mistake gets the first line, naming the fix.
+      const given = input.logFormat ? 'the --log-format given' : input.nginxConf ? 'the log_format in --nginx-conf' : 'the default `combined` format';
+      io.stderr.write(
+        `badgateway: none of the ${access.unparsed} lines of ${input.access} matched ${given}: ` +
+          `pass --log-format 'FORMAT' (its log_format from nginx.conf) or --nginx-conf FILE (nginx -T output, which names it).\n`,
+      );
+    }
     io.stdout.write(values.json ? `${renderJson(report)}\n` : renderText(report));
     return report.diagnosis.verdict.status === 'unknown' ? ExitCode.failed : ExitCode.ok;
   },
