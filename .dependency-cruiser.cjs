@@ -6,6 +6,7 @@
 const LAYERS = [
   // foundation: used everywhere, uses nothing above
   'errors',
+  'suggest',
   'log',
   'config',
   'store',

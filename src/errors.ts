@@ -28,8 +28,9 @@ export class UsageError extends BadgatewayError {
 export class ConfigError extends BadgatewayError {
   readonly problems: string[];
 
+  /** One problem: one line. Several: a head line, then one indented line per problem (`badgateway` prints them so). */
   constructor(file: string, problems: string[]) {
-    super(`${file} is invalid: ${problems.join('; ')}`, 'usage');
+    super(problems.length === 1 ? `${file} is invalid: ${problems[0]}` : `${file} has ${problems.length} problems:\n  ${problems.join('\n  ')}`, 'usage');
     this.problems = problems;
   }
 }

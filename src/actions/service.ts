@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import type { Catalog, CatalogCommand } from '../catalog/index.js';
+import { actionProblems, type Catalog, type CatalogCommand } from '../catalog/index.js';
 import { effectiveSources } from '../collect/discover.js';
 import { DiscoveryCache } from '../collect/discovery-cache.js';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
@@ -94,17 +94,8 @@ export class ActionService {
     this.instance = deps.instance ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     this.directory = new ApproverDirectory(deps.config.slack, deps.groupMembers ?? null, deps.logger);
-    const problems: string[] = [];
-    for (const host of deps.config.hosts) {
-      for (const action of Object.keys(DEFAULT_ACTIONS) as ActionKind[]) {
-        // Configured ids are checked now; a catalog folder without the defaults fails only when asked.
-        const id = host.actions?.[action];
-        if (!id) continue;
-        const command = deps.catalog.get(id);
-        if (!command) problems.push(`hosts.${host.name}.actions.${action}: ${id} is not in the command catalog`);
-        else if (!command.mutating) problems.push(`hosts.${host.name}.actions.${action}: ${id} is not a mutating catalog command`);
-      }
-    }
+    // Configured ids are checked now; a catalog folder without the defaults fails only when asked.
+    const problems = actionProblems(deps.catalog, deps.config);
     if (problems.length) throw new ConfigError(deps.config.file ?? 'built-in config', problems);
   }
 

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import type { Host, Sources } from '../config/index.js';
 import { parseDuration, parseSize } from '../config/units.js';
 import { yamlData } from '../config/yaml.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, UsageError, printable } from '../errors.js';
+import { nearest } from '../suggest.js';
 
 /** Inventory values a template may use, by placeholder name. */
 const INVENTORY_FIELDS = ['accessLog', 'errorLog', 'fpmLog', 'slowLog', 'fpmService', 'fpmStatusUrl'] as const;
@@ -120,10 +121,14 @@ export class Catalog {
   /** Looks a command up for running; unknown ids are the caller's mistake. */
   require(id: string): CatalogCommand {
     const command = this.commands.get(id);
-    if (!command) {
-      throw new UsageError(`"${id.slice(0, 80)}" is not in the command catalog. Known commands: ${this.list().map((c) => c.id).join(', ')}.`);
-    }
+    if (!command) throw new UsageError(`${this.unknown(id)} \`badgateway commands\` lists them.`);
     return command;
+  }
+
+  /** `"host.uptim" is not in the command catalog. Did you mean host.uptime?`: one sentence for any unknown id. */
+  unknown(id: string): string {
+    const near = nearest(id, [...this.commands.keys()]);
+    return `"${printable(id, 80)}" is not in the command catalog.${near ? ` Did you mean ${near}?` : ''}`;
   }
 
   /** Fills a command's placeholders from the host's inventory values and the given parameters. */

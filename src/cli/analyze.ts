@@ -1,7 +1,7 @@
 /** `badgateway analyze`: diagnose from evidence files on this machine (no SSH). */
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './args.js';
 import { parseWindowEnd, parseWindowOptions } from '../config/window.js';
-import { ExitCode, UsageError, errorMessage } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { AnalyzeFilesInput, WindowRequest } from '../triage/analyze-files.js';
 import type { CliCommand } from './commands.js';
 
@@ -62,18 +62,24 @@ in the window): the report says Unknown, why, and what it needs. Never "healthy"
     // The analyzers and renderers load only once the arguments are known to be good.
     const [{ analyzeFiles }, { renderJson, renderText }] = await Promise.all([import('../triage/analyze-files.js'), import('../report/index.js')]);
     const report = await analyzeFiles(input);
+    const access = report.access;
+    if (access && access.requests === 0 && access.unparsed > 0) {
+      // The most common first-run mistake gets the first line, naming the fix.
+      const given = input.logFormat ? 'the --log-format given' : input.nginxConf ? 'the log_format in --nginx-conf' : 'the default `combined` format';
+      io.stderr.write(
+        `badgateway: none of the ${access.unparsed} lines of ${input.access} matched ${given}: ` +
+          `pass --log-format 'FORMAT' (its log_format from nginx.conf) or --nginx-conf FILE (nginx -T output, which names it).\n`,
+      );
+    }
     io.stdout.write(values.json ? `${renderJson(report)}\n` : renderText(report));
     return report.diagnosis.verdict.status === 'unknown' ? ExitCode.failed : ExitCode.ok;
   },
 };
 
 function parseOptions(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
+  return parseCliArgs(
+    args,
+    {
         access: { type: 'string' },
         'log-format': { type: 'string' },
         error: { type: 'string' },
@@ -87,12 +93,10 @@ function parseOptions(args: string[]) {
         from: { type: 'string' },
         to: { type: 'string' },
         tz: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
-  }
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
 }
 
 function windowOf(values: { since?: string | boolean; until?: string | boolean; from?: string | boolean; to?: string | boolean }): WindowRequest {

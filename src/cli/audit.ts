@@ -4,11 +4,11 @@
  * store under ./data (a snapshot copy when the running bot holds it).
  */
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './args.js';
 import { readerText } from '../report/sanitize.js';
 import { scrubDeep } from '../report/scrub.js';
 import { parseWindowOptions } from '../config/window.js';
-import { ExitCode, UsageError, errorMessage } from '../errors.js';
+import { ExitCode, UsageError, printable } from '../errors.js';
 import type { AuditEntry } from '../store/index.js';
 import type { CliCommand } from './commands.js';
 
@@ -37,18 +37,8 @@ export const audit: CliCommand = {
   needsContext: true,
   help: AUDIT_HELP,
   async run(args, context, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: { since: { type: 'string' }, host: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
-        allowPositionals: false,
-        strict: true,
-      });
-    } catch (err) {
-      throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
-    }
-    const { values } = parsed;
+    const { values, positionals } = parseCliArgs(args, { since: { type: 'string' }, host: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+    if (positionals.length) throw new UsageError(`audit takes no arguments, only options ("${printable(positionals[0]!)}" is not one). Usage: ${USAGE}`);
     const { sinceMs } = parseWindowOptions({ since: values.since }, { defaultSinceMs: 7 * 86_400_000, sinceExamples: '90m, 12h, 7d' });
     const limit = values.limit === undefined ? 100_000 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got "${values.limit}".`);

@@ -1,10 +1,10 @@
 /** `badgateway digest TARGET [--since 24h] [--chart FILE] [--json]`: the health digest, in a terminal. */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './args.js';
 import { parseWindowOptions, resolveWindowEnd } from '../config/window.js';
 import { readerText } from '../report/sanitize.js';
 import { scrubDeep } from '../report/scrub.js';
-import { ExitCode, UsageError, errorMessage } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { CliCommand } from './commands.js';
 
 const USAGE = 'badgateway digest TARGET [--since 24h] [--until TIME] [--timezone ZONE] [--chart FILE] [--json]';
@@ -28,18 +28,11 @@ Exit code 1 when any host could not be reached, or was reached without data for 
 digest lists those under "No data", with why).
 `,
   async run(args, context, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        strict: true,
-        options: { since: { type: 'string' }, until: { type: 'string' }, timezone: { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' } },
-      });
-    } catch (err) {
-      throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCliArgs(
+      args,
+      { since: { type: 'string' }, until: { type: 'string' }, timezone: { type: 'string' }, chart: { type: 'string' }, json: { type: 'boolean' } },
+      USAGE,
+    );
     if (positionals.length !== 1) throw new UsageError(`digest needs one target. Usage: ${USAGE}`);
     const target = positionals[0]!;
     const { sinceMs, until } = parseWindowOptions(values, { defaultSinceMs: 24 * 3_600_000, sinceExamples: '24h, 12h, 90m' });

@@ -2,7 +2,8 @@
  * The `badgateway` command line. Exit codes: 0 ok, 1 the host or command failed, 2 bad usage or
  * bad config. Errors are one line on stderr, written for the person at the terminal.
  */
-import { BadgatewayError, ExitCode, UsageError, errorMessage } from '../errors.js';
+import { BadgatewayError, ConfigError, ExitCode, UsageError, errorMessage, printable } from '../errors.js';
+import { nearest } from '../suggest.js';
 import { COMMANDS, GLOBAL_HELP } from './commands.js';
 
 export interface Io {
@@ -42,7 +43,10 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     return name !== undefined || help ? ExitCode.ok : ExitCode.usage;
   }
   const command = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command "${name.slice(0, 40)}". Run \`badgateway --help\` for the list.`);
+  if (!command) {
+    const near = nearest(name, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command "${printable(name)}".${near ? ` Did you mean \`badgateway ${near}\`?` : ''} Run \`badgateway --help\` for the list.`);
+  }
   if (help) {
     io.stdout.write(command.help);
     return ExitCode.ok;
@@ -61,7 +65,8 @@ export async function runAsProcess(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv);
   } catch (err) {
-    const message = errorMessage(err).replace(/\s*\n\s*/g, ' ');
+    // One line per error; a config with several problems gets one line per problem (ConfigError's own lines).
+    const message = err instanceof ConfigError ? errorMessage(err) : errorMessage(err).replace(/\s*\n\s*/g, ' ');
     process.stderr.write(`badgateway: ${message}\n`);
     process.exitCode = err instanceof BadgatewayError && err.kind === 'usage' ? ExitCode.usage : ExitCode.failed;
   }

@@ -1,7 +1,7 @@
 /** `badgateway triage TARGET [--since 15m] [--until TIME] [--json]`: the full triage over SSH, from a terminal. */
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './args.js';
 import { parseWindowOptions, resolveWindowEnd } from '../config/window.js';
-import { ExitCode, UsageError, errorMessage } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { TriageProgress } from '../triage/types.js';
 import type { CliCommand } from './commands.js';
 
@@ -56,11 +56,7 @@ its evidence supports no verdict (the report says Unknown, why, and what it need
 };
 
 function parseOptions(args: string[]) {
-  try {
-    return parseArgs({ args, allowPositionals: true, strict: true, options: { since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' } } });
-  } catch (err) {
-    throw new UsageError(`${errorMessage(err).split('\n')[0]} Usage: ${USAGE}`);
-  }
+  return parseCliArgs(args, { since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
 }
 
 /** A single progress line on stderr while hosts run (only on a terminal, so logs and pipes stay clean). */

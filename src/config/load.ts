@@ -7,7 +7,7 @@ import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { yamlData } from './yaml.js';
 import { DEFAULT_CONFIG_FILE } from './files.js';
 import { configSchema, type RawAlerts, type RawConfig, type Schedule, type SlackSettings, type Sources } from './schema.js';
@@ -236,8 +236,13 @@ export function loadConfig(options: LoadOptions = {}): Config {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && explicit === undefined) return buildConfig(BUILT_IN_CONFIG, null, process.cwd(), env);
-    const reason = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code);
-    throw new ConfigError(file, [`cannot read it: ${reason}`]);
+    // Not "invalid": the file is not there, or not readable; say which setting named it and what to do.
+    const namedBy = options.path !== undefined ? '--config' : 'BADGATEWAY_CONFIG';
+    if (code === 'ENOENT') {
+      throw new UsageError(`config file ${file} does not exist (named by ${namedBy}). Check the path, or write one there with \`badgateway init ${file}\`.`);
+    }
+    const reason = code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code);
+    throw new UsageError(`config file ${file} (named by ${namedBy}) cannot be read: ${reason}.`);
   }
   return parseConfigText(text, file, env);
 }

@@ -10,6 +10,7 @@ import { renderConsole } from '../report/console.js';
 import { readerText } from '../report/sanitize.js';
 import type { Message, MessageButton } from '../report/message.js';
 import type { Router } from '../router/router.js';
+import { SLASH_COMMANDS } from '../router/commands.js';
 import type { ClickResponder, FileUpload, MessageHandle, MessageRef, Responder } from '../chat/types.js';
 
 export interface ConsoleOptions {
@@ -23,7 +24,8 @@ export interface ConsoleOptions {
   signal?: AbortSignal;
 }
 
-const BANNER = 'badgateway console: type /502 help for the commands, a number to press a button, quit to leave.\n';
+/** The commands come from the router's table, so the banner never lists one that is not there. */
+const BANNER = `badgateway console: type /502 help for the commands (${SLASH_COMMANDS.map((c) => c.name).join(', ')}), a number to press a button, quit to leave.\n`;
 
 /** Runs the console until the input ends (or `quit`) and every running job has finished. */
 export async function runConsole(options: ConsoleOptions): Promise<void> {
@@ -146,5 +148,8 @@ export async function runConsole(options: ConsoleOptions): Promise<void> {
   if (options.signal?.aborted) rl.close();
   else options.signal?.addEventListener('abort', () => rl.close(), { once: true });
   await closed;
+  // `quit` (or the end of the session) lets go of the input: a pipe still open on the other side
+  // would otherwise keep the process alive until it closes.
+  (options.input as { unref?: () => void }).unref?.();
   await router.idle();
 }

@@ -11,7 +11,7 @@ import { verdictCell } from './fleet.js';
 import type { HostTriage, TriageResult } from '../triage/types.js';
 import { bold, code, esc, fallbackOf, oneLine, pre, type Message, type MessageBlock, type MessageButton } from './message.js';
 import { scrubDeep } from './scrub.js';
-import { sparkline } from './text.js';
+import { sparkline, uniqueFindings } from './text.js';
 import type { Report } from '../triage/report.js';
 import { num, percent, secs } from '../analyze/numbers.js';
 
@@ -147,8 +147,9 @@ function findingsBlock(report: Report, limit: number): MessageBlock | null {
   if (!report.findings.length) return null;
   const icon = { critical: '🔴', warn: '🟠', info: '⚪' } as const;
   const lines = [bold('Config findings')];
-  for (const f of report.findings.slice(0, limit)) lines.push(`${icon[f.severity]} ${esc(oneLine(f.summary, 300))}`);
-  if (report.findings.length > limit) lines.push(`_…and ${report.findings.length - limit} more_`);
+  const findings = uniqueFindings(report.findings);
+  for (const f of findings.slice(0, limit)) lines.push(`${icon[f.severity]} ${esc(oneLine(f.summary, 300))}`);
+  if (findings.length > limit) lines.push(`_…and ${findings.length - limit} more_`);
   return { kind: 'section', text: lines.join('\n') };
 }
 
@@ -183,14 +184,21 @@ function sourcesContext(report: Report, extra: string[] = []): MessageBlock {
   return { kind: 'context', text: esc([...parts, ...extra].join(' · ')) };
 }
 
-function buttons(options: ChatOptions, host: string | null): MessageBlock[] {
+/** Whether a PHP-FPM master was seen running on the host: its config was read from it, or its status page answered. */
+function fpmRuns(report: Report | null): boolean {
+  return report !== null && (report.fpm.status !== null || report.sources.some((s) => s.source === 'fpmConfig' && s.status === 'read'));
+}
+
+/**
+ * The buttons under a triage, only those that apply to the hosts as they are: a reload needs a running
+ * PHP-FPM master; the runbook needs something to walk (a running FPM, or a named cause such as fpm_down).
+ */
+function buttons(options: ChatOptions, host: string | null, reports: readonly (Report | null)[]): MessageBlock[] {
   if (!options.resultId) return [];
   const value = buttonValue(options.resultId, host);
-  const list: MessageButton[] = [
-    { action: ACTION_EVIDENCE, label: 'Show evidence', value, style: 'primary' },
-    { action: ACTION_RUNBOOK, label: 'Start runbook', value },
-    { action: ACTION_RELOAD, label: 'Reload php-fpm', value, style: 'danger' },
-  ];
+  const list: MessageButton[] = [{ action: ACTION_EVIDENCE, label: 'Show evidence', value, style: 'primary' }];
+  if (reports.some((r) => fpmRuns(r) || (r?.diagnosis.causes.length ?? 0) > 0)) list.push({ action: ACTION_RUNBOOK, label: 'Start runbook', value });
+  if (reports.some(fpmRuns)) list.push({ action: ACTION_RELOAD, label: 'Reload php-fpm', value, style: 'danger' });
   return [{ kind: 'actions', buttons: list }];
 }
 
@@ -243,7 +251,7 @@ export function triageMessage(unscrubbed: TriageResult, options: ChatOptions = {
     blocks.push({ kind: 'header', text: headline(host) });
     blocks.push(...hostBlocks(host));
     blocks.push(host.report ? withRequester(sourcesContext(host.report, [took]), who) : { kind: 'context', text: `${esc(took)}${who}` });
-    blocks.push(...buttons(options, host.host));
+    blocks.push(...buttons(options, host.host, [host.report]));
   } else {
     const failing = result.rows.filter((r) => r.error || (r.verdict !== 'healthy' && r.verdict !== 'no_traffic')).length;
     blocks.push({ kind: 'header', text: `${result.target}: ${result.hosts.length} hosts, ${failing} need attention` });
@@ -255,7 +263,7 @@ export function triageMessage(unscrubbed: TriageResult, options: ChatOptions = {
       blocks.push(...hostBlocks(worst));
     }
     blocks.push({ kind: 'context', text: `${esc(`${took} · \`/502 triage HOST\` for any other host's details`)}${who}` });
-    blocks.push(...buttons(options, null));
+    blocks.push(...buttons(options, null, result.hosts.map((h) => h.report)));
   }
   return { text: fallbackOf(blocks), blocks };
 }
@@ -383,7 +391,7 @@ function fpmDetail(r: Report): MessageBlock[] {
   } else {
     blocks.push({ kind: 'section', text: `${bold('FPM log')} not read: ${esc(sourceNote(r, 'fpmLog'))}` });
   }
-  const relevant = r.findings.filter((f) => /max_children|pm_|backlog|status_page|slowlog|timeout/.test(f.id));
+  const relevant = uniqueFindings(r.findings).filter((f) => /max_children|pm_|backlog|status_page|slowlog|timeout/.test(f.id));
   if (relevant.length) {
     blocks.push({ kind: 'section', text: [bold('Config findings'), ...relevant.slice(0, 6).map((f) => `• ${esc(oneLine(f.summary, 300))}`)].join('\n') });
   }

@@ -4,7 +4,7 @@
  */
 import { describeWindow } from '../config/window.js';
 import type { LatencySummary, TimelineBucket } from '../analyze/access/index.js';
-import { secondaryCauses, verdictLine, type Cause } from '../diagnose/index.js';
+import { CAUSE_WORDS, secondaryCauses, verdictLine, type Cause } from '../diagnose/index.js';
 import { readerDeep } from './sanitize.js';
 import type { Report } from '../triage/report.js';
 import { percent } from '../analyze/numbers.js';
@@ -32,7 +32,8 @@ function latency(label: string, s: LatencySummary): string {
 }
 
 function verdict(cause: Cause, lines: string[]): void {
-  lines.push(`VERDICT: ${cause.id} (confidence ${cause.confidence.toFixed(2)})`);
+  // Words first, as the console and Slack say it; the id (the JSON contract's) in brackets for grep.
+  lines.push(`VERDICT: ${CAUSE_WORDS[cause.id]} (${cause.id}, confidence ${cause.confidence.toFixed(2)})`);
   lines.push(`  ${cause.summary}`);
   for (const item of cause.evidence.slice(0, 6)) {
     lines.push(`  - [${item.source}] ${item.text}`);
@@ -71,18 +72,21 @@ export function renderText(unscrubbed: Report): string {
   for (const note of diagnosis.notes) lines.push(`  NOTE: ${note}`);
   if (alsoHolds.length) {
     lines.push('', 'Also holds:');
-    for (const c of alsoHolds) lines.push(`  ${c.id} (${c.confidence.toFixed(2)}${explained(c)}): ${c.summary}`, `    FIX: ${c.remedy.text}`);
+    for (const c of alsoHolds) lines.push(`  ${CAUSE_WORDS[c.id]} (${c.id}, ${c.confidence.toFixed(2)}${explained(c)}): ${c.summary}`, `    FIX: ${c.remedy.text}`);
   }
   if (candidates.length) {
     lines.push('', 'Other candidates:');
-    for (const c of candidates) lines.push(`  ${c.id} (${c.confidence.toFixed(2)}): ${c.summary}`);
+    for (const c of candidates) lines.push(`  ${CAUSE_WORDS[c.id]} (${c.id}, ${c.confidence.toFixed(2)}): ${c.summary}`);
   }
 
   const window = report.window;
   lines.push('', `Window: ${window.from === null && window.to === null ? 'whole files' : `${time(window.from)} .. ${time(window.to)} (${describeWindow(window)})`}`);
 
   const access = report.access;
-  if (access) {
+  if (access && access.requests === 0 && access.unparsed > 0) {
+    // Figures from a log none of whose lines parsed would all be zeros: say what to give instead.
+    lines.push(`Access log: none of its ${access.unparsed} lines matched the log_format${report.logFormat ? ` (${report.logFormat.from === 'default' ? 'the default, ' : ''}${truncate(report.logFormat.spec, 40)})` : ''}: nothing was counted.`);
+  } else if (access) {
     lines.push(`Access log: ${access.requests} requests, 502 × ${access.count502}, 504 × ${access.count504}, 5xx ${access.count5xx} (${percent(access.rate5xx)})${access.unparsed ? `; ${access.unparsed} lines unparsed` : ''}`);
     lines.push(latency('request time ', access.requestTime));
     lines.push(latency('upstream time', access.upstreamResponseTime));
@@ -133,7 +137,7 @@ export function renderText(unscrubbed: Report): string {
 
   if (report.findings.length) {
     lines.push('Config findings:');
-    for (const f of report.findings.slice(0, 8)) lines.push(`  [${f.severity}] ${f.summary}`);
+    for (const f of uniqueFindings(report.findings).slice(0, 8)) lines.push(`  [${f.severity}] ${f.summary}`);
   }
 
   lines.push('Sources:');
@@ -154,6 +158,30 @@ function vitalsLine(v: NonNullable<Report['vitals']>): string {
   if (v.memory) parts.push(`memory ${gib(v.memory.availableBytes)} free of ${gib(v.memory.totalBytes)}`);
   parts.push(v.oomKills === null ? 'OOM kills unknown (kernel log unreadable)' : `${v.oomKills.length} OOM kill(s) in the kernel log`);
   if (v.somaxconn !== null) parts.push(`somaxconn ${v.somaxconn}`);
-  for (const limit of v.openFileLimits) parts.push(`${limit.process} open files ${limit.soft ?? '?'}`);
+  parts.push(...openFileParts(v.openFileLimits));
   return `Host vitals: ${parts.join(', ')}`;
+}
+
+/** One part per program, not per process: "nginx open files 20000", "php-fpm open files 1024 / 65536 (3 masters)". */
+export function openFileParts(limits: NonNullable<Report['vitals']>['openFileLimits']): string[] {
+  const byProcess = new Map<string, { values: string[]; count: number }>();
+  for (const limit of limits) {
+    const entry = byProcess.get(limit.process) ?? { values: [], count: 0 };
+    const value = String(limit.soft ?? '?');
+    if (!entry.values.includes(value)) entry.values.push(value);
+    entry.count++;
+    byProcess.set(limit.process, entry);
+  }
+  return [...byProcess].map(([process, { values, count }]) => `${process} open files ${values.join(' / ')}${count > 1 ? ` (${count} masters)` : ''}`);
+}
+
+/** Findings as printed: one line per distinct finding (two pools with the same problem print once each, by their own summary). */
+export function uniqueFindings<F extends { severity: string; summary: string }>(findings: readonly F[]): F[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.severity}\u0000${f.summary}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -5,7 +5,6 @@
  */
 import { parseWindowOptions, UNTIL_EXAMPLE, WINDOW_END_CHARS_RE, type WindowEnd } from '../config/index.js';
 import { UsageError, printable } from '../errors.js';
-import { editDistance } from '../inventory/index.js';
 
 export const DEFAULT_SINCE_MS = 15 * 60_000;
 export const MAX_SINCE_MS = 7 * 86_400_000;
@@ -36,25 +35,8 @@ export interface ActionCommand<N extends 'reload' | 'restart'> {
   dryRun: boolean;
 }
 
-export const SUBCOMMANDS = ['triage', 'logs', 'fpm', 'slowlog', 'hosts', 'help', 'reload', 'restart', 'audit', 'runbook', 'timeline', 'digest'] as const;
-
 /** Longest reason kept with a reload request. */
 export const MAX_REASON = 300;
-
-export const USAGE_LINES: ReadonlyArray<readonly [string, string]> = [
-  ['/502 triage TARGET [--since 15m] [--until TIME]', 'what is wrong, how sure, the evidence and the fix'],
-  ['/502 logs HOST [--since 15m] [--until TIME]', 'the access-log report: 5xx, latency, upstreams, failing URIs'],
-  ['/502 fpm HOST', 'PHP-FPM pool status and master-log events'],
-  ['/502 slowlog HOST [--since 15m] [--until TIME]', 'top slow scripts and the frames they were stuck in'],
-  ['/502 hosts', 'the inventory: hosts and @groups'],
-  ['/502 reload HOST [--dry-run] [reason]', 'graceful php-fpm reload, after an approver approves'],
-  ['/502 restart HOST [--dry-run] [reason]', 'php-fpm restart (drops running requests), after approval'],
-  ['/502 audit [HOST] [--all]', "this channel's recent decisions and commands (--all: every channel, approvers)"],
-  ['/502 runbook HOST [--since 15m] [--until TIME]', 'walk the 502 runbook step by step in a thread'],
-  ['/502 timeline [SESSION]', "a runbook's timeline as a Markdown file, for the review"],
-  ['/502 digest [TARGET] [--since 24h] [--until TIME]', 'the health digest now: 5xx, latency, pool pressure, with a chart'],
-  ['/502 help', 'this help'],
-];
 
 export const TARGET_HELP = 'TARGET is a host (web-03), a @group (@web), a glob (web-*) or a comma list (web-01,web-02).';
 
@@ -80,8 +62,11 @@ function badCharacters(token: string): string {
   return bad.map((c) => (/[\x21-\x7e]/.test(c) ? `"${c}"` : `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`)).join(' ');
 }
 
-/** Parses the text after `/502`. Throws a UsageError (the message says what was wrong) on anything else. */
-export function parseCommand(raw: string): Command {
+/**
+ * Splits the text after `/502` into words, refusing anything that is not a name, a target or an
+ * option (a reload's free-text reason excepted). The command table (commands.ts) reads the words.
+ */
+export function splitWords(raw: string): string[] {
   const text = normalize(raw);
   if (text.length > 500) throw new UsageError('That command is too long.');
   const words = text === '' ? [] : text.split(/\s+/);
@@ -100,46 +85,26 @@ export function parseCommand(raw: string): Command {
       );
     }
   }
-  const [first, ...rest] = words;
-  if (first === undefined) return { name: 'help' };
-  const name = first.toLowerCase();
-  switch (name) {
-    case 'help':
-    case '-h':
-    case '--help':
-      return { name: 'help' };
-    case 'hosts':
-      if (rest.length) throw new UsageError('`hosts` takes no arguments.');
-      return { name: 'hosts' };
-    case 'triage':
-    case 'logs':
-    case 'fpm':
-    case 'slowlog':
-      return parseTargetCommand(name, rest);
-    case 'reload':
-    case 'restart':
-      return parseActionCommand(name, rest);
-    case 'audit': {
-      const all = rest.includes('--all');
-      const hosts = rest.filter((w) => w !== '--all');
-      if (hosts.length > 1) throw new UsageError('`audit` takes at most one host: /502 audit [HOST] [--all].');
-      if (hosts[0]?.startsWith('-')) throw new UsageError(`Unknown option "${printable(hosts[0])}": \`audit\` takes a host and --all.`);
-      return { name: 'audit', host: hosts[0] ?? null, all };
-    }
-    case 'runbook':
-      return parseRunbookCommand(rest);
-    case 'timeline':
-      if (rest.length > 1 || (rest[0] !== undefined && !/^[a-f0-9]{6,32}$/.test(rest[0]))) {
-        throw new UsageError('`timeline` takes at most a session id (the hex id the runbook thread shows): /502 timeline [SESSION].');
-      }
-      return { name: 'timeline', session: rest[0] ?? null };
-    case 'digest':
-      return parseDigestCommand(rest);
-    default: {
-      const near = SUBCOMMANDS.find((s) => editDistance(name, s) <= Math.max(1, Math.floor(s.length / 3)));
-      throw new UsageError(`Unknown subcommand "${printable(first)}".${near ? ` Did you mean \`${near}\`?` : ''}`);
-    }
+  return words;
+}
+
+export function parseNoArgs(name: string, args: string[]): void {
+  if (args.length) throw new UsageError(`\`${name}\` takes no arguments.`);
+}
+
+export function parseAuditCommand(args: string[]): Command {
+  const all = args.includes('--all');
+  const hosts = args.filter((w) => w !== '--all');
+  if (hosts.length > 1) throw new UsageError('`audit` takes at most one host.');
+  if (hosts[0]?.startsWith('-')) throw new UsageError(`Unknown option "${printable(hosts[0])}": \`audit\` takes a host and --all.`);
+  return { name: 'audit', host: hosts[0] ?? null, all };
+}
+
+export function parseTimelineCommand(args: string[]): Command {
+  if (args.length > 1 || (args[0] !== undefined && !/^[a-f0-9]{6,32}$/.test(args[0]))) {
+    throw new UsageError('`timeline` takes at most a session id (the hex id the runbook thread shows).');
   }
+  return { name: 'timeline', session: args[0] ?? null };
 }
 
 /** The value of an --until at word i, if it is one: a time (`2026-11-25T17:00+01:00`) needs `:` and `+`, which no target may hold. */
@@ -155,9 +120,9 @@ function reasonStart(words: readonly string[]): number {
   return i;
 }
 
-function parseActionCommand<N extends 'reload' | 'restart'>(name: N, args: string[]): ActionCommand<N> {
+export function parseActionCommand<N extends 'reload' | 'restart'>(name: N, args: string[]): ActionCommand<N> {
   const [host, ...rest] = args;
-  if (host === undefined || host.startsWith('-')) throw new UsageError(`\`${name}\` needs a host: /502 ${name} HOST [--dry-run] [reason].`);
+  if (host === undefined || host.startsWith('-')) throw new UsageError(`\`${name}\` needs a host.`);
   let dryRun = false;
   const reason: string[] = [];
   for (const word of rest) {
@@ -172,7 +137,7 @@ function parseActionCommand<N extends 'reload' | 'restart'>(name: N, args: strin
 }
 
 /** `runbook HOST [--since D] [--runbook NAME]`. */
-function parseRunbookCommand(args: string[]): Command {
+export function parseRunbookCommand(args: string[]): Command {
   let runbook: string | undefined;
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -190,7 +155,7 @@ function parseRunbookCommand(args: string[]): Command {
   return runbook !== undefined && command.name === 'runbook' ? { ...command, runbook } : command;
 }
 
-function parseTargetCommand(name: 'triage' | SectionName | 'runbook', args: string[]): Command {
+export function parseTargetCommand(name: 'triage' | SectionName | 'runbook', args: string[]): Command {
   const what = name === 'triage' ? 'a target' : 'a host';
   const { positionals, since, until } = readWindowArgs(args, (arg) => `Unknown option "${printable(arg)}": \`${name}\` takes only --since, --until${name === 'runbook' ? ' and --runbook' : ''}.`);
   if (positionals.length > 1) {
@@ -203,7 +168,7 @@ function parseTargetCommand(name: 'triage' | SectionName | 'runbook', args: stri
 }
 
 /** `digest [TARGET] [--since D] [--until T]`: all optional (the channel's schedule fills them in). */
-function parseDigestCommand(args: string[]): Command {
+export function parseDigestCommand(args: string[]): Command {
   const { positionals, since, until } = readWindowArgs(args, (arg) => `Unknown option "${printable(arg)}": \`digest\` takes only --since and --until.`);
   if (positionals.length > 1) {
     throw new UsageError(`\`digest\` takes one target, got "${printable(positionals[0]!)}" and "${printable(positionals[1]!)}" (use a comma list, web-01,web-02).`);

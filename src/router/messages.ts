@@ -1,29 +1,40 @@
 /** The router's own messages: help, the inventory, usage errors and refusals (a job's progress is chat's). */
 import type { Inventory } from '../inventory/index.js';
 import { bold, code, esc, fallbackOf, pre, type Message, type MessageBlock } from '../report/message.js';
-import { TARGET_HELP, USAGE_LINES } from './grammar.js';
+import { TARGET_HELP, UNTIL_HELP } from './grammar.js';
 
 function message(blocks: MessageBlock[]): Message {
   return { text: fallbackOf(blocks), blocks };
 }
 
-function usageBlock(): string {
-  const width = Math.max(...USAGE_LINES.map(([u]) => u.length));
-  return pre(USAGE_LINES.map(([u, what]) => `${u.padEnd(width)}  ${what}`));
+/** What help shows of a command of the table (commands.ts imports this module, so not its type). */
+interface HelpEntry {
+  usage: string;
+  summary: string;
 }
 
-export function helpMessage(): Message {
+/** The commands of the table, one per line: usage, then what it does. */
+function usageBlock(commands: readonly HelpEntry[]): string {
+  const lines = commands.map((c) => [`/502 ${c.usage}`, c.summary] as const);
+  const width = Math.max(...lines.map(([u]) => u.length));
+  return pre(lines.map(([u, what]) => `${u.padEnd(width)}  ${what}`));
+}
+
+export function helpMessage(commands: readonly HelpEntry[]): Message {
   return message([
-    { kind: 'section', text: `${bold('badgateway')} triages nginx 502/504s in front of PHP-FPM over SSH.\n${usageBlock()}` },
-    { kind: 'context', text: esc(`${TARGET_HELP} --since takes 90s, 15m, 2h, 1d (default 15m).`) },
+    { kind: 'section', text: `${bold('badgateway')} triages nginx 502/504s in front of PHP-FPM over SSH.\n${usageBlock(commands)}` },
+    { kind: 'context', text: esc(`${TARGET_HELP} --since takes 90s, 15m, 2h, 1d (default 15m). ${UNTIL_HELP}`) },
   ]);
 }
 
-export function usageMessage(problem: string): Message {
+/**
+ * A usage error: what was wrong, then the one usage line of the command it was about (`usage`), or,
+ * when no command was recognised, where the list is. Never the whole help.
+ */
+export function usageMessage(problem: string, usage: string | null): Message {
   return message([
     { kind: 'section', text: `⚠️ ${esc(problem)}` },
-    { kind: 'section', text: `${bold('Usage')}\n${usageBlock()}` },
-    { kind: 'context', text: esc(TARGET_HELP) },
+    { kind: 'context', text: usage ? `Usage: ${code(usage)}` : `Type ${code('/502 help')} for the commands.` },
   ]);
 }
 

@@ -4,7 +4,7 @@
  * runs) or returns a job: post a message, run the use case with progress updates in place, and
  * finish with the report. Button clicks come back here too.
  */
-import { BadgatewayError, UsageError, errorMessage } from '../errors.js';
+import { BadgatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Services } from '../app/services.js';
 import { ACTION_APPROVE, ACTION_DENY, parseApprovalValue, withActor } from '../actions/index.js';
@@ -22,12 +22,12 @@ import {
 import { bold, code, esc, mention, pre, type Message } from '../report/message.js';
 import { scrub } from '../report/scrub.js';
 import { describeSpan } from '../config/index.js';
-import { spanOf } from './span.js';
 import type { TriageSpan } from '../triage/types.js';
 import { authorize } from '../chat/auth.js';
-import { SUBCOMMANDS, parseCommand, type Command, type SectionName } from './grammar.js';
+import type { SectionName } from './grammar.js';
+import { parseCommand, slashCommand, usageLine, type PlanContext } from './commands.js';
 import { ProgressState, cancelledMessage, noticeMessage } from '../chat/messages.js';
-import { RESTARTING, helpMessage, hostsMessage, refusalMessage, usageMessage } from './messages.js';
+import { RESTARTING, refusalMessage, usageMessage } from './messages.js';
 import { ResultCache } from './results.js';
 import { JobBook, retryWords, type JobMeta, type Reservation } from './limits.js';
 import { ThrottledUpdates, UpdateBudget } from '../chat/throttle.js';
@@ -36,7 +36,6 @@ import type { AutoTriage, Plan, TriageJob } from './types.js';
 import type { CommandSource, Metrics } from '../metrics/metrics.js';
 import type { RunbookService } from '../runbook/service.js';
 import { runbookRoutes } from './runbook.js';
-import { planDigestJob } from '../digest/job.js';
 import type { Digests } from '../digest/digests.js';
 
 export interface RouterOptions {
@@ -160,9 +159,9 @@ export function createRouter(options: RouterOptions): Router {
 
   /** The subcommand typed, for metrics: a known one, or `invalid`. */
   function commandOf(text: string): string {
-    const first = text.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+    const first = text.trim().split(/\s+/)[0] ?? '';
     if (first === '') return 'help';
-    return (SUBCOMMANDS as readonly string[]).includes(first) ? first : 'invalid';
+    return slashCommand(first)?.name ?? 'invalid';
   }
 
   function plan(invocation: Invocation): Plan {
@@ -174,103 +173,57 @@ export function createRouter(options: RouterOptions): Router {
     return decided;
   }
 
+  /** Parses through the command table, checks the entry's permission and lets its handler plan the work. */
   function planCommand(invocation: Invocation): Plan {
-    const refusal = authorize(invocation, services.config.slack, 'read');
+    const spec = slashCommand(invocation.text.trim().split(/\s+/)[0] || 'help');
+    const refusal = authorize(invocation, services.config.slack, spec?.permission ?? 'read');
     if (refusal) {
       logger.info({ user: invocation.user, channel: invocation.channel }, 'command refused');
       return { kind: 'reply', reason: 'refused', message: refusalMessage(refusal) };
     }
-    let command: Command;
     try {
-      command = parseCommand(invocation.text);
-      if (command.name === 'help') return { kind: 'reply', reason: 'help', message: helpMessage() };
-      if (command.name === 'hosts') return { kind: 'reply', reason: 'hosts', message: hostsMessage(services.inventory, services.config.file) };
-      if (command.name === 'reload' || command.name === 'restart' || command.name === 'audit') return planAction(invocation, command);
-      if (command.name === 'timeline') return runbookRoute.plan(invocation, command)!;
-      if (command.name === 'digest') return planDigest(invocation, command);
-      const hosts = services.inventory.resolve(command.target);
-      if (command.name !== 'triage' && hosts.length !== 1) {
-        throw new UsageError(
-          `\`${command.name}\` takes one host; "${command.target}" names ${hosts.length}: ${hosts
-            .slice(0, 5)
-            .map((h) => h.name)
-            .join(', ')}${hosts.length > 5 ? ', …' : ''}.`,
-        );
-      }
+      const command = parseCommand(invocation.text);
+      return slashCommand(command.name)!.handle(command, planContext(invocation));
     } catch (err) {
       if (err instanceof BadgatewayError && err.kind === 'usage') {
-        return { kind: 'reply', reason: 'usage', message: usageMessage(withHostHint(invocation.text, err.message)) };
+        return { kind: 'reply', reason: 'usage', message: usageMessage(withHostHint(invocation.text, err.message), spec ? usageLine(spec) : null) };
       }
       throw err;
     }
-    const owner = ownerOf(invocation);
-    if (command.name === 'runbook') return busy(owner) ?? runbookRoute.plan(invocation, command)!;
-    const { name, target } = command;
-    // The same read of the same hosts over the same window, already running in this channel: join it.
-    const key = JSON.stringify([name, invocation.channel, services.inventory.resolve(target).map((h) => h.name), command.sinceMs, command.until ?? null]);
-    const running = book.identical(key);
-    if (running) {
-      const age = Math.round((Date.now() - running.started) / 1000);
-      return {
-        kind: 'reply',
-        reason: 'joined',
-        message: noticeMessage(`⏳ The same ${esc(running.label)} (${esc(describeSpan(command.sinceMs, null))}${command.until ? ', same end' : ''}) is already running here, asked by ${running.requestedBy} ${age} s ago: its message in this channel will show the answer.`),
-      };
-    }
-    const refused = busy(owner);
-    if (refused) return refused;
-    const span = (): TriageSpan => spanOf(command.sinceMs, command.until);
-    const label = `${name === 'triage' ? 'triage' : `${name} read`} of ${target}`;
-    const reservation = reserve({ owner, key, label, requestedBy: who(invocation) });
-    return {
-      kind: 'job',
-      command: name,
-      target,
-      run: (responder) =>
-        track(
-          async (signal) => {
-            await runTriage({ source: invocation.surface, requestedBy: who(invocation), user: invocation.user, channel: invocation.channel }, name, target, span(), responder, signal);
-          },
-          reservation,
-        ),
-    };
   }
 
-  /** reload / restart (an approval request, or a dry-run preview) and audit: the actions' use cases. */
-  function planAction(invocation: Invocation, command: Extract<Command, { name: 'reload' | 'restart' | 'audit' }>): Plan {
-    const host = command.host;
-    if (host !== null) {
-      const hosts = services.inventory.resolve(host);
-      if (hosts.length !== 1) throw new UsageError(`\`${command.name}\` takes one host; "${host}" names ${hosts.length}.`);
-    }
-    const actions = services.actions;
-    if (!actions) {
-      return { kind: 'reply', reason: 'refused', message: noticeMessage(`${command.name === 'audit' ? 'The audit log is' : 'Reloading or restarting php-fpm from chat is'} not available here: it needs the bot's store, which ${code('badgateway start')} opens.`) };
-    }
+  /** What a command's handler (src/router/commands.ts) may use of the router. */
+  function planContext(invocation: Invocation): PlanContext {
     const owner = ownerOf(invocation);
-    const refused = busy(owner);
-    if (refused) return refused;
-    const actor = { user: invocation.user, surface: invocation.surface, channel: invocation.channel };
-    const meta = reserve({ owner, key: null, label: `${command.name}${host ? ` of ${host}` : ''}`, requestedBy: who(invocation) });
+    const requestedBy = who(invocation);
     return {
-      kind: 'job',
-      command: command.name,
-      target: host ?? '*',
-      run: (responder) =>
-        track(async (signal) => {
-          const started = Date.now();
-          let outcome = 'ok';
-          try {
-            if (command.name === 'audit') await actions.auditReply(command.host, responder, { actor, all: command.all });
-            else await actions.request({ action: command.name, host: command.host, actor, reason: command.reason, preview: command.dryRun }, responder, signal);
-          } catch (err) {
-            outcome = 'failed';
-            logger.warn({ err: errorMessage(err), command: command.name }, 'action command failed');
-            await responder.ephemeral(noticeMessage(`❌ ${esc(command.name)} failed: ${esc(scrub(errorMessage(err)))}`)).catch(() => undefined);
-          } finally {
-            count(invocation.surface, command.name, outcome, (Date.now() - started) / 1000);
-          }
-        }, meta),
+      invocation,
+      services,
+      logger,
+      updateIntervalMs,
+      ...(options.digests ? { digests: options.digests } : {}),
+      requestedBy,
+      busy: () => busy(owner),
+      count: (command, outcome, seconds) => count(invocation.surface, command, outcome, seconds),
+      read: (name, target, span, responder, signal) =>
+        runTriage({ source: invocation.surface, requestedBy, user: invocation.user, channel: invocation.channel }, name, target, span, responder, signal),
+      runbookPlan: (command) => runbookRoute.plan(invocation, command)!,
+      job(spec) {
+        // The same read of the same hosts over the same window, already running in this channel: join it.
+        const running = spec.key ? book.identical(spec.key) : undefined;
+        if (running) {
+          const age = Math.round((Date.now() - running.started) / 1000);
+          return {
+            kind: 'reply',
+            reason: 'joined',
+            message: noticeMessage(`⏳ The same ${esc(running.label)}${spec.window ? ` (${esc(spec.window)})` : ''} is already running here, asked by ${running.requestedBy} ${age} s ago: its message in this channel will show the answer.`),
+          };
+        }
+        const refused = busy(owner);
+        if (refused) return refused;
+        const reservation = reserve({ owner, key: spec.key ?? null, label: spec.label, requestedBy });
+        return { kind: 'job', command: spec.command, target: spec.target, run: (responder) => track((signal) => spec.run(responder, signal), reservation) };
+      },
     };
   }
 
@@ -279,27 +232,6 @@ export function createRouter(options: RouterOptions): Router {
     const top = results.get(resultId)?.hosts.find((h) => h.host === host)?.report?.diagnosis.causes[0];
     if (!top) return 'asked from a triage message';
     return `triage verdict: ${CAUSE_WORDS[top.id]} (${top.id}, confidence ${confidenceWords(top.confidence)})`;
-  }
-
-  /** `/502 digest [TARGET]`: the target is checked now (a UsageError is a usage reply); the job runs in src/digest. */
-  function planDigest(invocation: Invocation, command: Extract<Command, { name: 'digest' }>): Plan {
-    const job = planDigestJob({
-      command,
-      channel: invocation.channel,
-      requestedBy: who(invocation),
-      config: services.config,
-      inventory: services.inventory,
-      triage: services.triage,
-      logger,
-      updateIntervalMs,
-      ...(options.digests ? { digests: options.digests } : {}),
-      onFinished: (outcome, seconds) => count(invocation.surface, 'digest', outcome, seconds),
-    });
-    const owner = ownerOf(invocation);
-    const refused = busy(owner);
-    if (refused) return refused;
-    const meta = reserve({ owner, key: null, label: `digest of ${job.target}`, requestedBy: who(invocation) });
-    return { kind: 'job', command: 'digest', target: job.target, run: (responder) => track((signal) => job.run(responder, signal), meta) };
   }
 
   function autoTriage(request: AutoTriage, responder: Responder): Promise<TriageJob> | null {
@@ -476,11 +408,8 @@ export function createRouter(options: RouterOptions): Router {
       await services.actions.request({ action: 'reload', host: ref.host, actor, reason: verdictOf(ref.resultId, ref.host) }, responder, signal);
       return;
     }
-    if (action === ACTION_RUNBOOK && options.runbooks) return runbookRoute.startFromButton(input, responder, ref);
-    if (action === ACTION_RUNBOOK) {
-      await responder.ephemeral(noticeMessage(`Runbooks are not available yet in this version of badgateway.${ref.host ? ` For now, see ${code(`/502 fpm ${ref.host}`)}.` : ''}`));
-      return;
-    }
+    // Without runbooks loaded the route says so (the button is not offered then either).
+    if (action === ACTION_RUNBOOK) return runbookRoute.startFromButton(input, responder, ref);
     const result = results.get(ref.resultId);
     if (!result) {
       await responder.ephemeral(noticeMessage(`That result is no longer in memory (the bot restarted or it is older than a day). Run ${code(`/502 triage ${ref.host ?? 'TARGET'}`)} again.`));

@@ -17,6 +17,7 @@
  *   ```
  *
  *   Guidance for the responder, Markdown, with {{placeholders}} filled from the triage.
+ *   <!-- Notes for the runbook's author: never shown. -->
  *
  * Everything is validated (zod, plus cross-checks against the command catalog) when the bot starts;
  * a problem names the file, the line and the reason.
@@ -63,6 +64,8 @@ export const PLACEHOLDERS = [
   'slowLog',
   'fpmService',
   'fpmStatusUrl',
+  'fpmBinary',
+  'fpmConf',
   'since',
 ] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
@@ -271,7 +274,11 @@ interface RawSection {
 export function parseRunbook(text: string, file: string, catalog?: Catalog): Runbook {
   const problems = new Problems();
   const label = file;
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  // <!-- comments --> are notes for the runbook's author: never shown (blanked line for line, so problems keep their line numbers).
+  const lines = text
+    .replace(/\r\n?/g, '\n')
+    .replace(/<!--[\s\S]*?-->/g, (comment) => comment.replace(/[^\n]/g, ''))
+    .split('\n');
   let bodyStart = 0;
   let front: z.infer<typeof frontMatterSchema> | null = null;
   if (lines[0]?.trim() !== '---') {
@@ -423,7 +430,7 @@ function checkConditions(condition: Condition | null | undefined): CheckConditio
 /** Why a check cannot run this catalog command with these parameters, or null. */
 function commandProblem(catalog: Catalog, id: string, params: Record<string, string | number>): string | null {
   const command = catalog.get(id);
-  if (!command) return `"${id}" is not in the command catalog`;
+  if (!command) return catalog.unknown(id).replace(/\.$/, '');
   if (command.mutating) return `"${id}" changes the host: a check may only read (use action: for changes)`;
   for (const [name, value] of Object.entries(params)) {
     const spec = command.params[name];

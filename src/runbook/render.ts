@@ -46,6 +46,9 @@ export function placeholderValues(ctx: TemplateContext): Partial<Record<Placehol
     slowLog: sourcePath(ctx.report, 'slowLog') ?? sources.slowLog,
     fpmService: sources.fpmService,
     fpmStatusUrl: sources.fpmStatusUrl,
+    // The PHP-FPM the triage found running (its binary and config file), so advice names this host's version.
+    fpmBinary: ctx.report?.sources.find((s) => s.source === 'fpmConfig')?.binary,
+    fpmConf: ctx.report?.sources.find((s) => s.source === 'fpmConfig')?.path ?? undefined,
     since: formatDuration(ctx.sinceMs),
   };
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== null && v !== '')) as Partial<Record<Placeholder, string>>;

@@ -2,6 +2,7 @@
  * Analyzer views of a triage report, as plain text: what a runbook step's `check: { view: ... }`
  * shows, what `when.check.matches` looks at, and what the postmortem timeline keeps. Pure.
  */
+import { openFileParts, uniqueFindings } from '../report/text.js';
 import type { LatencySummary } from '../analyze/access/index.js';
 import { CAUSE_WORDS } from '../report/chat.js';
 import type { Report } from '../triage/report.js';
@@ -149,7 +150,7 @@ function slowlog(r: Report): ViewResult {
 
 function findings(r: Report): ViewResult {
   if (!r.findings.length) return { ok: true, summary: 'no config findings', output: 'no config findings' };
-  const lines = r.findings.slice(0, 10).map((f) => `[${f.severity}] ${f.summary}${f.setting && (f.current || f.suggested) ? `\n    ${f.setting}: ${f.current ?? '?'} -> ${f.suggested ?? '?'}` : ''}`);
+  const lines = uniqueFindings(r.findings).slice(0, 10).map((f) => `[${f.severity}] ${f.summary}${f.setting && (f.current || f.suggested) ? `\n    ${f.setting}: ${f.current ?? '?'} -> ${f.suggested ?? '?'}` : ''}`);
   const critical = r.findings.filter((f) => f.severity === 'critical').length;
   return { ok: true, summary: `${r.findings.length} finding(s), ${critical} critical`, output: lines.join('\n') };
 }
@@ -162,7 +163,7 @@ function vitals(r: Report): ViewResult {
   if (v.memory) lines.push(`memory available ${((v.memory.availableBytes ?? 0) / 1024 ** 3).toFixed(1)} GiB of ${((v.memory.totalBytes ?? 0) / 1024 ** 3).toFixed(1)} GiB`);
   lines.push(v.oomKills === null ? 'OOM kills: unknown (kernel log unreadable)' : `OOM kills in the kernel log: ${v.oomKills.length}`);
   if (v.somaxconn !== null) lines.push(`net.core.somaxconn ${v.somaxconn}`);
-  for (const l of v.openFileLimits) lines.push(`${l.process} open files ${l.soft ?? '?'}`);
+  lines.push(...openFileParts(v.openFileLimits));
   for (const p of v.problems) lines.push(`not read: ${p}`);
   return { ok: true, summary: lines[0] ?? 'vitals', output: lines.join('\n') };
 }

@@ -16,6 +16,8 @@ export interface SourceStatus {
   detail?: string;
   /** Bytes read from disk or the wire. */
   bytes?: number;
+  /** nginxConfig, fpmConfig: the binary of the master whose configuration was read (advice names it, not a guess). */
+  binary?: string;
 }
 
 export interface Report {

@@ -161,7 +161,13 @@ async function collect(ctx: HostContext, discovery: Discovery, foreign: string |
   if (discovery.fpm) evidence.fpmConfig = discovery.fpm;
   const sources: SourceStatus[] = [
     { source: 'nginxConfig', path: null, status: discovery.nginx ? 'read' : 'missing', ...(discovery.nginx ? {} : { detail: 'nginx -T gave nothing' }) },
-    { source: 'fpmConfig', path: null, status: discovery.fpm ? 'read' : 'missing', ...(discovery.fpm ? {} : { detail: discovery.missing.find((m) => m.source === 'fpmLog')?.why ?? 'php-fpm -tt gave nothing' }) },
+    {
+      source: 'fpmConfig',
+      path: discovery.fpm ? (discovery.fpmMaster?.conf ?? null) : null,
+      status: discovery.fpm ? 'read' : 'missing',
+      ...(discovery.fpm ? {} : { detail: discovery.missing.find((m) => m.source === 'fpmLog')?.why ?? 'php-fpm -tt gave nothing' }),
+      ...((discovery.fpmMaster?.binary ?? discovery.fpmBinary) ? { binary: (discovery.fpmMaster?.binary ?? discovery.fpmBinary)! } : {}),
+    },
   ];
   const spec = ctx.host.sources.logFormat ?? 'combined';
   const format = compileLogFormat(spec);

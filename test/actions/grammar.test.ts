@@ -9,7 +9,7 @@ import { loadCatalog } from '../../src/catalog/index.js';
 import { defaultCatalogDir, loadConfig } from '../../src/config/index.js';
 import { Inventory } from '../../src/inventory/index.js';
 import { createLogger } from '../../src/log/index.js';
-import { parseCommand } from '../../src/router/grammar.js';
+import { parseCommand } from '../../src/router/commands.js';
 import { openStore } from '../../src/store/index.js';
 import { writeConfig } from '../support/config.js';
 
@@ -118,12 +118,12 @@ describe('/502 reload, restart, audit', () => {
     try {
       const make = () =>
         new ActionService({ config, inventory: new Inventory(config.hosts), catalog: loadCatalog(config.catalogDir), executor: { run: () => Promise.reject(new Error('no')), close: async () => {} }, store, logger: createLogger({ level: 'silent' }) });
-      expect(make).toThrow(/hosts\.web-01\.actions\.reload: fpm\.status is not a mutating catalog command.*hosts\.web-02\.actions\.reload: fpm\.nope is not in the command catalog/);
+      expect(make).toThrow(/hosts\.web-01\.actions\.reload: fpm\.status is not a mutating catalog command\n {2}hosts\.web-02\.actions\.reload: "fpm\.nope" is not in the command catalog/);
     } finally {
       await store.close();
     }
     expect(() => loadConfig({ path: writeConfig({ approvals: { expiry: 'soon' }, hosts: { 'web-01': { actions: { reboot: 'x.y' } } } }), env: {} })).toThrow(
-      /hosts\.web-01\.actions: unknown setting "reboot"; approvals\.expiry: expected a duration/,
+      /hosts\.web-01\.actions: unknown setting "reboot"\n {2}approvals\.expiry: expected a duration/,
     );
   }, 120_000);
 });

@@ -52,7 +52,7 @@ describe('badgateway analyze', () => {
     const { code, stdout } = cli(scenarioArgs('socket_permission'));
     expect(code).toBe(0);
     const lines = stdout.split('\n');
-    expect(lines[0]).toMatch(/^VERDICT: socket_permission \(confidence 0\.\d\d\)$/);
+    expect(lines[0]).toMatch(/^VERDICT: nginx may not open PHP-FPM's socket \(permissions\) \(socket_permission, confidence 0\.\d\d\)$/);
     expect(stdout).toMatch(/FIX: Let nginx's user \(\S+\) open the socket/);
     expect(stdout).toMatch(/Sources:\n\s+access\s+read/);
   });
@@ -147,10 +147,17 @@ describe('badgateway analyze', () => {
       expect(stdout, args.join(' ')).toMatch(/^ {2}NEEDED: /m);
       expect(stdout, args.join(' ')).not.toMatch(/healthy/i);
     }
+    // A log in another format: the first line says so and names the fix; no figures are made up from it.
+    const garbage = cli(['--access', join(dir, 'garbage.log')]);
+    expect(garbage.stderr).toBe(
+      `badgateway: none of the 2 lines of ${join(dir, 'garbage.log')} matched the default \`combined\` format: pass --log-format 'FORMAT' (its log_format from nginx.conf) or --nginx-conf FILE (nginx -T output, which names it).\n`,
+    );
+    expect(garbage.stdout).toContain('Access log: none of its 2 lines matched the log_format (the default, combined): nothing was counted.');
+    expect(garbage.stdout).not.toMatch(/peak concurrency|request time/);
     // The same log with its request in the window: healthy, exit 0.
     const ok = cli(['--access', join(dir, 'old.log')]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^VERDICT: healthy/m);
+    expect(ok.stdout).toMatch(/^VERDICT: Healthy: no 502\/504 to explain \(healthy, confidence/m);
   });
 
   it('scrubs tokens, cookies and Authorization values from the lines it shows', () => {
@@ -181,7 +188,7 @@ describe('badgateway analyze', () => {
     [['--until', '2h', '--to', '2026-11-25T10:00:00Z', '--access', '/dev/null'], /either --since\/--until or --from\/--to/],
     [['--access', '/dev/null', '--log-format', "escape=bogus '$remote_addr'"], /is not a log_format nginx would accept/],
     [[], /analyze needs at least one input file/],
-    [['--bogus'], /Unknown option '--bogus'/],
+    [['--bogus'], /unknown option "--bogus"\. It takes --access, /],
   ])('bad usage %j exits 2 with one line', (args, message) => {
     const { code, stdout, stderr } = cli(args);
     expect(code).toBe(2);

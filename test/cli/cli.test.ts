@@ -78,7 +78,12 @@ describe('badgateway CLI', () => {
     [['run', 'web-lab', 'log.tail', 'source=accessLog', 'lines=$(id)'], /lines must be a whole number/],
     [['run', 'web-lab'], /run needs a host and a command id/],
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['hosts', '--bogus'], /Unknown option '--bogus'/],
+    [['hosts', '--bogus'], /^badgateway: unknown option "--bogus"\. It takes --json\. Usage: badgateway hosts \[--json\]\n/],
+    [['triag', 'web-lab'], /unknown command "triag"\. Did you mean `badgateway triage`\?/],
+    [['run', 'web-lab', 'host.uptim'], /"host\.uptim" is not in the command catalog\. Did you mean host\.uptime\? `badgateway commands` lists them\./],
+    [['triage', 'web-lab', '--sinc', '5m'], /^badgateway: unknown option "--sinc"\. Did you mean --since\? It takes --since, --until, --json\. Usage: badgateway triage TARGET/],
+    [['triage', 'web-lab', '--since'], /^badgateway: --since needs a value\. Usage: /],
+    [['commands', '--json=yes'], /^badgateway: --json takes no value\. Usage: /],
   ])('bad usage %j exits 2 with one clear line and runs nothing', (args, message) => {
     const { code, stdout, stderr } = cli([...args, '--config', configFile]);
     expect(code).toBe(2);
@@ -87,11 +92,13 @@ describe('badgateway CLI', () => {
     expect(stderr).toMatch(message);
   });
 
-  it('a bad config exits 2 with every problem on one line', () => {
+  it('a bad config exits 2 with one line per problem', () => {
     const bad = writeConfig('hosts:\n  web-03:\n    port: twenty\n    adress: x\nssh:\n  connectTimeout: soon\n');
     const { code, stderr } = cli(['hosts', '--config', bad]);
     expect(code).toBe(2);
-    expect(stderr.trim().split('\n')).toHaveLength(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe(`badgateway: ${bad} has 3 problems:`);
     expect(stderr).toContain('hosts.web-03.port: expected number, received string');
     expect(stderr).toContain('hosts.web-03: unknown setting "adress"');
     expect(stderr).toContain('ssh.connectTimeout: expected a duration');
@@ -114,10 +121,33 @@ describe('badgateway CLI', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
-  it('a missing --config file exits 2', () => {
+  it('a missing config file exits 2 with one line naming who named it and what to do', () => {
     const { code, stderr } = cli(['hosts', '--config', '/nonexistent/b.yaml']);
     expect(code).toBe(2);
-    expect(stderr).toContain('/nonexistent/b.yaml is invalid: cannot read it: file not found');
+    expect(stderr).toBe('badgateway: config file /nonexistent/b.yaml does not exist (named by --config). Check the path, or write one there with `badgateway init /nonexistent/b.yaml`.\n');
+    const fromEnv = cli(['hosts'], { BADGATEWAY_CONFIG: '/nonexistent/c.yaml' });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain('config file /nonexistent/c.yaml does not exist (named by BADGATEWAY_CONFIG)');
+  });
+
+  it('`commands` shows what each command takes; `run` reads /proc output in words, the raw text under it', () => {
+    const list = cli(['commands', '--config', configFile]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^ID\s+KIND\s+TAKES\s+DESCRIPTION$/m);
+    expect(list.stdout).toMatch(/^log\.tail\s+read-only\s+source=accessLog\|errorLog\|fpmLog\|slowLog lines=N\(1\.\.\d+\)/m);
+    expect(list.stdout).toMatch(/^host\.uptime\s+read-only\s+-\s+uptime and load average$/m);
+    expect(list.stdout).toMatch(/^fpm\.reload\s+mutating\s+\(host: fpmService\)/m);
+    expect(list.stdout).toContain('Run a read-only one: badgateway run HOST ID [name=value ...]');
+    const json = JSON.parse(cli(['commands', '--json', '--config', configFile]).stdout) as { commands: Array<{ id: string; params: object; sources: string[] }> };
+    expect(json.commands.find((c) => c.id === 'log.read-range')).toMatchObject({ params: { offset: { type: 'integer', min: 0 } }, sources: [] });
+
+    const uptime = cli(['run', 'web-lab', 'host.uptime', '--config', configFile]);
+    expect(uptime.code).toBe(0);
+    expect(uptime.stdout).toMatch(/^up (\d+ d )?(\d+ h )?\d+ min; load average [\d.]+ \(1 min\), [\d.]+ \(5 min\), [\d.]+ \(15 min\); \d+ of \d+ tasks runnable now\n--- host\.uptime output ---\n[\d.]+ [\d.]+\n/);
+    const raw = cli(['run', 'web-lab', 'host.uptime', '--raw', '--config', configFile]);
+    expect(raw.stdout).toMatch(/^[\d.]+ [\d.]+\n[\d.]+ [\d.]+ [\d.]+ \d+\/\d+ \d+\n$/);
+    const memory = cli(['run', 'web-lab', 'host.memory', '--config', configFile]);
+    expect(memory.stdout).toMatch(/^memory [\d.]+ GiB available of [\d.]+ GiB; (swap [\d.]+ GiB free of [\d.]+ GiB|no swap)\n/);
   });
 
   it('prints help for each command', () => {

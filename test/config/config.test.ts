@@ -149,7 +149,7 @@ alerts:
     } finally {
       process.chdir(cwd);
     }
-    expect(() => loadConfig({ path: '/nonexistent/badgateway.yaml', env: {} })).toThrow(/cannot read it: file not found/);
+    expect(() => loadConfig({ path: '/nonexistent/badgateway.yaml', env: {} })).toThrow(/^config file \/nonexistent\/badgateway.yaml does not exist \(named by --config\)/);
   });
 
   it('loads a file given by BADGATEWAY_CONFIG', () => {

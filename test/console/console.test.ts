@@ -63,8 +63,10 @@ describe('badgateway start (local console)', () => {
     mark = c.out().length;
     c.send('/502 triage web-03 --since 15m --until 2026-11-25T17:00Z');
     await c.waitFor(/Triage of web-03 running/);
-    await c.waitFor(/\[\d+\] Show evidence\s+\[\d+\] Start runbook\s+\[\d+\] Reload php-fpm/, 40_000);
+    await c.waitFor(/\[\d+\] Show evidence\s+\[\d+\] Start runbook/, 40_000);
     const answer = c.out().slice(mark);
+    // The evidence is recorded logs: no PHP-FPM master of this host was seen running, so no reload is offered.
+    expect(answer).not.toContain('Reload php-fpm');
     expect(answer).toContain('== web-03: PHP answered too slowly: nginx gave up at fastcgi_read_timeout ==');
     expect(answer).toMatch(/Verdict: .*\(fastcgi_read_timeout\), confidence \d+% \((high|medium|low)\)/);
     expect(answer).toMatch(/Fix: /);
@@ -86,6 +88,30 @@ describe('badgateway start (local console)', () => {
     // The mode it chose is one JSON line on stderr; the console itself stays on stdout.
     const first = JSON.parse(c.err().split('\n')[0]!);
     expect(first).toMatchObject({ level: 30, mode: 'console' });
+  }, 120_000);
+});
+
+describe('the console on a pipe', () => {
+  it('a usage error prints one usage line, not the help; `quit` exits while the pipe is still open', async () => {
+    const c = spawnConsole({ env: consoleEnv({ BADGATEWAY_CONFIG: configFile, BADGATEWAY_DATA_DIR: 'memory://', METRICS_PORT: '0' }) });
+    try {
+      await c.waitFor(/badgateway console: type \/502 help/);
+      const mark = c.out().length;
+      c.send('/502 reload');
+      await c.waitFor(/Usage: \/502 reload HOST \[--dry-run\] \[reason\]/);
+      const said = c.out().slice(mark);
+      expect(said).toContain('reload needs a host.');
+      expect(said).not.toContain('/502 triage TARGET');
+      c.send('/502 triag web-03');
+      await c.waitFor(/Unknown subcommand "triag"\. Did you mean triage\?/);
+      // stdin stays open (a pipe whose writer is still there): quit alone must end the process.
+      c.send('quit');
+      const code = await new Promise<number | null>((resolve) => (c.child.exitCode !== null ? resolve(c.child.exitCode) : c.child.once('exit', resolve)));
+      expect(code).toBe(0);
+      expect(c.child.stdin.writableEnded).toBe(false);
+    } finally {
+      if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    }
   }, 120_000);
 });
 

@@ -19,7 +19,29 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const NGINX_BIN = process.env.LAB_NGINX ?? '/usr/sbin/nginx';
-export const FPM_BIN = process.env.LAB_PHP_FPM ?? '/usr/sbin/php-fpm8.2';
+export const FPM_BIN = process.env.LAB_PHP_FPM ?? findFpmBinary();
+
+/**
+ * The PHP-FPM binary as Debian and Ubuntu install it: the newest /usr/sbin/php-fpmX.Y, else
+ * /usr/sbin/php-fpm. Any PHP version runs the lab; none installed fails loudly (startLab names the path).
+ */
+export function findFpmBinary(dir = '/usr/sbin'): string {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => /^php-fpm(\d+\.\d+)?$/.test(n));
+  } catch {
+    /* no such folder: the default below, which does not exist either, is named in the error */
+  }
+  const version = (n: string) => (n.match(/(\d+)\.(\d+)$/)?.slice(1).map(Number) ?? [0, 0]) as [number, number];
+  names.sort((a, b) => version(b)[0] - version(a)[0] || version(b)[1] - version(a)[1]);
+  return path.join(dir, names[0] ?? 'php-fpm');
+}
+
+/** /etc/php/X.Y/fpm/php-fpm.conf of the binary found (Debian's layout), or null for an unversioned one. */
+export function fpmConfigOf(binary: string): string | null {
+  const version = /php-fpm(\d+\.\d+)$/.exec(binary)?.[1];
+  return version ? `/etc/php/${version}/fpm/php-fpm.conf` : null;
+}
 
 /** The access log_format used by the lab (name `lab`): upstream nginx format plus `cn=$connection`. */
 export const LAB_LOG_FORMAT =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { parseCommand } from '../../src/router/grammar.js';
+import { parseCommand } from '../../src/router/commands.js';
 
 describe('the /502 grammar', () => {
   it('reads the subcommands, targets and --since', () => {

@@ -157,7 +157,7 @@ describe('guidance rendering', () => {
 
 describe('the /502 runbook and /502 timeline grammar', () => {
   it('parses a host, --since and --runbook; a timeline takes an optional session id', async () => {
-    const { parseCommand } = await import('../../src/router/grammar.js');
+    const { parseCommand } = await import('../../src/router/commands.js');
     expect(parseCommand('runbook web-03')).toEqual({ name: 'runbook', target: 'web-03', sinceMs: 15 * 60_000, until: null });
     expect(parseCommand('runbook web-03 --since 30m --runbook 502-triage')).toEqual({ name: 'runbook', target: 'web-03', sinceMs: 30 * 60_000, until: null, runbook: '502-triage' });
     expect(parseCommand('timeline')).toEqual({ name: 'timeline', session: null });
@@ -166,5 +166,25 @@ describe('the /502 runbook and /502 timeline grammar', () => {
     expect(() => parseCommand('runbook web-03 --runbook')).toThrow(/--runbook needs a runbook id/);
     expect(() => parseCommand('runbook web-03 --fast')).toThrow(/takes only --since, --until and --runbook/);
     expect(() => parseCommand('timeline web-03')).toThrow(/takes at most a session id/);
+  });
+});
+
+describe('what the shipped runbook shows a responder', () => {
+  const runbook = loadRunbooks(defaultRunbooksDir(), catalog).get('502-triage')!;
+  const texts = [runbook.intro, ...runbook.steps.map((s) => s.guidance)];
+
+  it("shows no note meant for the runbook's author (<!-- comments --> are dropped)", () => {
+    expect(runbook.intro).not.toMatch(/author|yaml step|placeholder|<!--/);
+    expect(texts.join('\n')).not.toContain('<!--');
+    // Dropping a comment keeps the line numbers of what follows (problems name the right line).
+    expect(() => parseRunbook('---\ntitle: T\n---\n<!--\nnote\n-->\n## A\n```yaml step\naction: reboot\n```\n', 'x.md', catalog)).toThrow(/line 9: /);
+  });
+
+  it('names no PHP version or path as the host\'s when the triage did not find it; names the one it found', () => {
+    const unknown = texts.map((t) => fillPlaceholders(t, {})).join('\n');
+    expect(unknown).not.toMatch(/8\.2|php-fpm8|\/run\/php\/php/);
+    const down = runbook.steps.find((s) => s.id === 'fix-start')!;
+    expect(fillPlaceholders(down.guidance, { fpmBinary: '/usr/sbin/php-fpm8.3', fpmService: 'php8.3-fpm' })).toContain('sudo /usr/sbin/php-fpm8.3 -t\nsudo systemctl start php8.3-fpm');
+    expect(fillPlaceholders(down.guidance, {})).toContain("sudo php-fpm -t\nsudo systemctl start 'php*-fpm'");
   });
 });

@@ -175,7 +175,10 @@ describe('Slack over HTTP: requests', () => {
       expect(res.json.response_type, text).toBe('ephemeral');
       const shown = allText({ body: res.json.blocks });
       expect(shown, text).toMatch(expected);
-      expect(shown, text).toContain('/502 triage TARGET [--since 15m] [--until TIME]');
+      // The usage line of the command typed, never the whole help; an unknown subcommand points at help.
+      const usage = { triage: '/502 triage TARGET [--since 15m] [--until TIME]', logs: '/502 logs HOST [--since 15m] [--until TIME]', fpm: '/502 fpm HOST' }[text.split(' ')[0]!];
+      expect(shown, text).toContain(usage ?? 'Type `/502 help` for the commands.');
+      expect(shown, text).not.toContain(usage === undefined ? '/502 triage TARGET' : '/502 digest');
     }
     await settle();
     expect(triageCalls).toEqual([]);
@@ -264,13 +267,13 @@ describe('Slack over HTTP: a triage', () => {
     const thread = await stub.waitFor(() => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === messageTs) ?? stub.ok('files.completeUploadExternal')[0], 5000, 'the evidence');
     expect(allText(thread) + stub.calls.filter((c) => c.method === 'upload').map((c) => c.raw).join('')).toMatch(/upstream timed out/);
 
-    // The runbook button says it is not there yet; without a store (badgateway start opens one) reloading says so, for anyone.
+    // Without runbooks loaded the runbook button says so; without a store (badgateway start opens one) reloading says so, for anyone.
     await click(actions.elements[1].action_id, value, messageTs);
     await click(actions.elements[2].action_id, value, messageTs, USER);
     await click(actions.elements[2].action_id, value, messageTs, APPROVER);
     const replies = await stub.waitFor(() => (stub.ok('respond').length >= 3 ? stub.ok('respond') : null), 5000, 'three ephemeral replies');
     const said = replies.map(allText).join('\n');
-    expect(said).toContain('Runbooks are not available yet');
+    expect(said).toContain('Runbooks are not enabled in this badgateway (no runbooks were loaded at start).');
     expect(said).toContain('Reloading php-fpm from chat is not available here: approvals need the bot');
   });
 

@@ -142,6 +142,8 @@ export async function startSlackStub(): Promise<SlackStub> {
       if (typeof body.text === 'string' && body.text.length > 40_000) return send(200, { ok: false, error: 'msg_too_long' });
       switch (method) {
         case 'auth.test':
+          // A token Slack no longer accepts (revoked, or copied wrong): `badgateway doctor` must say so.
+          if (/xoxb-revoked/.test(String(req.headers.authorization ?? body.token ?? ''))) return send(200, { ok: false, error: 'invalid_auth' });
           return send(200, { ok: true, url: 'https://stub.slack.test/', team: 'Stub', user: 'badgateway', team_id: 'T0STUB', user_id: 'U0BOT', bot_id: 'B0BOT' });
         case 'chat.postMessage':
           if (!body.channel) return send(200, { ok: false, error: 'channel_not_found' });

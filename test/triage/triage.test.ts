@@ -232,7 +232,7 @@ describe('badgateway triage (CLI)', () => {
     const bin = join(REPO_ROOT, 'bin', 'badgateway.js');
     const text = spawnSync(process.execPath, [bin, 'triage', 'web-lab', '--since', '10m', '--config', labHost.configFile], { encoding: 'utf8', timeout: 60_000 });
     expect(text.status, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^Host: web-lab\nVERDICT: worker_crash/);
+    expect(text.stdout).toMatch(/^Host: web-lab\nVERDICT: PHP-FPM workers crashed \(worker_crash, confidence/);
     const json = spawnSync(process.execPath, [bin, 'triage', 'web-lab', '--json', '--config', labHost.configFile], { encoding: 'utf8', timeout: 60_000 });
     const result = JSON.parse(json.stdout);
     expect(result.hosts[0].timings.total).toBeGreaterThan(0);
