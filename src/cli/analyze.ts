@@ -3,7 +3,7 @@ import { parseCliArgs } from './args.js';
 import { parseWindowEnd, parseWindowOptions } from '../config/window.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { AnalyzeFilesInput, WindowRequest } from '../triage/analyze-files.js';
-import type { CliCommand } from './commands.js';
+import type { CliCommand } from './types.js';
 
 const USAGE =
   'badgateway analyze [--access FILE] [--log-format FORMAT|NAME] [--error FILE] [--fpm-log FILE] [--slow-log FILE] ' +

@@ -10,7 +10,7 @@ import { scrubDeep } from '../report/scrub.js';
 import { parseWindowOptions } from '../config/window.js';
 import { ExitCode, UsageError, printable } from '../errors.js';
 import type { AuditEntry } from '../store/index.js';
-import type { CliCommand } from './commands.js';
+import type { CliCommand } from './types.js';
 
 const USAGE = 'badgateway audit [--since 7d] [--host HOST] [--limit N] [--json]';
 

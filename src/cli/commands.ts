@@ -6,7 +6,7 @@ import { readableOutput } from './run-output.js';
 import { succeeded } from '../exec/types.js';
 import { scrub } from '../report/scrub.js';
 import { readerText } from '../report/sanitize.js';
-import type { Io } from './main.js';
+import type { CliCommand } from './types.js';
 import type { Context } from './context.js';
 import { analyze } from './analyze.js';
 import { audit } from './audit.js';
@@ -15,12 +15,7 @@ import { triage } from './triage.js';
 import { digest } from './digest.js';
 import { doctor } from './doctor.js';
 
-export interface CliCommand {
-  help: string;
-  /** Whether the command needs the loaded config, inventory and catalog. */
-  needsContext: boolean;
-  run(args: string[], context: Context | null, io: Io, globals?: { configPath?: string }): Promise<number>;
-}
+export type { CliCommand } from './types.js';
 
 export const GLOBAL_HELP = `badgateway: triage nginx 502/504s in front of PHP-FPM
 

@@ -5,7 +5,7 @@ import { parseWindowOptions, resolveWindowEnd } from '../config/window.js';
 import { readerText } from '../report/sanitize.js';
 import { scrubDeep } from '../report/scrub.js';
 import { ExitCode, UsageError } from '../errors.js';
-import type { CliCommand } from './commands.js';
+import type { CliCommand } from './types.js';
 
 const USAGE = 'badgateway digest TARGET [--since 24h] [--until TIME] [--timezone ZONE] [--chart FILE] [--json]';
 

@@ -6,7 +6,7 @@
 import { ExitCode, UsageError, printable } from '../errors.js';
 import { terminalSafe } from '../report/sanitize.js';
 import { parseCliArgs } from './args.js';
-import type { CliCommand } from './commands.js';
+import type { CliCommand } from './types.js';
 import type { Check } from './doctor-checks.js';
 
 const USAGE = 'badgateway doctor [TARGET] [--json]';

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { DEFAULT_CONFIG_FILE } from '../config/files.js';
 import { ExitCode, UsageError, errorMessage } from '../errors.js';
-import type { CliCommand } from './commands.js';
+import type { CliCommand } from './types.js';
 
 const USAGE = 'badgateway init [PATH]   (or --config PATH; default $BADGATEWAY_CONFIG, else ./badgateway.yaml)';
 

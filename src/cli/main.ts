@@ -5,11 +5,9 @@
 import { BadgatewayError, ConfigError, ExitCode, UsageError, errorMessage, printable } from '../errors.js';
 import { nearest } from '../suggest.js';
 import { COMMANDS, GLOBAL_HELP } from './commands.js';
+import type { Io } from './types.js';
 
-export interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+export type { Io } from './types.js';
 
 /** Global options come before or after the command name; everything else belongs to the command. */
 function splitGlobal(argv: string[]): { config?: string; help: boolean; name?: string; rest: string[] } {

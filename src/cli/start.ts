@@ -27,7 +27,7 @@ import { responderDigestPoster, textDigestPoster } from '../digest/posters.js';
 import type { DigestScheduler } from '../digest/scheduler.js';
 import { approvalGateway, createRunbookService, loadRunbooks } from '../runbook/index.js';
 import type { Context } from './context.js';
-import type { Io } from './main.js';
+import type { Io } from './types.js';
 
 export async function start(context: Context, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const mode = chooseMode(env);

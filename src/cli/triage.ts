@@ -3,7 +3,7 @@ import { parseCliArgs } from './args.js';
 import { parseWindowOptions, resolveWindowEnd } from '../config/window.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { TriageProgress } from '../triage/types.js';
-import type { CliCommand } from './commands.js';
+import type { CliCommand } from './types.js';
 
 const USAGE = 'badgateway triage TARGET [--since 15m] [--until TIME] [--json]';
 const DEFAULT_SINCE_MS = 15 * 60_000;

@@ -302,7 +302,9 @@ export function createRouter(options: RouterOptions): Router {
     } catch (err) {
       log.warn({ err: errorMessage(err) }, 'could not post the progress message');
       count(origin.source, commandLabel, 'failed', (Date.now() - jobStarted) / 1000);
-      await responder.ephemeral(noticeMessage(`⚠️ I could not post in this channel: ${esc(errorMessage(err))}`)).catch(() => undefined);
+      await responder
+        .ephemeral(noticeMessage(`⚠️ I could not post in this channel: ${esc(errorMessage(err))}`))
+        .catch((e) => log.warn({ err: errorMessage(e) }, 'could not tell the user either (ephemeral reply failed)'));
       return { handle: null, result: null, error: errorMessage(err) };
     }
     try {
@@ -441,13 +443,15 @@ export function createRouter(options: RouterOptions): Router {
     plan,
     click: async (input, responder) => {
       if (draining) {
-        await responder.ephemeral(noticeMessage(RESTARTING)).catch(() => undefined);
+        await responder.ephemeral(noticeMessage(RESTARTING)).catch((e) => logger.warn({ err: errorMessage(e), action: input.action }, 'could not say the bot is restarting'));
         return;
       }
       return track((signal) =>
         click(input, responder, signal).catch(async (err) => {
           logger.warn({ err: errorMessage(err), action: input.action }, 'button failed');
-          await responder.ephemeral(noticeMessage(`⚠️ That did not work: ${esc(scrub(errorMessage(err)))}`)).catch(() => undefined);
+          await responder
+            .ephemeral(noticeMessage(`⚠️ That did not work: ${esc(scrub(errorMessage(err)))}`))
+            .catch((e) => logger.warn({ err: errorMessage(e), action: input.action }, 'could not report the failed button'));
         }),
       );
     },

@@ -100,7 +100,7 @@ describe('two causes that both hold', () => {
     expect(second!.summary).toMatch(/the pool was full at the time, so some of them waited for a free worker/);
     // Printed as a second cause that holds, with its own fix, not as a weaker candidate.
     const text = renderText(report);
-    expect(text).toMatch(/\nAlso holds:\n {2}fastcgi_read_timeout \(0\.\d\d, explains 5 failures\): PHP did not answer within fastcgi_read_timeout \(2s\)/);
+    expect(text).toMatch(/\nAlso holds:\n {2}PHP answered too slowly: nginx gave up at fastcgi_read_timeout \(fastcgi_read_timeout, 0\.\d\d, explains 5 failures\): PHP did not answer within fastcgi_read_timeout \(2s\)/);
     expect(text).toMatch(/\n {4}FIX: Find and fix the slow code/);
     expect(text).not.toContain('Other candidates:');
   });

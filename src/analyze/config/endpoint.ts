@@ -7,9 +7,9 @@ import { posix } from 'node:path';
 export type Endpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
 /** Hosts an FPM pool listens on that accept any address. */
-const ANY_HOSTS = new Set(['', '*', '0.0.0.0', '::']);
+export const ANY_HOSTS: ReadonlySet<string> = new Set(['', '*', '0.0.0.0', '::']);
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return host === 'localhost' || host.startsWith('127.') || host === '::1';
 }
 

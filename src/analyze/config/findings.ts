@@ -17,53 +17,8 @@ import type {
   Severity,
 } from './types.js';
 import { NGINX_DEFAULTS } from './nginx.js';
+import { ANY_HOSTS, fpmListen, isLoopback, nginxTarget, reaches } from './endpoint.js';
 import { formatSeconds, formatSize } from './units.js';
-
-type Endpoint = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
-
-const ANY_HOSTS = new Set(['', '*', '0.0.0.0', '::', '[::]']);
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host.startsWith('127.') || host === '::1' || host === '[::1]';
-}
-
-/** nginx target: `unix:/run/php.sock`, `127.0.0.1:9000`, `[::1]:9000`, `host` (port 80). */
-function nginxEndpoint(addr: string): Endpoint | undefined {
-  if (addr.startsWith('unix:')) return { kind: 'unix', path: addr.slice(5) };
-  if (addr.includes('$')) return undefined;
-  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(addr);
-  if (v6) return { kind: 'tcp', host: v6[1]!, port: Number(v6[2]) };
-  const m = /^([^:]+):(\d+)$/.exec(addr);
-  if (m) return { kind: 'tcp', host: m[1]!, port: Number(m[2]) };
-  return undefined;
-}
-
-/** FPM listen: `/run/php.sock`, `9000` (all addresses), `127.0.0.1:9000`, `[::]:9000`. */
-function fpmEndpoint(listen: string): Endpoint | undefined {
-  const l = listen.trim();
-  if (l.startsWith('/')) return { kind: 'unix', path: l };
-  if (l.startsWith('unix:')) return { kind: 'unix', path: l.slice(5) };
-  if (/^\d+$/.test(l)) return { kind: 'tcp', host: '', port: Number(l) };
-  const v6 = /^\[([^\]]*)\]:(\d+)$/.exec(l);
-  if (v6) return { kind: 'tcp', host: v6[1]!, port: Number(v6[2]) };
-  const m = /^([^:]*):(\d+)$/.exec(l);
-  if (m) return { kind: 'tcp', host: m[1]!, port: Number(m[2]) };
-  return undefined;
-}
-
-function normPath(p: string): string {
-  return p.replace(/\/+/g, '/').replace(/\/$/, '');
-}
-
-function endpointsMatch(n: Endpoint, f: Endpoint): boolean {
-  if (n.kind === 'unix' || f.kind === 'unix') {
-    return n.kind === 'unix' && f.kind === 'unix' && normPath(n.path) === normPath(f.path);
-  }
-  if (n.port !== f.port) return false;
-  if (n.host === f.host) return true;
-  if (ANY_HOSTS.has(f.host)) return true;
-  return isLoopback(n.host) && isLoopback(f.host);
-}
 
 /**
  * Every nginx location with fastcgi_pass, and the FPM pool(s) it reaches. Upstream group names are expanded
@@ -78,14 +33,14 @@ export function phpRoutes(nginx: NginxConfig, fpm?: FpmConfig): PhpRoute[] {
       let addrs: { address: string; backup: boolean }[] = [{ address: target, backup: false }];
       const group = nginx.upstreams.find((u) => u.context === 'http' && u.name === target);
       if (group) addrs = group.servers.filter((s) => !s.down).map((s) => ({ address: s.address, backup: s.backup }));
-      const endpoints = addrs.map((a) => ({ e: nginxEndpoint(a.address), backup: a.backup }));
+      const endpoints = addrs.map((a) => ({ e: nginxTarget(a.address), backup: a.backup }));
       const pools = new Set<string>();
       const primary = new Set<string>();
       for (const pool of fpm?.pools ?? []) {
-        const fe = pool.listen !== undefined ? fpmEndpoint(pool.listen) : undefined;
+        const fe = pool.listen !== undefined ? fpmListen(pool.listen) : undefined;
         if (!fe) continue;
         for (const { e, backup } of endpoints) {
-          if (e === undefined || !endpointsMatch(e, fe)) continue;
+          if (e === undefined || !reaches(e, fe)) continue;
           pools.add(pool.name);
           if (!backup) primary.add(pool.name);
         }
@@ -108,7 +63,7 @@ export function phpRoutes(nginx: NginxConfig, fpm?: FpmConfig): PhpRoute[] {
 /** How nginx must write a pool's listen in fastcgi_pass (bare FPM ports mean "all addresses"). */
 function passFor(listen: string | undefined): string {
   if (listen === undefined) return '<pool listen>';
-  const e = fpmEndpoint(listen);
+  const e = fpmListen(listen);
   if (!e) return listen;
   if (e.kind === 'unix') return `unix:${e.path}`;
   const host = ANY_HOSTS.has(e.host) ? '127.0.0.1' : e.host.includes(':') ? `[${e.host}]` : e.host;
