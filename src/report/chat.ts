@@ -27,6 +27,8 @@ export interface ChatOptions {
   resultId?: string;
   /** Slack user id (or a name) of who asked. */
   requestedBy?: string;
+  /** Whether runbooks are enabled (no Start runbook button otherwise); default true. */
+  runbooks?: boolean;
 }
 
 /** `r=<result id>;h=<host or *>`: what the buttons carry (well under Slack's 2000 characters). */
@@ -197,7 +199,8 @@ function buttons(options: ChatOptions, host: string | null, reports: readonly (R
   if (!options.resultId) return [];
   const value = buttonValue(options.resultId, host);
   const list: MessageButton[] = [{ action: ACTION_EVIDENCE, label: 'Show evidence', value, style: 'primary' }];
-  if (reports.some((r) => fpmRuns(r) || (r?.diagnosis.causes.length ?? 0) > 0)) list.push({ action: ACTION_RUNBOOK, label: 'Start runbook', value });
+  const walkable = reports.some((r) => fpmRuns(r) || (r?.diagnosis.causes.length ?? 0) > 0);
+  if (options.runbooks !== false && walkable) list.push({ action: ACTION_RUNBOOK, label: 'Start runbook', value });
   if (reports.some(fpmRuns)) list.push({ action: ACTION_RELOAD, label: 'Reload php-fpm', value, style: 'danger' });
   return [{ kind: 'actions', buttons: list }];
 }

@@ -95,6 +95,7 @@ const INLINE_EVIDENCE = 2800;
 
 export function createRouter(options: RouterOptions): Router {
   const { services, logger } = options;
+  const runbooksEnabled = options.runbooks !== undefined;
   const updateIntervalMs = options.updateIntervalMs ?? 1500;
   const book = new JobBook({ maxJobs: options.maxJobs ?? 50, maxJobsPerUser: options.maxJobsPerUser ?? 5 });
   const results = options.results ?? new ResultCache();
@@ -330,7 +331,7 @@ export function createRouter(options: RouterOptions): Router {
         }),
       );
       const resultId = results.put(result);
-      const options = { resultId, requestedBy: origin.requestedBy };
+      const options = { resultId, requestedBy: origin.requestedBy, runbooks: runbooksEnabled };
       final = name === 'triage' ? triageMessage(result, options) : sectionMessage(name, result, options);
       log.info({ ms: Date.now() - started, hosts: result.hosts.length, top: result.rows[0]?.topCause ?? null }, 'job done');
       job = { handle, result, error: null };
