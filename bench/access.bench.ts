@@ -23,7 +23,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'badgateway.js');
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`;
 const installed = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
@@ -33,7 +36,16 @@ const OTHERS: Array<{ name: string; check: string[]; args: (path: string) => str
   {
     name: 'goaccess',
     check: ['--version'],
-    args: (path) => [path, '--no-global-config', '--no-progress', `--log-format=%h %^[%d:%t %^] "%r" %s %b "%R" "%u" rt=%T %^`, '--date-format=%d/%b/%Y', '--time-format=%T', '-o', join(tmpdir(), 'badgateway-bench-goaccess.json')],
+    args: (path) => [
+      path,
+      '--no-global-config',
+      '--no-progress',
+      `--log-format=%h %^[%d:%t %^] "%r" %s %b "%R" "%u" rt=%T %^`,
+      '--date-format=%d/%b/%Y',
+      '--time-format=%T',
+      '-o',
+      join(tmpdir(), 'badgateway-bench-goaccess.json'),
+    ],
   },
   { name: 'lnav', check: ['-V'], args: (path) => ['-n', '-c', ';SELECT count(*), sum(sc_status >= 500) FROM access_log', path] },
 ];
@@ -122,7 +134,9 @@ export async function accessBench(): Promise<void> {
     }
     const row = (name: string, runs: Measured[]) =>
       console.log(
-        `  ${name.padEnd(52)} median ${ms(median(runs.map((r) => r.ms)))}  best ${ms(Math.min(...runs.map((r) => r.ms)))}  peak RSS ${Math.max(...runs.map((r) => r.peakMb)).toFixed(0).padStart(4)} MB  [${runs.map((r) => r.ms.toFixed(0)).join(', ')}]`,
+        `  ${name.padEnd(52)} median ${ms(median(runs.map((r) => r.ms)))}  best ${ms(Math.min(...runs.map((r) => r.ms)))}  peak RSS ${Math.max(...runs.map((r) => r.peakMb))
+          .toFixed(0)
+          .padStart(4)} MB  [${runs.map((r) => r.ms.toFixed(0)).join(', ')}]`,
       );
     if (mawk) row(`mawk '{c[$9]++}'`, awk);
     row('badgateway analyze --access --log-format upstream --json', cli);
@@ -146,7 +160,7 @@ export async function accessBench(): Promise<void> {
       const best = runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
       console.log(
         `  analysis alone, in process, ${threads} thread${threads > 1 ? 's' : ''} asked, ${best.threads} used:`.padEnd(55) +
-          ` best ${ms(best.wallMs)}  (${((best.lines / best.wallMs) * 1000 / 1e6).toFixed(2)} M lines/s)  peak RSS ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB  [${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}]`,
+          ` best ${ms(best.wallMs)}  (${(((best.lines / best.wallMs) * 1000) / 1e6).toFixed(2)} M lines/s)  peak RSS ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB  [${runs.map((r) => r.wallMs.toFixed(0)).join(', ')}]`,
       );
     }
     console.log(`  load after: ${load()}`);

@@ -128,11 +128,19 @@ async function main(): Promise<void> {
     const chartPath = join(tmpdir(), 'badgateway-digest-bench.png');
     if (chart) writeFileSync(chartPath, chart.data);
     console.log(`24-hour digest of ${HOSTS} hosts at concurrency ${CONCURRENCY} over loopback SSH (logs ${(total / 1e6).toFixed(0)} MB in all)`);
-    console.log(`  wall ${(wall / 1000).toFixed(2)} s (goal < 60 s): triage ${(result.durationMs / 1000).toFixed(2)} s + digest, message and chart ${((wall - result.durationMs) / 1000).toFixed(2)} s`);
+    console.log(
+      `  wall ${(wall / 1000).toFixed(2)} s (goal < 60 s): triage ${(result.durationMs / 1000).toFixed(2)} s + digest, message and chart ${((wall - result.durationMs) / 1000).toFixed(2)} s`,
+    );
     console.log(`  bytes fetched ${(bytes / 1e6).toFixed(1)} MB (${((bytes / total) * 100).toFixed(1)}% of the files; ${(bytes / HOSTS / 1e6).toFixed(1)} MB per host)`);
-    console.log(`  per host (median): discover ${phase('discover')} ms, collect ${phase('collect')} ms, total ${phase('total')} ms; ${HOSTS - failed.length} ok, ${failed.length} failed${failed[0] ? ` (${failed[0].error})` : ''}`);
-    console.log(`  digest: ${digest.fleet.requests} requests, 502 × ${digest.fleet.count502}, 504 × ${digest.fleet.count504}, ${digest.hourly.length} hours, worst hour ${digest.fleet.worstHour ? new Date(digest.fleet.worstHour.hour).toISOString().slice(11, 16) : '-'}`);
-    console.log(`  Slack message ${slack.blocks.length} blocks, ${JSON.stringify(slack.blocks).length} characters; chart ${chart ? `${JSON.stringify(pngSize(chart.data))} ${(chart.data.length / 1024).toFixed(0)} KB at ${chartPath}` : `none (${composed.chartError})`}`);
+    console.log(
+      `  per host (median): discover ${phase('discover')} ms, collect ${phase('collect')} ms, total ${phase('total')} ms; ${HOSTS - failed.length} ok, ${failed.length} failed${failed[0] ? ` (${failed[0].error})` : ''}`,
+    );
+    console.log(
+      `  digest: ${digest.fleet.requests} requests, 502 × ${digest.fleet.count502}, 504 × ${digest.fleet.count504}, ${digest.hourly.length} hours, worst hour ${digest.fleet.worstHour ? new Date(digest.fleet.worstHour.hour).toISOString().slice(11, 16) : '-'}`,
+    );
+    console.log(
+      `  Slack message ${slack.blocks.length} blocks, ${JSON.stringify(slack.blocks).length} characters; chart ${chart ? `${JSON.stringify(pngSize(chart.data))} ${(chart.data.length / 1024).toFixed(0)} KB at ${chartPath}` : `none (${composed.chartError})`}`,
+    );
     console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
     if (process.env.BENCH_PRINT) console.log(renderDigestText(digest));
   } finally {

@@ -25,7 +25,10 @@ const BIN = join(ROOT, 'bin', 'badgateway.js');
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 65);
 const HELP_RUNS = Number(process.env.BENCH_HELP_RUNS ?? 10);
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 function memoryOf(pid: number): { rssMb: number; peakMb: number } {
@@ -92,7 +95,10 @@ async function httpRun(stub: SlackStub, folder: { config: string }, extra: Recor
     let readyMs = NaN;
     while (Number.isNaN(readyMs)) {
       if (child.exitCode !== null || performance.now() - t0 > 120_000) throw new Error(`HTTP bot did not answer /healthz: ${stderr}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) readyMs = performance.now() - t0;
       else await new Promise((r) => setTimeout(r, 10));
     }

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     console.log(`  per host (median): discover ${phase('discover')} ms, collect ${phase('collect')} ms, total ${phase('total')} ms`);
     console.log(`  bytes fetched ${bytes} (${(bytes / HOSTS / 1024).toFixed(1)} KiB per host)`);
     console.log(`  errors: ${[...new Set(failed.map((h) => (h.error ?? '').replace(/web-\d+/g, 'HOST').replace(/\d+ ms/g, 'N ms')))].join(' | ')}`);
-  console.log(`  top causes: ${[...new Set(result.rows.map((r) => r.topCause))].join(', ')}`);
+    console.log(`  top causes: ${[...new Set(result.rows.map((r) => r.topCause))].join(', ')}`);
     console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   } finally {
     await Promise.all([lab.stop(), sshd.stop()]);

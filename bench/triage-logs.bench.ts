@@ -41,9 +41,7 @@ const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
 /** `$time_local` in a fixed +0200 zone. */
 function timeLocal(epochMs: number): string {
   const d = new Date(epochMs + 2 * HOUR);
-  return `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(
-    d.getUTCMinutes(),
-  )}:${pad2(d.getUTCSeconds())} +0200`;
+  return `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0200`;
 }
 
 const secs = (ms: number): string => (ms / 1000).toFixed(3);
@@ -95,7 +93,7 @@ function generate(path: string, bytes: number): void {
   const rnd = mulberry32(7);
   const tails = makeTails(rnd, 4096);
   const ips = Array.from({ length: 5000 }, () => `${10 + Math.floor(rnd() * 200)}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${1 + Math.floor(rnd() * 254)}`);
-  const avgLine = (tails.reduce((s, t) => s + t.length, 0) / tails.length) + 40;
+  const avgLine = tails.reduce((s, t) => s + t.length, 0) / tails.length + 40;
   const rateAt = (t: number) => (RATE_PER_HOUR / HOUR) * (1 + 0.5 * Math.sin((2 * Math.PI * ((t % DAY) - 6 * HOUR)) / DAY));
   // Walk back from the end to find the start that yields `bytes`.
   let start = END;
@@ -282,9 +280,7 @@ async function main(): Promise<void> {
       const from = file.meta.end - WINDOW_MS;
       const runs: ChildResult[] = [];
       for (let i = 0; i < repeat; i++) {
-        runs.push(
-          await runInChild({ path: file.path, port: sshd.port, user: sshd.user, clientKey: sshd.clientKey, knownHosts: sshd.knownHosts, from }),
-        );
+        runs.push(await runInChild({ path: file.path, port: sshd.port, user: sshd.user, clientKey: sshd.clientKey, knownHosts: sshd.knownHosts, from }));
       }
       // The median run, reported whole: single runs swing with the machine's load.
       const r = [...runs].sort((a, b) => a.totalMs - b.totalMs)[Math.floor(runs.length / 2)]!;

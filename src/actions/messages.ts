@@ -91,10 +91,7 @@ export interface RequestView {
 
 export function requestMessage(a: Approval, view: RequestView): Message {
   const title = `${ACTION_WORDS[a.action]} on ${a.host}`;
-  const lines = [
-    `command (${code(a.commandId)}, ${esc(runsAs(a.argv, view.user))}):\n${pre([displayArgv(a.argv, a.commandId)])}`,
-    `then verified by: ${esc(view.verify.join('; '))}`,
-  ];
+  const lines = [`command (${code(a.commandId)}, ${esc(runsAs(a.argv, view.user))}):\n${pre([displayArgv(a.argv, a.commandId)])}`, `then verified by: ${esc(view.verify.join('; '))}`];
   for (const note of view.notes) lines.push(`_${esc(oneLine(note, 300))}_`);
   const minutes = Math.max(1, Math.round((a.expiresAt - view.now) / 60_000));
   const blocks: MessageBlock[] = [
@@ -198,11 +195,11 @@ export interface AuditSummary {
 export function auditMessage(entries: AuditEntry[], summary: AuditSummary, host: string | null, channel: string | null = null): Message {
   const where = channel ? ` in ${channelRef(channel)}` : '';
   if (entries.length === 0 && summary.readOnly === 0) {
-    return message([{ kind: 'section', text: `No audit entries${host ? ` for ${code(host)}` : ''}${where} yet.${channel ? ` Approvers may ask for every channel's: ${code('/502 audit --all')}.` : ''}` }]);
+    return message([
+      { kind: 'section', text: `No audit entries${host ? ` for ${code(host)}` : ''}${where} yet.${channel ? ` Approvers may ask for every channel's: ${code('/502 audit --all')}.` : ''}` },
+    ]);
   }
-  const lines = [
-    `${bold(`Audit log${host ? ` of ${esc(host)}` : ''}`)}${where}: the last ${entries.length} decisions and commands of approved changes, newest first`,
-  ];
+  const lines = [`${bold(`Audit log${host ? ` of ${esc(host)}` : ''}`)}${where}: the last ${entries.length} decisions and commands of approved changes, newest first`];
   if (entries.length) {
     lines.push(pre([`${'TIME (UTC)'.padEnd(14)}  ${'EVENT'.padEnd(9)} ${'HOST'.padEnd(12)} ${'WHO'.padEnd(12)} WHAT`, ...entries.map(auditLine)]));
   }

@@ -24,17 +24,7 @@ import type { Actor, ClickResponder, MessageHandle, Responder } from '../chat/ty
 import type { ActionKind, Approval, AuditEvent, Store } from '../store/index.js';
 import { AUDIT_OUTPUT_LIMIT, truncate, withActor, type AuditActor } from './audit.js';
 import { ApproverDirectory, type GroupMembers } from './directory.js';
-import {
-  ACTION_WORDS,
-  INTERRUPTED,
-  auditMessage,
-  clock,
-  decidedMessage,
-  outcomeMessage,
-  previewMessage,
-  requestMessage,
-  type RunOutcome,
-} from './messages.js';
+import { ACTION_WORDS, INTERRUPTED, auditMessage, clock, decidedMessage, outcomeMessage, previewMessage, requestMessage, type RunOutcome } from './messages.js';
 import { cancelledOutcome, runApproved, type Prepared, type RunContext } from './run.js';
 
 export const DEFAULT_ACTIONS: Record<ActionKind, string> = { reload: 'fpm.reload', restart: 'fpm.restart' };
@@ -114,11 +104,7 @@ export class ActionService {
 
   private verifyNames(command: CatalogCommand): string[] {
     const window = this.deps.config.approvals.verifyWindowMs;
-    return [
-      ...command.verify,
-      'the PHP-FPM status page',
-      ...(window > 0 ? [`the 5xx rate ${Math.round(window / 1000)}s after vs before`] : []),
-    ];
+    return [...command.verify, 'the PHP-FPM status page', ...(window > 0 ? [`the 5xx rate ${Math.round(window / 1000)}s after vs before`] : [])];
   }
 
   private async audit(event: AuditEvent, fields: { host: string | null; actor: Actor | AuditActor; approval?: Approval; approver?: string | null; detail?: Record<string, unknown> }): Promise<void> {
@@ -136,7 +122,11 @@ export class ActionService {
         commandId: a?.commandId ?? null,
         argv: a?.argv ?? null,
         // The channel it happened in: `/502 audit` in a channel shows that channel's decisions.
-        detail: { ...(a?.reason && event === 'requested' ? { reason: a.reason } : {}), ...((a?.channel ?? fields.actor.channel) ? { channel: a?.channel ?? fields.actor.channel } : {}), ...fields.detail },
+        detail: {
+          ...(a?.reason && event === 'requested' ? { reason: a.reason } : {}),
+          ...((a?.channel ?? fields.actor.channel) ? { channel: a?.channel ?? fields.actor.channel } : {}),
+          ...fields.detail,
+        },
       });
     } catch (err) {
       this.deps.logger.error({ err: errorMessage(err), event, host: fields.host }, 'could not write an audit decision');
@@ -277,7 +267,7 @@ export class ActionService {
     if (actor.surface !== approval.surface || actor.channel !== approval.channel) {
       // Approvers decide where the request was asked and can be seen, not from a copy elsewhere.
       const where = approval.surface === 'slack' ? `<#${approval.channel}>` : `the ${approval.surface}`;
-      await refuse(`Sorry ${mention(actor.user)}, request ${code(approval.id)} is decided in ${where}, where it was asked. Nothing was run.`, 'another channel than the request\'s', approval);
+      await refuse(`Sorry ${mention(actor.user)}, request ${code(approval.id)} is decided in ${where}, where it was asked. Nothing was run.`, "another channel than the request's", approval);
       return;
     }
     const now = this.now();
@@ -300,11 +290,7 @@ export class ActionService {
     }
     const isRequester = actor.user === approval.requestedBy;
     if (input.approve && isRequester && actor.surface !== 'console' && !slack.allowSelfApproval) {
-      await refuse(
-        `Sorry ${mention(actor.user)}, you asked for this one: another approver must approve it (two-person rule). You may still Deny it to withdraw it.`,
-        'self-approval',
-        approval,
-      );
+      await refuse(`Sorry ${mention(actor.user)}, you asked for this one: another approver must approve it (two-person rule). You may still Deny it to withdraw it.`, 'self-approval', approval);
       return;
     }
     if (!(isRequester && !input.approve)) {
@@ -402,12 +388,15 @@ export class ActionService {
       via: `${approval.action} ${approval.host}`,
     };
     // The lease says this instance is alive and running it; another instance takes a lapsed one for interrupted.
-    const renew = setInterval(() => {
-      this.deps.store
-        .renewApprovalLease(approval.id, this.instance, this.now() + this.leaseMs)
-        .then((held) => held || this.deps.logger.warn({ approval: approval.id }, 'the lease on a running request was lost'))
-        .catch((err) => this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not renew the lease on a running request'));
-    }, Math.max(250, Math.floor(this.leaseMs / 4)));
+    const renew = setInterval(
+      () => {
+        this.deps.store
+          .renewApprovalLease(approval.id, this.instance, this.now() + this.leaseMs)
+          .then((held) => held || this.deps.logger.warn({ approval: approval.id }, 'the lease on a running request was lost'))
+          .catch((err) => this.deps.logger.warn({ err: errorMessage(err), approval: approval.id }, 'could not renew the lease on a running request'));
+      },
+      Math.max(250, Math.floor(this.leaseMs / 4)),
+    );
     renew.unref();
     const progress = { ran: false };
     let outcome: RunOutcome;
@@ -425,7 +414,7 @@ export class ActionService {
         this.deps.logger.error({ err: errorMessage(err), approval: approval.id }, 'could not record the outcome');
         return true;
       });
-    if (!recorded) this.deps.logger.error({ approval: approval.id }, 'the outcome was not recorded: the request is no longer this instance\'s to finish');
+    if (!recorded) this.deps.logger.error({ approval: approval.id }, "the outcome was not recorded: the request is no longer this instance's to finish");
     this.deps.logger.info({ approval: approval.id, host: approval.host, state: outcome.state, exit: outcome.exitCode, dryRun: outcome.dryRun ?? false }, 'action finished');
     await this.tell(responder, outcomeMessage(approval, outcome));
     await this.show(responder, decidedMessage(approval, outcome.dryRun ? 'dry-run' : outcome.state === 'succeeded' && outcome.unverified ? 'unverified' : outcome.state));

@@ -46,7 +46,12 @@ function dctx(ctx: VerifyContext): DiscoveryContext {
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean)[0] ?? '';
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)[0] ?? ''
+  );
 }
 
 /** The master meant by `hint` now (null when it cannot be told, with why). */
@@ -73,7 +78,8 @@ export function judgeMaster(action: ActionKind, before: FpmMaster | null, after:
   if (!after) return { name, ok: false, detail: `no PHP-FPM master${of} runs now${before ? ` (was pid ${before.pid})` : ''}` };
   const pidFile = after.pidFile ? `; ${after.pidFile.path} names ${after.pidFile.names ?? 'no pid'}` : '';
   const workers = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
-  if (!before) return { name, ok: null, detail: `master ${after.pid} runs (${startTime(after)}, ${workers(after.workers.length)}${pidFile}); not compared: the master before the change could not be read` };
+  if (!before)
+    return { name, ok: null, detail: `master ${after.pid} runs (${startTime(after)}, ${workers(after.workers.length)}${pidFile}); not compared: the master before the change could not be read` };
   const kept = after.workers.filter((w) => before.workers.includes(w)).length;
   const fresh = `workers ${before.workers.length} → ${after.workers.length}, ${after.workers.length - kept} new`;
   if (action === 'restart') {
@@ -101,13 +107,7 @@ export function judgeMaster(action: ActionKind, before: FpmMaster | null, after:
 }
 
 /** After the change: the master judged against the one before, retried until it passes or `timeoutMs` ends. */
-export async function verifyMaster(
-  ctx: VerifyContext,
-  action: ActionKind,
-  before: FpmMaster | null,
-  hint: MasterHint,
-  timeoutMs: number,
-): Promise<{ check: Check; after: FpmMaster | null }> {
+export async function verifyMaster(ctx: VerifyContext, action: ActionKind, before: FpmMaster | null, hint: MasterHint, timeoutMs: number): Promise<{ check: Check; after: FpmMaster | null }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const now = await masterNow(ctx, hint);

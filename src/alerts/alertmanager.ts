@@ -17,7 +17,10 @@ const alertSchema = z.object({
   startsAt: z.string().max(64).optional(),
   endsAt: z.string().max(64).optional(),
   generatorURL: z.string().max(4096).optional(),
-  fingerprint: z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'expected a hex fingerprint').optional(),
+  fingerprint: z
+    .string()
+    .regex(/^[0-9A-Za-z]{1,64}$/, 'expected a hex fingerprint')
+    .optional(),
 });
 
 const payloadSchema = z.object({

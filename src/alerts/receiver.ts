@@ -355,7 +355,10 @@ export class AlertReceiver {
     for (const [channel, entries] of byChannel) {
       const responder = this.options.responderFor(channel);
       if (!responder) continue;
-      const listed = entries.slice(0, 20).map((e) => `${code(e.host)} (${code(e.alertname)})`).join(', ');
+      const listed = entries
+        .slice(0, 20)
+        .map((e) => `${code(e.host)} (${code(e.alertname)})`)
+        .join(', ');
       const text =
         `⚠️ ${bold(`${entries.length} more alert${entries.length === 1 ? '' : 's'}`)} in this Alertmanager notification would each start a triage; ` +
         `at most ${this.options.settings.maxTriages} start per notification (${code('alerts.maxTriages')}): ${listed}${entries.length > 20 ? ', …' : ''}. ` +

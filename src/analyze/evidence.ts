@@ -37,10 +37,7 @@ export interface Evidence {
   foreignAccessLog?: string;
 }
 
-export function joinByConnection(
-  access: ReadonlyMap<number, ConnectionEntry>,
-  errors: Readonly<Record<string, ErrorKind>>,
-): ConnectionJoin[] {
+export function joinByConnection(access: ReadonlyMap<number, ConnectionEntry>, errors: Readonly<Record<string, ErrorKind>>): ConnectionJoin[] {
   const byKind = new Map<ErrorKind, { matched: number; statuses: Map<string, number>; uris: Map<string, number> }>();
   for (const [cid, kind] of Object.entries(errors)) {
     const line = access.get(Number(cid));

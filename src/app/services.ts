@@ -50,9 +50,7 @@ export function createServices(config: Config, logger: Logger, overrides: Servic
   // With a store, an action run by any replica makes every replica's cached discovery of that host stale.
   const discovery = new DiscoveryCache(store ? { generation: (host) => store.hostGeneration(host) } : {});
   const triage = createTriage({ config, inventory, catalog, executor, logger, discoveryCache: discovery });
-  const actions = store
-    ? new ActionService({ config, inventory, catalog, executor, store, logger, discovery, groupMembers: overrides.groupMembers ?? null })
-    : undefined;
+  const actions = store ? new ActionService({ config, inventory, catalog, executor, store, logger, discovery, groupMembers: overrides.groupMembers ?? null }) : undefined;
   return {
     config,
     inventory,

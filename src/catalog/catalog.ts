@@ -139,9 +139,7 @@ export class Catalog {
       arg.replace(PLACEHOLDER_RE, (_, name: string) => {
         const value = values.get(name) ?? inventoryValue(host, name as InventoryField);
         if (value === undefined) {
-          throw new UsageError(
-            `${host.name} has no ${name} configured (set sources.${name} in badgateway.yaml), so ${command.id} cannot run there.`,
-          );
+          throw new UsageError(`${host.name} has no ${name} configured (set sources.${name} in badgateway.yaml), so ${command.id} cannot run there.`);
         }
         // A value starting with `-` would be read as an option by the program (systemctl reload -x).
         if (value.startsWith('-') && !/^-\d+$/.test(value)) {
@@ -165,17 +163,11 @@ function inventoryValue(host: Host, name: InventoryField): string | undefined {
   return host.sources[name as keyof Sources];
 }
 
-function resolveParams(
-  command: CatalogCommand,
-  host: Host,
-  given: Record<string, string | number>,
-): Map<string, string> {
+function resolveParams(command: CatalogCommand, host: Host, given: Record<string, string | number>): Map<string, string> {
   for (const name of Object.keys(given)) {
     if (!(name in command.params)) {
       const known = Object.keys(command.params);
-      throw new UsageError(
-        `${command.id} takes no parameter "${name.slice(0, 40)}"${known.length ? ` (it takes: ${known.join(', ')})` : ''}.`,
-      );
+      throw new UsageError(`${command.id} takes no parameter "${name.slice(0, 40)}"${known.length ? ` (it takes: ${known.join(', ')})` : ''}.`);
     }
   }
   const values = new Map<string, string>();
@@ -220,7 +212,9 @@ function checkParam(id: string, name: string, spec: ParamSpec, raw: string | num
 export function loadCatalog(dir: string): Catalog {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    files = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
   } catch {
     throw new ConfigError(dir, ['cannot read the command catalog folder']);
   }

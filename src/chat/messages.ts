@@ -60,9 +60,7 @@ export class ProgressState {
       lines.push(`• ${code(name)} ${h.phase}${sources ? ` (${esc(sources)})` : ''}`);
     }
     if (entries.length > 20) lines.push(`…and ${entries.length - 20} more hosts`);
-    const blocks: MessageBlock[] = [
-      { kind: 'section', text: `⏳ ${bold(`${esc(this.title)} running…`)} (${esc(this.window)})${lines.length ? `\n${lines.join('\n')}` : ''}` },
-    ];
+    const blocks: MessageBlock[] = [{ kind: 'section', text: `⏳ ${bold(`${esc(this.title)} running…`)} (${esc(this.window)})${lines.length ? `\n${lines.join('\n')}` : ''}` }];
     if (this.requestedBy) blocks.push({ kind: 'context', text: `asked by ${this.requestedBy}` });
     return { text: `${esc(this.title)} running…`, blocks, status: this.status() };
   }

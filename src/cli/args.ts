@@ -25,7 +25,12 @@ function describeParseError(err: unknown, options: Options): string {
   const names = Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const option = quoted.split('=')[0]!;
-    const near = option.startsWith('--') ? nearest(option, names.filter((n) => n.startsWith('--'))) : undefined;
+    const near = option.startsWith('--')
+      ? nearest(
+          option,
+          names.filter((n) => n.startsWith('--')),
+        )
+      : undefined;
     const known = names.filter((n) => n.startsWith('--')).join(', ');
     return `unknown option "${printable(option)}".${near ? ` Did you mean ${near}?` : ''}${known ? ` It takes ${known}.` : ' It takes no options.'}`;
   }

@@ -69,9 +69,7 @@ Lists the inventory from badgateway.yaml: name, address, port, user, transport a
       return ExitCode.ok;
     }
     if (rows.length === 0) {
-      io.stdout.write(
-        `No hosts in the inventory (${config.file ?? 'no badgateway.yaml found'}). Add them under hosts: (\`badgateway init\` writes a badgateway.yaml to edit).\n`,
-      );
+      io.stdout.write(`No hosts in the inventory (${config.file ?? 'no badgateway.yaml found'}). Add them under hosts: (\`badgateway init\` writes a badgateway.yaml to edit).\n`);
       return ExitCode.ok;
     }
     io.stdout.write(
@@ -123,8 +121,7 @@ function sourcesOf(command: CatalogCommand): string[] {
 /** `offset=N(0..) length=N(1..1073741824) source=accessLog|errorLog`, then the sources it needs; `-` for none. */
 function takes(command: CatalogCommand): string {
   const params = Object.entries(command.params).map(([name, spec]) => {
-    const value =
-      spec.type === 'integer' ? `N(${spec.min ?? ''}..${spec.max ?? ''})` : spec.values.join('|');
+    const value = spec.type === 'integer' ? `N(${spec.min ?? ''}..${spec.max ?? ''})` : spec.values.join('|');
     return `${name}=${value}${spec.default !== undefined ? ` [${spec.default}]` : ''}`;
   });
   const sources = sourcesOf(command);
@@ -234,6 +231,10 @@ export const COMMANDS: Record<string, CliCommand> = { hosts, commands, run, tria
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }

@@ -46,11 +46,7 @@ digest lists those under "No data", with why).
     // Resolve before connecting anywhere: a bad target is the caller's mistake, exit 2.
     context.inventory.resolve(target);
 
-    const [{ createServices }, { createDigests }, { renderDigestText }] = await Promise.all([
-      import('../app/services.js'),
-      import('../digest/digests.js'),
-      import('../digest/render.js'),
-    ]);
+    const [{ createServices }, { createDigests }, { renderDigestText }] = await Promise.all([import('../app/services.js'), import('../digest/digests.js'), import('../digest/render.js')]);
     const services = createServices(context.config, context.logger, { executor: context.executor() });
     const digests = createDigests({ triage: services.triage, store: null, logger: context.logger, images: values.chart !== undefined });
     const controller = new AbortController();

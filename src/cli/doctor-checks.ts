@@ -226,18 +226,42 @@ async function checkSudo(host: Host, catalog: Catalog, executor: Executor): Prom
     }
     const result = await executor.run(host, rendered);
     if (result.code !== 0 && /sudo:|password is required|not in the sudoers|not allowed/.test(result.stderr)) {
-      refused.push(`${command.id} (${result.stderr.split('\n').find((l) => /sudo/.test(l))?.trim() ?? 'refused'})`);
+      refused.push(
+        `${command.id} (${
+          result.stderr
+            .split('\n')
+            .find((l) => /sudo/.test(l))
+            ?.trim() ?? 'refused'
+        })`,
+      );
     }
   }
   const user = host.transport === 'local' ? 'this user' : host.ssh.user;
   if (refused.length) {
-    checks.push({ level: 'FAIL', subject, text: `sudo -n refused ${refused.join(', ')}.`, fix: `let ${user} run them without a password (a NOPASSWD sudoers rule; README, "Privileges"), or log in as root.` });
+    checks.push({
+      level: 'FAIL',
+      subject,
+      text: `sudo -n refused ${refused.join(', ')}.`,
+      fix: `let ${user} run them without a password (a NOPASSWD sudoers rule; README, "Privileges"), or log in as root.`,
+    });
   } else {
-    checks.push({ level: 'ok', subject, text: `sudo: ${user} may run the read-only sudo commands (${sudo.filter((c) => !c.mutating).map((c) => c.id).join(', ')}).` });
+    checks.push({
+      level: 'ok',
+      subject,
+      text: `sudo: ${user} may run the read-only sudo commands (${sudo
+        .filter((c) => !c.mutating)
+        .map((c) => c.id)
+        .join(', ')}).`,
+    });
   }
   const mutating = sudo.filter((c) => c.mutating).map((c) => c.id);
   if (mutating.length) {
-    checks.push({ level: 'warn', subject, text: `sudo for ${mutating.join(', ')} not checked: they change the host, so only an approval runs them.`, fix: `on the host, \`sudo -n -l\` as ${user} shows whether they are allowed.` });
+    checks.push({
+      level: 'warn',
+      subject,
+      text: `sudo for ${mutating.join(', ')} not checked: they change the host, so only an approval runs them.`,
+      fix: `on the host, \`sudo -n -l\` as ${user} shows whether they are allowed.`,
+    });
   }
   return checks;
 }
@@ -270,7 +294,11 @@ async function checkSources(host: Host, catalog: Catalog, executor: Executor): P
   for (const source of (['accessLog', 'errorLog', 'fpmLog', 'slowLog'] as const).filter((s) => sources[s])) {
     const result = await executor.run(withSources, catalog.render('log.tail', withSources, { source, lines: 1 }));
     if (result.code !== 0) {
-      const why = result.stderr.split('\n').find((l) => l.trim())?.trim() ?? `exit ${result.code}`;
+      const why =
+        result.stderr
+          .split('\n')
+          .find((l) => l.trim())
+          ?.trim() ?? `exit ${result.code}`;
       const user = host.transport === 'local' ? 'this user' : host.ssh.user;
       checks.push({
         level: NEEDED_SOURCES.has(source) ? 'FAIL' : 'warn',

@@ -41,7 +41,8 @@ Exit code 0 when every check passed (warnings allowed), 1 when any failed, 2 on 
     const failed = checks.filter((c) => c.level === 'FAIL').length;
     const warned = checks.filter((c) => c.level === 'warn').length;
     if (values.json) io.stdout.write(`${JSON.stringify({ ok: failed === 0, checks }, null, 2)}\n`);
-    else io.stdout.write(`\n${failed ? `doctor: ${failed} problem${failed === 1 ? '' : 's'} to fix` : 'doctor: every check passed'}${warned ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}.\n`);
+    else
+      io.stdout.write(`\n${failed ? `doctor: ${failed} problem${failed === 1 ? '' : 's'} to fix` : 'doctor: every check passed'}${warned ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}.\n`);
     return failed ? ExitCode.failed : ExitCode.ok;
   },
 };
@@ -50,4 +51,3 @@ export function checkLine(check: Check): string {
   // Host text (stderr, paths) reaches the terminal without control sequences; it holds no log lines to scrub.
   return terminalSafe(`${check.level.padEnd(4)}  ${check.subject.padEnd(10)}  ${check.text}${check.fix ? ` Fix: ${check.fix}` : ''}`).trimEnd();
 }
-

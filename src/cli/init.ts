@@ -92,10 +92,7 @@ and a commented SSH host example. It never overwrites an existing file (exit 2).
     }
     const found = file === resolve(DEFAULT_CONFIG_FILE) || file === resolve(process.env.BADGATEWAY_CONFIG || DEFAULT_CONFIG_FILE);
     const shown = relative(process.cwd(), file) || file;
-    io.stdout.write(
-      `Wrote ${shown}: localhost on this machine (transport: local) and a commented SSH host to copy.\n` +
-        `Edit it, then: badgateway ${found ? '' : `--config ${shown} `}hosts\n`,
-    );
+    io.stdout.write(`Wrote ${shown}: localhost on this machine (transport: local) and a commented SSH host to copy.\n` + `Edit it, then: badgateway ${found ? '' : `--config ${shown} `}hosts\n`);
     return ExitCode.ok;
   },
 };

@@ -52,9 +52,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   // One-shot commands keep stderr for their own one-line errors; the bot (`start`) logs at info.
   const logLevel = process.env.LOG_LEVEL || (name === 'start' ? 'info' : 'silent');
   // Loaded here, not at the top: `--help` and the commands without a context skip zod, ssh2 and pino.
-  const context = command.needsContext
-    ? (await import('./context.js')).createContext({ logLevel, ...(config !== undefined ? { configPath: config } : {}) })
-    : null;
+  const context = command.needsContext ? (await import('./context.js')).createContext({ logLevel, ...(config !== undefined ? { configPath: config } : {}) }) : null;
   return command.run(rest, context, io, config !== undefined ? { configPath: config } : {});
 }
 

@@ -32,18 +32,20 @@ its evidence supports no verdict (the report says Unknown, why, and what it need
     // Resolve before connecting anywhere: a bad target is the caller's mistake, exit 2.
     context.inventory.resolve(positionals[0]!);
 
-    const [{ createServices }, { renderFleetText }, { scrubDeep }] = await Promise.all([
-      import('../app/services.js'),
-      import('../report/fleet.js'),
-      import('../report/scrub.js'),
-    ]);
+    const [{ createServices }, { renderFleetText }, { scrubDeep }] = await Promise.all([import('../app/services.js'), import('../report/fleet.js'), import('../report/scrub.js')]);
     const services = createServices(context.config, context.logger);
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
     const progress = progressLine(io.stderr);
     try {
-      const result = await services.triage({ target: positionals[0]!, sinceMs, ...(until ? { untilMs: resolveWindowEnd(until, Date.now()) } : {}), signal: controller.signal, onProgress: progress.update });
+      const result = await services.triage({
+        target: positionals[0]!,
+        sinceMs,
+        ...(until ? { untilMs: resolveWindowEnd(until, Date.now()) } : {}),
+        signal: controller.signal,
+        onProgress: progress.update,
+      });
       progress.clear();
       io.stdout.write(values.json ? `${JSON.stringify(scrubDeep(result))}\n` : renderFleetText(result, { colour: Boolean((io.stdout as { isTTY?: boolean }).isTTY) }));
       // A host whose evidence supports no verdict was not triaged, whatever the report says about it.

@@ -27,10 +27,7 @@ export function parseHostClock(stdout: string): { hostNow: number | null; hostOf
 
 /** Asks the host its offset and, where an access log is known, reads nginx's from its last lines; both at once. */
 export async function readHostClock(ctx: DiscoveryContext, accessLogKnown: boolean): Promise<HostClock> {
-  const [clock, tail] = await Promise.all([
-    runCommand(ctx, 'host.clock'),
-    accessLogKnown ? runCommand(ctx, 'log.tail', { source: 'accessLog', lines: 20 }) : null,
-  ]);
+  const [clock, tail] = await Promise.all([runCommand(ctx, 'host.clock'), accessLogKnown ? runCommand(ctx, 'log.tail', { source: 'accessLog', lines: 20 }) : null]);
   const notes: string[] = [];
   const { hostNow, hostOffset } = clock.ok ? parseHostClock(clock.stdout) : { hostNow: null, hostOffset: null };
   if (!clock.ok) notes.push(`The host did not say its time zone (${clock.why}).`);
@@ -39,7 +36,7 @@ export async function readHostClock(ctx: DiscoveryContext, accessLogKnown: boole
   if (nginxOffset !== null && hostOffset !== null && nginxOffset !== hostOffset) {
     notes.push(
       `nginx logs at UTC${formatUtcOffset(nginxOffset)} while the host's shell says UTC${formatUtcOffset(hostOffset)}: ` +
-        'the daemons run in a zone of their own, so the error, PHP-FPM and slow logs were read at nginx\'s.',
+        "the daemons run in a zone of their own, so the error, PHP-FPM and slow logs were read at nginx's.",
     );
   }
   if (nginxOffset === null && hostOffset === null) notes.push('Logs without a zone (error, PHP-FPM, slow log) were read as UTC: their times may be off.');

@@ -12,13 +12,7 @@
 import { posix } from 'node:path';
 import type { Host, Sources } from '../config/index.js';
 import type { ExecResult } from '../exec/index.js';
-import {
-  parseFpmTT,
-  parseNginxT,
-  phpRoutes,
-  type FpmConfig,
-  type NginxConfig,
-} from '../analyze/config/index.js';
+import { parseFpmTT, parseNginxT, phpRoutes, type FpmConfig, type NginxConfig } from '../analyze/config/index.js';
 import {
   complaintLines,
   fpmMasters,
@@ -77,12 +71,7 @@ export interface CommandOutcome {
  * ran and failed, or that the catalog lacks, is an outcome with `why`; only connection-level failures
  * (unreachable host, refused key, cancel) throw.
  */
-export async function runCommand(
-  ctx: DiscoveryContext,
-  id: string,
-  params: Record<string, string | number> = {},
-  host: Host = ctx.host,
-): Promise<CommandOutcome> {
+export async function runCommand(ctx: DiscoveryContext, id: string, params: Record<string, string | number> = {}, host: Host = ctx.host): Promise<CommandOutcome> {
   if (!ctx.catalog.get(id)) {
     return { ok: false, stdout: '', stderr: '', why: `${id} is not in the command catalog (a custom catalog folder needs the shipped commands/*.yaml entries)` };
   }
@@ -99,9 +88,7 @@ export function failureReason(result: ExecResult, stdout = result.stdout.toStrin
   if (result.truncated) return 'output larger than the command allows';
   // A login shell may print its own noise first (profile scripts, motd); the command's words come last.
   const complaints = complaintLines(result.stderr);
-  const complaint =
-    complaints.findLast((l) => /^(sudo|curl|nginx|php-fpm[\w.]*|ss|ps|dmesg|cat|nproc|sh|bash|dash|timeout|process \d+)\b/.test(l)) ??
-    complaints[complaints.length - 1];
+  const complaint = complaints.findLast((l) => /^(sudo|curl|nginx|php-fpm[\w.]*|ss|ps|dmesg|cat|nproc|sh|bash|dash|timeout|process \d+)\b/.test(l)) ?? complaints[complaints.length - 1];
   if (complaint) return complaint.slice(0, 300);
   const tool = stdout
     .split('\n')

@@ -101,4 +101,3 @@ export class LineSplitter {
     this.partial = Buffer.alloc(0);
   }
 }
-

@@ -41,11 +41,7 @@ export interface FpmStatusOptions {
 }
 
 /** Reads the pool's status page; falls back to ps + ss when it does not answer. Never throws for a command that failed. */
-export async function readFpmStatus(
-  ctx: DiscoveryContext,
-  discovery: Discovery,
-  options: FpmStatusOptions = {},
-): Promise<FpmStatusReading> {
+export async function readFpmStatus(ctx: DiscoveryContext, discovery: Discovery, options: FpmStatusOptions = {}): Promise<FpmStatusReading> {
   const sources = effectiveSources(ctx.host.sources, discovery);
   const pool = discovery.fpm?.pools.find((p) => p.name === discovery.pool) ?? (discovery.fpm?.pools.length === 1 ? discovery.fpm.pools[0] : undefined);
   const listen = pool?.listen;
@@ -72,13 +68,7 @@ export async function readFpmStatus(
   return { statusError, fallback: await fallback };
 }
 
-async function readFallback(
-  ctx: DiscoveryContext,
-  discovery: Discovery,
-  pool: string | undefined,
-  listen: string | undefined,
-  maxChildren: number | undefined,
-): Promise<FpmFallback> {
+async function readFallback(ctx: DiscoveryContext, discovery: Discovery, pool: string | undefined, listen: string | undefined, maxChildren: number | undefined): Promise<FpmFallback> {
   const [ps, ss] = await Promise.all([runCommand(ctx, 'host.processes'), runCommand(ctx, 'host.listen-queues')]);
   const fallback: FpmFallback = { workers: 0, processes: [], problems: [] };
   if (listen !== undefined) fallback.listen = listen;
@@ -105,7 +95,7 @@ async function readFallback(
   }
 
   if (listen === undefined) {
-    fallback.problems.push('the pool\'s listen address is unknown, so its queue cannot be read');
+    fallback.problems.push("the pool's listen address is unknown, so its queue cannot be read");
   } else if (ss.ok) {
     const socket = findListenSocket(parseSs(ss.stdout), listen);
     if (socket) {

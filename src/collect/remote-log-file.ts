@@ -63,7 +63,6 @@ export interface Segment {
 /** Internal: the file moved under a read. */
 export class Rotated extends Error {}
 
-
 /** The path of a generation: the log itself, path.N, or path.N.gz. */
 export function generationPath(path: string, generation: number, compressed: boolean): string {
   if (generation === 0) return path;
@@ -80,7 +79,6 @@ export class RemoteLogFile {
     private readonly o: RemoteLogTarget,
     private readonly path: string,
   ) {}
-
 
   async stat(sample = 0): Promise<{ gens: Generation[]; sample: Sample | null }> {
     const command = this.o.catalog.render('log.stat', this.o.host, {
@@ -272,9 +270,7 @@ export class RemoteLogFile {
         out.push({ ...segment, gen, to: gen.generation === 0 ? segment.to : null });
       }
       if (old.generation === 0 && gen.generation !== 0) {
-        notes.push(
-          `${old.path} was ${how} while it was being read: read ${gen.path} from the window start, then the new ${old.path}.`,
-        );
+        notes.push(`${old.path} was ${how} while it was being read: read ${gen.path} from the window start, then the new ${old.path}.`);
       }
     }
     const newest = out[out.length - 1]!.gen.generation;

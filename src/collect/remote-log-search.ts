@@ -83,10 +83,7 @@ export async function locateWindowStart(size: number, target: number, probe: Pro
   if (options.initial) {
     known = [...options.initial];
   } else {
-    const [head, tail] = await Promise.all([
-      probe(0, size),
-      size > blockSize ? probe(size - blockSize, size) : Promise.resolve<ProbeResult>({ lines: [], end: size }),
-    ]);
+    const [head, tail] = await Promise.all([probe(0, size), size > blockSize ? probe(size - blockSize, size) : Promise.resolve<ProbeResult>({ lines: [], end: size })]);
     known = [...head.lines, ...tail.lines];
   }
   known.sort((a, b) => a.offset - b.offset);

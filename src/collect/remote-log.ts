@@ -166,11 +166,7 @@ class WindowReader {
   }
 
   private keptRotating(): ExecError {
-    return new ExecError(
-      this.o.host.name,
-      'exit',
-      `${this.o.source} ${this.path} kept being rotated or truncated while it was being read; ask again in a moment.`,
-    );
+    return new ExecError(this.o.host.name, 'exit', `${this.o.source} ${this.path} kept being rotated or truncated while it was being read; ask again in a moment.`);
   }
 
   // ---- planning: which files, from where ----
@@ -209,9 +205,7 @@ class WindowReader {
       switch (located.kind) {
         case 'empty':
           if (gen.size > 0) {
-            this.notes.push(
-              `no line of ${gen.path} has a timestamp in its first and last blocks (is the log format right?): skipped it.`,
-            );
+            this.notes.push(`no line of ${gen.path} has a timestamp in its first and last blocks (is the log format right?): skipped it.`);
           }
           oldest = { gen, firstTime: null };
           continue;
@@ -273,8 +267,7 @@ class WindowReader {
       }
       this.capped = true;
       this.notes.push(
-        `the window holds more than ${mib(this.maxBytes)} (maxBytes): read only the newest ${mib(this.maxBytes)}` +
-          (kept[0] ? `, from offset ${kept[0].from} of ${kept[0].gen.path}.` : '.'),
+        `the window holds more than ${mib(this.maxBytes)} (maxBytes): read only the newest ${mib(this.maxBytes)}` + (kept[0] ? `, from offset ${kept[0].from} of ${kept[0].gen.path}.` : '.'),
       );
       return kept;
     }
@@ -292,13 +285,9 @@ class WindowReader {
     if (oldestFirstTime === null && plan.segments.length === 0) {
       this.notes.push(`${oldest.path} is empty and no older rotated file was found: there is no data for the window.`);
     } else if (oldest.generation === 0) {
-      this.notes.push(
-        `the window starts before the first entry of ${oldest.path}${at(oldestFirstTime)} and no rotated file was found: the window is incomplete.`,
-      );
+      this.notes.push(`the window starts before the first entry of ${oldest.path}${at(oldestFirstTime)} and no rotated file was found: the window is incomplete.`);
     } else {
-      this.notes.push(
-        `the window starts before the oldest ${limited ? 'rotated file looked at' : 'rotated file'} ${oldest.path}${at(oldestFirstTime)}: the window is incomplete.`,
-      );
+      this.notes.push(`the window starts before the oldest ${limited ? 'rotated file looked at' : 'rotated file'} ${oldest.path}${at(oldestFirstTime)}: the window is incomplete.`);
     }
     return false;
   }
@@ -465,7 +454,6 @@ class WindowReader {
    * compressed or copied (copytruncate) meanwhile, the copy one generation older is used. Then every newer
    * generation, the new current file included, is read whole.
    */
-
 }
 
 interface Plan {

@@ -4,17 +4,7 @@
  * with the reason in `problems`; nothing here throws because one command failed.
  */
 import { runCommand, type CommandOutcome, type DiscoveryContext } from './discover.js';
-import {
-  parseLoadavg,
-  parseMeminfo,
-  parseOomReport,
-  parseOpenFileLimits,
-  parseUptime,
-  type LoadAverage,
-  type Meminfo,
-  type OomKill,
-  type OpenFileLimit,
-} from './vitals-parse.js';
+import { parseLoadavg, parseMeminfo, parseOomReport, parseOpenFileLimits, parseUptime, type LoadAverage, type Meminfo, type OomKill, type OpenFileLimit } from './vitals-parse.js';
 
 export interface HostVitals {
   uptimeSeconds: number | null;
@@ -32,9 +22,9 @@ export interface HostVitals {
 }
 
 export async function readVitals(ctx: DiscoveryContext): Promise<HostVitals> {
-  const [uptime, cpus, memory, somaxconn, oom, limits] = await Promise.all(
+  const [uptime, cpus, memory, somaxconn, oom, limits] = (await Promise.all(
     ['host.uptime', 'host.cpus', 'host.memory', 'host.somaxconn', 'host.oom-kills', 'host.open-file-limits'].map((id) => runCommand(ctx, id)),
-  ) as [CommandOutcome, CommandOutcome, CommandOutcome, CommandOutcome, CommandOutcome, CommandOutcome];
+  )) as [CommandOutcome, CommandOutcome, CommandOutcome, CommandOutcome, CommandOutcome, CommandOutcome];
   const vitals: HostVitals = {
     uptimeSeconds: null,
     loadAverage: null,

@@ -41,11 +41,12 @@ const durationOrOff = durationOf({ allowZero: true });
 const port = z.number().int().min(1).max(65535);
 
 /** Paths end up as arguments of remote commands: absolute, printable, single line. */
-const remotePath = z
-  .string()
-  .regex(/^\/[^\0\n\r]*$/, 'expected an absolute path (starting with /) on one line');
+const remotePath = z.string().regex(/^\/[^\0\n\r]*$/, 'expected an absolute path (starting with /) on one line');
 
-const localPath = z.string().min(1).regex(/^[^\0\n\r]+$/, 'expected a path on one line');
+const localPath = z
+  .string()
+  .min(1)
+  .regex(/^[^\0\n\r]+$/, 'expected a path on one line');
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name');
 
@@ -121,9 +122,15 @@ export const slackSchema = z.strictObject({
   /** Who may run read-only commands (triage, logs, ...); empty or absent: anyone in those channels. */
   users: z.array(slackUser).optional(),
   approvers: z.array(slackUser).optional(),
-  approverGroup: z.string().regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group ID like S012ABCDEF').optional(),
+  approverGroup: z
+    .string()
+    .regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group ID like S012ABCDEF')
+    .optional(),
   allowSelfApproval: z.boolean().optional(),
-  escalationGroup: z.string().regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group ID').optional(),
+  escalationGroup: z
+    .string()
+    .regex(/^S[A-Z0-9]{2,}$/, 'expected a Slack user group ID')
+    .optional(),
 });
 
 const timezone = z.string().refine(
@@ -203,9 +210,7 @@ export const alertsSchema = z
 export const configSchema = z.strictObject({
   ssh: sshDefaultsSchema.optional(),
   sources: sourcesSchema.optional(),
-  hosts: z
-    .record(z.string().regex(HOST_NAME_RE, 'host names are letters, digits, . _ - (max 63)'), hostSchema)
-    .optional(),
+  hosts: z.record(z.string().regex(HOST_NAME_RE, 'host names are letters, digits, . _ - (max 63)'), hostSchema).optional(),
   slack: slackSchema.optional(),
   schedules: z.array(scheduleSchema).optional(),
   catalog: localPath.optional(),

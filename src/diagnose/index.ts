@@ -36,7 +36,7 @@ export function diagnose(evidence: Evidence): Diagnosis {
   else if (evidence.access.parsed === 0 && evidence.access.unparsed > 0) {
     notes.push(`None of the ${evidence.access.unparsed} access-log lines matched the log_format in use: give the format from nginx.conf (or nginx -T output).`);
   }
-  if (!evidence.errors) notes.push('No error log was read: the cause of 502/504s cannot be named from nginx\'s side.');
+  if (!evidence.errors) notes.push("No error log was read: the cause of 502/504s cannot be named from nginx's side.");
   else if (!facts.readableErrors) {
     notes.push(`None of the ${evidence.errors.unparsed} error-log lines looked like nginx's error.log: check that the file is the error log.`);
   }
@@ -149,13 +149,21 @@ function quietVerdict(evidence: Evidence): Verdict {
   }
   if (access.parsed === 0) {
     return access.unparsed > 0
-      ? { status: 'unknown', why: `none of the ${access.unparsed} access-log lines matched the log_format in use`, needs: 'the log_format nginx writes this log with (--log-format, or the nginx -T output)' }
+      ? {
+          status: 'unknown',
+          why: `none of the ${access.unparsed} access-log lines matched the log_format in use`,
+          needs: 'the log_format nginx writes this log with (--log-format, or the nginx -T output)',
+        }
       : { status: 'unknown', why: 'the access log is empty', needs: 'the access log nginx writes now (a freshly rotated file is empty: check the newest generation)' };
   }
   const newest = access.newestTime !== null ? `; its newest entry is at ${new Date(access.newestTime).toISOString().slice(0, 16).replace('T', ' ')}Z` : '';
   if (evidence.nginxRunning === false) {
     // Requests served before nginx stopped say nothing of now: a stopped nginx is not a healthy one.
-    return { status: 'unknown', why: `no nginx master runs on the host, so its access log describes the past${newest}`, needs: 'nginx started again (then triage again), or --until for the time it ran' };
+    return {
+      status: 'unknown',
+      why: `no nginx master runs on the host, so its access log describes the past${newest}`,
+      needs: 'nginx started again (then triage again), or --until for the time it ran',
+    };
   }
   if (access.requests > 0) return { status: 'healthy' };
   if (evidence.nginxRunning) return { status: 'no_traffic', why: `nginx runs but logged no request in the window${newest}` };

@@ -19,7 +19,6 @@ export const CAUSE_IDS = [
 
 export type CauseId = (typeof CAUSE_IDS)[number];
 
-
 /** Which evidence source a fact came from. */
 export type SourceName = 'access.log' | 'error.log' | 'fpm.log' | 'slow.log' | 'fpm-status' | 'nginx-config' | 'fpm-config';
 

@@ -8,21 +8,7 @@ import { scrubDeep } from '../report/scrub.js';
 import type { Report } from '../triage/report.js';
 import type { HostTriage, TriageResult } from '../triage/types.js';
 import { HOUR_MS, hourStart } from './time.js';
-import type {
-  Change,
-  Counts,
-  Digest,
-  FindingLine,
-  FpmCounters,
-  FpmPressure,
-  HostDigest,
-  HourBucket,
-  SlowScriptLine,
-  StoredDigest,
-  UnreachableHost,
-  UpstreamLine,
-  UriLine,
-} from './types.js';
+import type { Change, Counts, Digest, FindingLine, FpmCounters, FpmPressure, HostDigest, HourBucket, SlowScriptLine, StoredDigest, UnreachableHost, UpstreamLine, UriLine } from './types.js';
 
 export interface BuildOptions {
   /** Schedule name (null or absent: asked for now). */
@@ -137,9 +123,7 @@ export function pressureNotable(p: FpmPressure | null): boolean {
 }
 
 function findingLines(findings: readonly Finding[], host: string): FindingLine[] {
-  return findings
-    .filter((f) => f.severity !== 'info')
-    .map((f) => ({ id: f.id, ...(f.scope ? { scope: f.scope } : {}), severity: f.severity, summary: f.summary, hosts: [host] }));
+  return findings.filter((f) => f.severity !== 'info').map((f) => ({ id: f.id, ...(f.scope ? { scope: f.scope } : {}), severity: f.severity, summary: f.summary, hosts: [host] }));
 }
 
 function findingRank(f: FindingLine): [number, number] {
@@ -202,8 +186,7 @@ function hostDigest(host: HostTriage & { report: Report }, grid: HourBucket[], p
     counters: countersOf(r) ?? baseline,
     attention: false,
   };
-  digest.attention =
-    counts.count5xx > 0 || digest.noData !== null || r.diagnosis.verdict.status === 'unexplained' || pressureNotable(fpm) || missing.some((m) => m.startsWith('access'));
+  digest.attention = counts.count5xx > 0 || digest.noData !== null || r.diagnosis.verdict.status === 'unexplained' || pressureNotable(fpm) || missing.some((m) => m.startsWith('access'));
   return digest;
 }
 

@@ -112,9 +112,7 @@ export function planDigestJob(input: DigestJobInput): DigestJob {
         log.info({ ms: Date.now() - started, hosts: composed.digest.fleet.hosts, quiet: composed.digest.quiet }, 'digest posted');
       } catch (err) {
         log.warn({ err: errorMessage(err) }, 'digest failed');
-        await updates.finish(
-          signal.aborted ? cancelledMessage(`Digest of ${target}`) : noticeMessage(`❌ ${bold(`Digest of ${esc(target)} failed`)}: ${esc(scrub(errorMessage(err)))}`),
-        );
+        await updates.finish(signal.aborted ? cancelledMessage(`Digest of ${target}`) : noticeMessage(`❌ ${bold(`Digest of ${esc(target)} failed`)}: ${esc(scrub(errorMessage(err)))}`));
       } finally {
         input.onFinished?.(outcome, (Date.now() - started) / 1000);
       }

@@ -122,20 +122,26 @@ function hostCause(h: HostDigest): string {
 function hostsBlock(d: Digest, max: number): MessageBlock | null {
   const rows = d.hosts.filter((h) => h.attention);
   if (!rows.length) return null;
-  const shown = rows.slice(0, max).map((h) => [
-    h.host,
-    num(h.requests),
-    num(h.count502),
-    num(h.count504),
-    percent(h.rate5xx),
-    rateArrow(h.change),
-    secs(h.p95),
-    h.worstHour ? clock(h.worstHour.hour, d.timeZone) : '-',
-    hostCause(h),
-  ]);
+  const shown = rows
+    .slice(0, max)
+    .map((h) => [
+      h.host,
+      num(h.requests),
+      num(h.count502),
+      num(h.count504),
+      percent(h.rate5xx),
+      rateArrow(h.change),
+      secs(h.p95),
+      h.worstHour ? clock(h.worstHour.hour, d.timeZone) : '-',
+      hostCause(h),
+    ]);
   const header = ['HOST', 'REQ', '502', '504', '5XX', 'Δpp', 'P95', 'WORST', 'TOP CAUSE'];
   const widths = header.map((hd, i) => (i === header.length - 1 ? 0 : Math.max(hd.length, ...shown.map((r) => r[i]!.length))));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const lines = [line(header), ...shown.map(line)];
   if (rows.length > max) lines.push(`…and ${rows.length - max} more hosts needing attention`);
   const calm = d.hosts.length - rows.length;

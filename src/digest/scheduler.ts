@@ -211,10 +211,7 @@ export class DigestScheduler {
       const now = this.now();
       const zone = schedule.timezone ?? 'UTC';
       // Default window: since the previous digest; without one, since the schedule's fire before this one.
-      const from =
-        schedule.window !== undefined
-          ? now - schedule.window
-          : (previous?.window.to ?? previousFireTime(schedule.cron, schedule.timezone, fireTime) ?? now - DAY_MS);
+      const from = schedule.window !== undefined ? now - schedule.window : (previous?.window.to ?? previousFireTime(schedule.cron, schedule.timezone, fireTime) ?? now - DAY_MS);
       const sinceMs = Math.max(1000, Math.min(this.options.maxWindowMs ?? 7 * DAY_MS, now - from));
       const why = retry ? 'was cut off when badgateway restarted' : 'was missed while no badgateway instance was running';
       const lateNote = late

@@ -61,7 +61,9 @@ export function clock(ms: number, timeZone: string): string {
 
 /** `Mon 13 May, 08:00` in the zone. */
 export function dayClock(ms: number, timeZone: string): string {
-  return formatter(timeZone, true).format(new Date(ms)).replace(/,? (\d{2}:\d{2})$/, ', $1');
+  return formatter(timeZone, true)
+    .format(new Date(ms))
+    .replace(/,? (\d{2}:\d{2})$/, ', $1');
 }
 
 /** `08:00–09:00`, with days when the span is a day or more or crosses midnight in the zone. */

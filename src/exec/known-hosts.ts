@@ -16,11 +16,7 @@ export interface KnownHostEntry {
   key: Buffer;
 }
 
-export type HostKeyVerdict =
-  | { status: 'match'; entry: KnownHostEntry }
-  | { status: 'mismatch'; entries: KnownHostEntry[] }
-  | { status: 'revoked'; entry: KnownHostEntry }
-  | { status: 'unknown' };
+export type HostKeyVerdict = { status: 'match'; entry: KnownHostEntry } | { status: 'mismatch'; entries: KnownHostEntry[] } | { status: 'revoked'; entry: KnownHostEntry } | { status: 'unknown' };
 
 export function parseKnownHosts(text: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];

@@ -71,9 +71,7 @@ export class LocalExecutor implements Executor {
       .use(async () => {
         if (options.signal?.aborted) throw cancelled();
         const argv = localArgv(command, this.uid);
-        return observed({ logger: this.logger, observer: this.observer, transport: 'local' }, host.name, command, () =>
-          this.exec(host.name, command, argv, options, Date.now()),
-        );
+        return observed({ logger: this.logger, observer: this.observer, transport: 'local' }, host.name, command, () => this.exec(host.name, command, argv, options, Date.now()));
       }, options.signal)
       .catch((err: unknown) => {
         // A cancel while waiting for a slot.

@@ -9,15 +9,7 @@ import type { RenderedCommand } from '../catalog/index.js';
 import type { Host } from '../config/index.js';
 import { ExecError, HostKeyError, UsageError, errorMessage, type ExecFailure } from '../errors.js';
 import type { Logger } from '../log/index.js';
-import {
-  entriesFor,
-  fingerprint,
-  hostKeyAlgorithms,
-  keyTypeOf,
-  knownHostsName,
-  readKnownHosts,
-  verifyHostKey,
-} from './known-hosts.js';
+import { entriesFor, fingerprint, hostKeyAlgorithms, keyTypeOf, knownHostsName, readKnownHosts, verifyHostKey } from './known-hosts.js';
 import { remoteCommandLine } from './remote-command.js';
 import { untilAborted } from './abort.js';
 import { Semaphore } from './semaphore.js';
@@ -70,9 +62,11 @@ export class SshExecutor implements Executor {
     try {
       // A cancel ends the wait for the connection (a host that does not answer) or for a free channel.
       await untilAborted(connection.ready, options.signal, cancelled);
-      return await connection.channels.use(() => this.exec(host, connection.client, command, options), options.signal).catch((err: unknown) => {
-        throw options.signal?.aborted && !(err instanceof ExecError) ? cancelled() : err;
-      });
+      return await connection.channels
+        .use(() => this.exec(host, connection.client, command, options), options.signal)
+        .catch((err: unknown) => {
+          throw options.signal?.aborted && !(err instanceof ExecError) ? cancelled() : err;
+        });
     } finally {
       connection.active--;
       this.scheduleIdleClose(host.name, connection);
@@ -95,7 +89,10 @@ export class SshExecutor implements Executor {
       established: false,
       ready: this.connect(host, client),
     };
-    connection.ready.then(() => (connection.established = true), () => undefined);
+    connection.ready.then(
+      () => (connection.established = true),
+      () => undefined,
+    );
     // The command awaiting `ready` reports the error; here the failed connection is only forgotten.
     connection.ready.catch(() => this.drop(host.name, connection));
     client.on('close', () => this.drop(host.name, connection));
@@ -258,13 +255,7 @@ const CHANNEL_OPEN_ATTEMPTS = 5;
 const STOP_GRACE_MS = 3000;
 
 /** Reads one channel to its end, enforcing the command's timeout and output cap. */
-function collect(
-  hostName: string,
-  command: RenderedCommand,
-  channel: ClientChannel,
-  options: ExecOptions,
-  started: number,
-): Promise<ExecResult> {
+function collect(hostName: string, command: RenderedCommand, channel: ClientChannel, options: ExecOptions, started: number): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve, reject) => {
     const output = new CappedOutput(command.maxOutputBytes, options.onStdout, () => stop());
     let timedOut = false;

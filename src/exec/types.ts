@@ -55,10 +55,7 @@ export async function observed(
     throw err;
   }
   notify(context.observer, (o) => o.commandFinished?.(host, command.id, { result, ms: result.durationMs }));
-  context.logger.info(
-    { host, command: command.id, code: result.code, ms: result.durationMs, bytes: result.stdoutBytes, timedOut: result.timedOut },
-    'command done',
-  );
+  context.logger.info({ host, command: command.id, code: result.code, ms: result.durationMs, bytes: result.stdoutBytes, timedOut: result.timedOut }, 'command done');
   return result;
 }
 

@@ -45,9 +45,7 @@ export class Inventory {
     const text = target.trim();
     if (text === '') throw new UsageError('No target given: name a host (web-03), a group (@web) or a glob (web-*).');
     if (text.length > MAX_TARGET_LENGTH || !TARGET_RE.test(text)) {
-      throw new UsageError(
-        `"${printable(text)}" is not a host name, group or glob: use letters, digits, . _ - and * ? for globs, @ for groups.`,
-      );
+      throw new UsageError(`"${printable(text)}" is not a host name, group or glob: use letters, digits, . _ - and * ? for globs, @ for groups.`);
     }
     const parts = text.split(',');
     if (parts.length > TARGET_LIMITS.entries) {
@@ -85,7 +83,11 @@ export class Inventory {
     const host = this.byName.get(part);
     if (!host) {
       throw new UsageError(
-        `Unknown host "${part}".${suggest(part, this.hosts.map((h) => h.name), '')} Run \`hosts\` to list the inventory.`,
+        `Unknown host "${part}".${suggest(
+          part,
+          this.hosts.map((h) => h.name),
+          '',
+        )} Run \`hosts\` to list the inventory.`,
       );
     }
     return [host];
@@ -102,4 +104,3 @@ function suggest(input: string, candidates: string[], prefix: string): string {
   const best = nearest(input, candidates);
   return best !== undefined ? ` Did you mean ${prefix}${best}?` : '';
 }
-

@@ -7,18 +7,7 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export type { Logger };
 
 /** Keys whose values never reach a log line, at the top level or nested up to three levels deep. */
-const SECRET_KEYS = [
-  'privateKey',
-  'passphrase',
-  'password',
-  'token',
-  'botToken',
-  'appToken',
-  'signingSecret',
-  'authorization',
-  'cookie',
-  'secret',
-];
+const SECRET_KEYS = ['privateKey', 'passphrase', 'password', 'token', 'botToken', 'appToken', 'signingSecret', 'authorization', 'cookie', 'secret'];
 
 function redactPaths(): string[] {
   const paths: string[] = [];

@@ -90,9 +90,7 @@ function verdictText(cause: Cause): string {
 function failuresBlock(report: Report): MessageBlock | null {
   const a = report.access;
   if (!a) return null;
-  const lines = [
-    `${bold('5xx')}  502 × ${num(a.count502)} · 504 × ${num(a.count504)} · 5xx ${num(a.count5xx)} of ${num(a.requests)} requests (${percent(a.rate5xx)})`,
-  ];
+  const lines = [`${bold('5xx')}  502 × ${num(a.count502)} · 504 × ${num(a.count504)} · 5xx ${num(a.count5xx)} of ${num(a.requests)} requests (${percent(a.rate5xx)})`];
   const recent = a.timeline.slice(-60);
   if (recent.length > 0) {
     lines.push(`per minute (${recent.length} min)  requests ${code(sparkline(recent.map((b) => b.requests)))}  502/504 ${code(sparkline(recent.map((b) => b.count502 + b.count504)))}`);
@@ -207,14 +205,16 @@ function buttons(options: ChatOptions, host: string | null, reports: readonly (R
 
 /** The worst-first host table, cells bounded so that rows (not a long error) fill the section. */
 function fleetTable(result: TriageResult, maxRows: number): string[] {
-  const rows = result.rows.slice(0, maxRows).map((r) => [
-    r.host,
-    r.requests === null ? '-' : String(r.requests),
-    r.rate5xx === null ? '-' : percent(r.rate5xx),
-    r.count502 === null ? '-' : String(r.count502),
-    r.count504 === null ? '-' : String(r.count504),
-    r.error ? `ERROR ${oneLine(r.error, 50)}` : r.topCause ? `${r.topCause} ${Math.round((r.confidence ?? 0) * 100)}%` : verdictCell(r),
-  ]);
+  const rows = result.rows
+    .slice(0, maxRows)
+    .map((r) => [
+      r.host,
+      r.requests === null ? '-' : String(r.requests),
+      r.rate5xx === null ? '-' : percent(r.rate5xx),
+      r.count502 === null ? '-' : String(r.count502),
+      r.count504 === null ? '-' : String(r.count504),
+      r.error ? `ERROR ${oneLine(r.error, 50)}` : r.topCause ? `${r.topCause} ${Math.round((r.confidence ?? 0) * 100)}%` : verdictCell(r),
+    ]);
   const header = ['HOST', 'REQ', '5XX', '502', '504', 'TOP CAUSE'];
   const widths = header.map((h, i) => (i === header.length - 1 ? 0 : Math.max(h.length, ...rows.map((r) => r[i]!.length))));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -236,9 +236,7 @@ function hostBlocks(host: HostTriage): MessageBlock[] {
   }
   const r = host.report;
   const blocks: MessageBlock[] = [...verdictBlocks(r)];
-  const compact = [failuresBlock(r), upstreamsBlock(r, 3), fpmBlock(r), slowBlock(r, 3), findingsBlock(r, 5), othersBlock(r)].filter(
-    (b): b is MessageBlock => b !== null,
-  );
+  const compact = [failuresBlock(r), upstreamsBlock(r, 3), fpmBlock(r), slowBlock(r, 3), findingsBlock(r, 5), othersBlock(r)].filter((b): b is MessageBlock => b !== null);
   if (compact.length) blocks.push({ kind: 'divider' }, ...compact);
   return blocks;
 }
@@ -266,7 +264,13 @@ export function triageMessage(unscrubbed: TriageResult, options: ChatOptions = {
       blocks.push(...hostBlocks(worst));
     }
     blocks.push({ kind: 'context', text: `${esc(`${took} · \`/502 triage HOST\` for any other host's details`)}${who}` });
-    blocks.push(...buttons(options, null, result.hosts.map((h) => h.report)));
+    blocks.push(
+      ...buttons(
+        options,
+        null,
+        result.hosts.map((h) => h.report),
+      ),
+    );
   }
   return { text: fallbackOf(blocks), blocks };
 }
@@ -359,7 +363,9 @@ function fpmDetail(r: Report): MessageBlock[] {
   const blocks: MessageBlock[] = [];
   const s = r.fpm.status;
   if (s) {
-    const states = Object.entries(s.processStates).map(([k, n]) => `${k} ${n}`).join(', ');
+    const states = Object.entries(s.processStates)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
     const lines = [
       `${bold('Pool')} ${code(s.pool ?? '?')} · pm ${esc(s.processManager ?? '?')} · busy ${s.busyRatio === null ? '?' : percent(s.busyRatio)}`,
       `processes: ${s.activeProcesses ?? '?'} active / ${s.totalProcesses ?? '?'} total, ${s.idleProcesses ?? '?'} idle, max active ${s.maxActiveProcesses ?? '?'}`,
@@ -371,7 +377,9 @@ function fpmDetail(r: Report): MessageBlock[] {
     blocks.push({ kind: 'section', text: lines.join('\n') });
     const running = s.processes.filter((p) => p.state && p.state !== 'Idle').slice(0, 8);
     if (running.length) {
-      const rows = running.map((p) => `${String(p.pid ?? '?').padStart(7)} ${cell(p.state ?? '?', 10)} ${((p.requestDurationUs ?? 0) / 1e6).toFixed(1).padStart(7)}s  ${p.requestMethod ?? ''} ${p.requestUri ?? ''}`);
+      const rows = running.map(
+        (p) => `${String(p.pid ?? '?').padStart(7)} ${cell(p.state ?? '?', 10)} ${((p.requestDurationUs ?? 0) / 1e6).toFixed(1).padStart(7)}s  ${p.requestMethod ?? ''} ${p.requestUri ?? ''}`,
+      );
       blocks.push({ kind: 'section', text: `${bold('Busy workers')}\n${pre(rows)}` });
     }
   } else {

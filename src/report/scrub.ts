@@ -159,7 +159,7 @@ function scrubLine(line: string): string {
     .replace(SLACK_WEBHOOK, `$1${REDACTED}`)
     .replace(URL_USERINFO, `$1$2:${REDACTED}@`)
     .replace(URL_USERINFO_ENCODED, `$1${REDACTED}$2`)
-    .replace(AUTH_HEADER, (_m, name: string, sep: string, digest?: string, scheme?: string) => `${name}${sep}${digest ?? scheme ? `${digest ?? scheme} ` : ''}${REDACTED}`)
+    .replace(AUTH_HEADER, (_m, name: string, sep: string, digest?: string, scheme?: string) => `${name}${sep}${(digest ?? scheme) ? `${digest ?? scheme} ` : ''}${REDACTED}`)
     .replace(COOKIE_HEADER, (_m, name: string, sep: string, value: string) => `${name}${sep}${scrubCookieValue(value)}`)
     .replace(PHP_METHOD, (whole, op: string, cls: string, method: string, args: string) =>
       scrubPhpArgs(whole, `${cls.split('\\').pop()}${op}${method}`, args, (cleaned) => `${op}${method}(${cleaned})`),

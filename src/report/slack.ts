@@ -114,7 +114,12 @@ export function renderSlack(message: Message): SlackMessage {
   if (dropped > 0) {
     kept.push({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `_…${dropped} more section${dropped === 1 ? '' : 's'} not shown: the answer is longer than one Slack message can hold. Show evidence (or \`badgateway triage\` in a terminal) has all of it._` }],
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: `_…${dropped} more section${dropped === 1 ? '' : 's'} not shown: the answer is longer than one Slack message can hold. Show evidence (or \`badgateway triage\` in a terminal) has all of it._`,
+        },
+      ],
     });
   }
   const blocks = [...kept, ...actions.slice(0, SLACK_LIMITS.blocks - kept.length)];

@@ -19,7 +19,10 @@ export function sparkline(values: readonly number[]): string {
 
 function time(ms: number | null): string {
   if (ms === null) return '?';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 function secs(v: number | null): string {
@@ -85,9 +88,13 @@ export function renderText(unscrubbed: Report): string {
   const access = report.access;
   if (access && access.requests === 0 && access.unparsed > 0) {
     // Figures from a log none of whose lines parsed would all be zeros: say what to give instead.
-    lines.push(`Access log: none of its ${access.unparsed} lines matched the log_format${report.logFormat ? ` (${report.logFormat.from === 'default' ? 'the default, ' : ''}${truncate(report.logFormat.spec, 40)})` : ''}: nothing was counted.`);
+    lines.push(
+      `Access log: none of its ${access.unparsed} lines matched the log_format${report.logFormat ? ` (${report.logFormat.from === 'default' ? 'the default, ' : ''}${truncate(report.logFormat.spec, 40)})` : ''}: nothing was counted.`,
+    );
   } else if (access) {
-    lines.push(`Access log: ${access.requests} requests, 502 × ${access.count502}, 504 × ${access.count504}, 5xx ${access.count5xx} (${percent(access.rate5xx)})${access.unparsed ? `; ${access.unparsed} lines unparsed` : ''}`);
+    lines.push(
+      `Access log: ${access.requests} requests, 502 × ${access.count502}, 504 × ${access.count504}, 5xx ${access.count5xx} (${percent(access.rate5xx)})${access.unparsed ? `; ${access.unparsed} lines unparsed` : ''}`,
+    );
     lines.push(latency('request time ', access.requestTime));
     lines.push(latency('upstream time', access.upstreamResponseTime));
     const b = access.errorTimeBuckets;
@@ -117,7 +124,9 @@ export function renderText(unscrubbed: Report): string {
   const fpm = report.fpm;
   if (fpm.status) {
     const s = fpm.status;
-    lines.push(`PHP-FPM pool ${s.pool ?? '?'} (${s.processManager ?? '?'}): ${s.activeProcesses ?? '?'} active / ${s.totalProcesses ?? '?'} total, ${s.idleProcesses ?? '?'} idle, listen queue ${s.listenQueue ?? '?'}${s.listenQueueMeaningful === false ? ' (unix socket: always 0)' : ''}, max children reached ${s.maxChildrenReached ?? '?'}, slow requests ${s.slowRequests ?? '?'}`);
+    lines.push(
+      `PHP-FPM pool ${s.pool ?? '?'} (${s.processManager ?? '?'}): ${s.activeProcesses ?? '?'} active / ${s.totalProcesses ?? '?'} total, ${s.idleProcesses ?? '?'} idle, listen queue ${s.listenQueue ?? '?'}${s.listenQueueMeaningful === false ? ' (unix socket: always 0)' : ''}, max children reached ${s.maxChildrenReached ?? '?'}, slow requests ${s.slowRequests ?? '?'}`,
+    );
   } else if (fpm.statusError) {
     lines.push(`PHP-FPM status: not available (${fpm.statusError})`);
   }

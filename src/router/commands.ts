@@ -143,7 +143,9 @@ function planAction(command: Of<'reload' | 'restart' | 'audit'>, ctx: PlanContex
       } catch (err) {
         outcome = 'failed';
         ctx.logger.warn({ err: errorMessage(err), command: command.name }, 'action command failed');
-        await responder.ephemeral(noticeMessage(`❌ ${esc(command.name)} failed: ${esc(scrub(errorMessage(err)))}`)).catch((e) => ctx.logger.warn({ err: errorMessage(e) }, 'could not tell the caller'));
+        await responder
+          .ephemeral(noticeMessage(`❌ ${esc(command.name)} failed: ${esc(scrub(errorMessage(err)))}`))
+          .catch((e) => ctx.logger.warn({ err: errorMessage(e) }, 'could not tell the caller'));
       } finally {
         ctx.count(command.name, outcome, (Date.now() - started) / 1000);
       }
@@ -264,7 +266,10 @@ export function parseCommand(raw: string): Command {
   if (first === undefined) return { name: 'help' };
   const command = slashCommand(first);
   if (!command) {
-    const near = nearest(first.toLowerCase(), SLASH_COMMANDS.map((c) => c.name));
+    const near = nearest(
+      first.toLowerCase(),
+      SLASH_COMMANDS.map((c) => c.name),
+    );
     throw new UsageError(`Unknown subcommand "${printable(first)}".${near ? ` Did you mean \`${near}\`?` : ''}`);
   }
   return command.parse(rest);

@@ -80,9 +80,7 @@ export function splitWords(raw: string): string[] {
       continue;
     }
     if (!TOKEN_RE.test(word)) {
-      throw new UsageError(
-        `"${printable(word)}" contains ${badCharacters(word)}, which is not allowed: targets are host names, @groups or globs (letters, digits, . _ - * ? ,).`,
-      );
+      throw new UsageError(`"${printable(word)}" contains ${badCharacters(word)}, which is not allowed: targets are host names, @groups or globs (letters, digits, . _ - * ? ,).`);
     }
   }
   return words;

@@ -75,8 +75,14 @@ export class JobBook {
     if (owner !== null) {
       const mine = this.ownedBy(owner);
       if (mine.length >= this.settings.maxJobsPerUser) {
-        const what = mine.slice(0, 3).map((m) => m.label).join(', ');
-        return { why: `you have ${mine.length} commands running already (${what}${mine.length > 3 ? ', …' : ''}); each person may run ${this.settings.maxJobsPerUser} at once`, retryAfterSeconds: this.retryAfter(mine) };
+        const what = mine
+          .slice(0, 3)
+          .map((m) => m.label)
+          .join(', ');
+        return {
+          why: `you have ${mine.length} commands running already (${what}${mine.length > 3 ? ', …' : ''}); each person may run ${this.settings.maxJobsPerUser} at once`,
+          retryAfterSeconds: this.retryAfter(mine),
+        };
       }
     }
     return null;

@@ -56,12 +56,12 @@ export function hostsMessage(inventory: Inventory, configFile: string | null): M
   }
   const rows = inventory.hosts.map((h) => [h.name, h.transport === 'local' ? 'this machine (local)' : `${h.address}:${h.ssh.port}`, h.groups.map((g) => `@${g}`).join(' ')]);
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length), i === 0 ? 4 : 7));
-  const lines = [
-    `${'HOST'.padEnd(widths[0]!)}  ${'ADDRESS'.padEnd(widths[1]!)}  GROUPS`,
-    ...rows.map((r) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`.trimEnd()),
-  ];
+  const lines = [`${'HOST'.padEnd(widths[0]!)}  ${'ADDRESS'.padEnd(widths[1]!)}  GROUPS`, ...rows.map((r) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`.trimEnd())];
   const groups = [...inventory.groups().keys()].sort();
   return message([
-    { kind: 'section', text: `${bold(`${inventory.hosts.length} host${inventory.hosts.length === 1 ? '' : 's'}`)}${groups.length ? ` · groups ${groups.map((g) => code(`@${g}`)).join(' ')}` : ''}\n${pre(lines)}` },
+    {
+      kind: 'section',
+      text: `${bold(`${inventory.hosts.length} host${inventory.hosts.length === 1 ? '' : 's'}`)}${groups.length ? ` · groups ${groups.map((g) => code(`@${g}`)).join(' ')}` : ''}\n${pre(lines)}`,
+    },
   ]);
 }

@@ -8,17 +8,7 @@ import { BadgatewayError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/index.js';
 import type { Services } from '../app/services.js';
 import { ACTION_APPROVE, ACTION_DENY, parseApprovalValue, withActor } from '../actions/index.js';
-import {
-  ACTION_EVIDENCE,
-  ACTION_RELOAD,
-  ACTION_RUNBOOK,
-  CAUSE_WORDS,
-  confidenceWords,
-  evidenceText,
-  parseButtonValue,
-  sectionMessage,
-  triageMessage,
-} from '../report/chat.js';
+import { ACTION_EVIDENCE, ACTION_RELOAD, ACTION_RUNBOOK, CAUSE_WORDS, confidenceWords, evidenceText, parseButtonValue, sectionMessage, triageMessage } from '../report/chat.js';
 import { bold, code, esc, mention, pre, type Message } from '../report/message.js';
 import { scrub } from '../report/scrub.js';
 import { describeSpan } from '../config/index.js';
@@ -217,7 +207,9 @@ export function createRouter(options: RouterOptions): Router {
           return {
             kind: 'reply',
             reason: 'joined',
-            message: noticeMessage(`⏳ The same ${esc(running.label)}${spec.window ? ` (${esc(spec.window)})` : ''} is already running here, asked by ${running.requestedBy} ${age} s ago: its message in this channel will show the answer.`),
+            message: noticeMessage(
+              `⏳ The same ${esc(running.label)}${spec.window ? ` (${esc(spec.window)})` : ''} is already running here, asked by ${running.requestedBy} ${age} s ago: its message in this channel will show the answer.`,
+            ),
           };
         }
         const refused = busy(owner);
@@ -241,17 +233,20 @@ export function createRouter(options: RouterOptions): Router {
       return null;
     }
     let outcome: TriageJob = { handle: null, result: null, error: 'the job did not run' };
-    const done = track(async (signal) => {
-      outcome = await runTriage(
-        { source: request.source, requestedBy: request.requestedBy, user: request.source, channel: request.channel, ...(request.onPosted ? { onPosted: request.onPosted } : {}) },
-        'triage',
-        request.target,
-        { sinceMs: request.sinceMs },
-        responder,
-        signal,
-        request.command ?? 'triage',
-      );
-    }, { owner: null, key: null, label: `triage of ${request.target}`, requestedBy: request.requestedBy });
+    const done = track(
+      async (signal) => {
+        outcome = await runTriage(
+          { source: request.source, requestedBy: request.requestedBy, user: request.source, channel: request.channel, ...(request.onPosted ? { onPosted: request.onPosted } : {}) },
+          'triage',
+          request.target,
+          { sinceMs: request.sinceMs },
+          responder,
+          signal,
+          request.command ?? 'triage',
+        );
+      },
+      { owner: null, key: null, label: `triage of ${request.target}`, requestedBy: request.requestedBy },
+    );
     return done.then(() => outcome);
   }
 
@@ -381,7 +376,7 @@ export function createRouter(options: RouterOptions): Router {
         return;
       }
       if (!services.actions) {
-        await responder.ephemeral(noticeMessage('Approvals are not available here: they need the bot\'s store. Nothing was run.'));
+        await responder.ephemeral(noticeMessage("Approvals are not available here: they need the bot's store. Nothing was run."));
         return;
       }
       await services.actions.decide({ approvalId, approve: action === ACTION_APPROVE, actor: { user: input.user, surface: input.surface, channel: input.channel } }, responder, signal);
@@ -400,7 +395,7 @@ export function createRouter(options: RouterOptions): Router {
     }
     if (action === ACTION_RELOAD) {
       if (!services.actions) {
-        await responder.ephemeral(noticeMessage('Reloading php-fpm from chat is not available here: approvals need the bot\'s store, which `badgateway start` opens.'));
+        await responder.ephemeral(noticeMessage("Reloading php-fpm from chat is not available here: approvals need the bot's store, which `badgateway start` opens."));
         return;
       }
       if (!ref.host || !services.inventory.get(ref.host)) {

@@ -96,9 +96,7 @@ export function runbookRoutes(deps: RunbookRouteDeps) {
       await responder.ephemeral(noticeMessage(`That triage is no longer in memory. Run ${code('/502 runbook HOST')} instead.`));
       return;
     }
-    const span: TriageSpan = result
-      ? { sinceMs: Math.max(60_000, result.window.to - result.window.from), ...(result.window.until ? { untilMs: result.window.to } : {}) }
-      : { sinceMs: 15 * 60_000 };
+    const span: TriageSpan = result ? { sinceMs: Math.max(60_000, result.window.to - result.window.from), ...(result.window.until ? { untilMs: result.window.to } : {}) } : { sinceMs: 15 * 60_000 };
     const invocation: Invocation = { surface: input.surface, text: `runbook ${host}`, user: input.user, channel: input.channel };
     await startOrResume(invocation, host, span, undefined, responder, new AbortController().signal, result ? { result, thread: responder.source } : null);
   }

@@ -59,7 +59,9 @@ export function noActionGateway(): ActionGateway {
   return {
     async request(request) {
       await request.responder.ephemeral(
-        noticeText(`${RUNBOOK_ACTIONS[request.action].label} from chat is not available here: approvals need the bot's store, which ${code('badgateway start')} opens. For now, see ${code(`/502 fpm ${request.host}`)}.`),
+        noticeText(
+          `${RUNBOOK_ACTIONS[request.action].label} from chat is not available here: approvals need the bot's store, which ${code('badgateway start')} opens. For now, see ${code(`/502 fpm ${request.host}`)}.`,
+        ),
       );
       return { state: 'unavailable', text: `${RUNBOOK_ACTIONS[request.action].label} not available (no approval flow without a store)` };
     },

@@ -97,9 +97,7 @@ export interface Condition {
   not?: Condition;
 }
 
-export type StepCheck =
-  | { kind: 'command'; command: string; params: Record<string, string | number> }
-  | { kind: 'view'; view: ViewName };
+export type StepCheck = { kind: 'command'; command: string; params: Record<string, string | number> } | { kind: 'view'; view: ViewName };
 
 export interface RunbookStep {
   id: string;
@@ -127,17 +125,20 @@ export interface Runbook {
 }
 
 const causeList = z.array(z.enum(CAUSE_IDS)).min(1);
-const regex = z.string().min(1).refine(
-  (text) => {
-    try {
-      new RegExp(text, 'im');
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'not a valid regular expression' },
-);
+const regex = z
+  .string()
+  .min(1)
+  .refine(
+    (text) => {
+      try {
+        new RegExp(text, 'im');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'not a valid regular expression' },
+  );
 
 const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z
@@ -147,9 +148,7 @@ const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
       notCause: causeList.optional(),
       anyCause: causeList.optional(),
       minConfidence: z.number().min(0).max(1).optional(),
-      check: z
-        .strictObject({ step: z.string().min(1), ok: z.boolean().optional(), matches: regex.optional(), notMatches: regex.optional() })
-        .optional(),
+      check: z.strictObject({ step: z.string().min(1), ok: z.boolean().optional(), matches: regex.optional(), notMatches: regex.optional() }).optional(),
       any: z.array(conditionSchema).min(1).optional(),
       all: z.array(conditionSchema).min(1).optional(),
       not: conditionSchema.optional(),
@@ -161,12 +160,7 @@ const STEP_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 const stepSchema = z.strictObject({
   id: z.string().regex(STEP_ID_RE, 'expected a step id of lower-case letters, digits and -').optional(),
-  check: z
-    .union([
-      z.strictObject({ command: z.string().min(1), params: z.record(z.string(), z.union([z.string(), z.number()])).optional() }),
-      z.strictObject({ view: z.enum(VIEWS) }),
-    ])
-    .optional(),
+  check: z.union([z.strictObject({ command: z.string().min(1), params: z.record(z.string(), z.union([z.string(), z.number()])).optional() }), z.strictObject({ view: z.enum(VIEWS) })]).optional(),
   when: conditionSchema.optional(),
   action: z.enum(ACTION_IDS).optional(),
 });
@@ -201,19 +195,12 @@ function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[
 
 function zodMessage(issue: z.core.$ZodIssue): string {
   const path = issue.path.map(String).join('.');
-  const message =
-    issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message.replace(/^Invalid input: /, '');
+  const message = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message.replace(/^Invalid input: /, '');
   return path ? `${path}: ${message}` : message;
 }
 
 /** Parses YAML that starts at `firstLine` of the file; problems are reported with file lines. */
-function parseYaml<T>(
-  text: string,
-  firstLine: number,
-  schema: z.ZodType<T>,
-  problems: Problems,
-  what: string,
-): { data: T; line: (path: readonly PropertyKey[]) => number } | null {
+function parseYaml<T>(text: string, firstLine: number, schema: z.ZodType<T>, problems: Problems, what: string): { data: T; line: (path: readonly PropertyKey[]) => number } | null {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -404,13 +391,19 @@ export function parseRunbook(text: string, file: string, catalog?: Catalog): Run
   }
 
   if (problems.list.length > 0 || !front) {
-    throw new ConfigError(label, problems.list.sort((a, b) => a.line - b.line).map((p) => `line ${p.line}: ${p.message}`));
+    throw new ConfigError(
+      label,
+      problems.list.sort((a, b) => a.line - b.line).map((p) => `line ${p.line}: ${p.message}`),
+    );
   }
   return {
     id: front.id ?? basename(file).replace(/\.md$/i, ''),
     title: front.title,
     summary: front.summary ?? null,
-    intro: intro.join('\n').replace(/^#\s+.*$/m, '').trim(),
+    intro: intro
+      .join('\n')
+      .replace(/^#\s+.*$/m, '')
+      .trim(),
     steps,
     file,
     hash: createHash('sha256').update(text).digest('hex').slice(0, 16),
@@ -419,12 +412,7 @@ export function parseRunbook(text: string, file: string, catalog?: Catalog): Run
 
 function checkConditions(condition: Condition | null | undefined): CheckCondition[] {
   if (!condition) return [];
-  return [
-    ...(condition.check ? [condition.check] : []),
-    ...(condition.any ?? []).flatMap(checkConditions),
-    ...(condition.all ?? []).flatMap(checkConditions),
-    ...checkConditions(condition.not),
-  ];
+  return [...(condition.check ? [condition.check] : []), ...(condition.any ?? []).flatMap(checkConditions), ...(condition.all ?? []).flatMap(checkConditions), ...checkConditions(condition.not)];
 }
 
 /** Why a check cannot run this catalog command with these parameters, or null. */
@@ -455,7 +443,9 @@ function commandProblem(catalog: Catalog, id: string, params: Record<string, str
 export function loadRunbooks(dir: string, catalog?: Catalog): Map<string, Runbook> {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.md$/i.test(f) && !/^readme\.md$/i.test(f)).sort();
+    files = readdirSync(dir)
+      .filter((f) => /\.md$/i.test(f) && !/^readme\.md$/i.test(f))
+      .sort();
   } catch {
     throw new ConfigError(dir, ['cannot read the runbooks folder']);
   }

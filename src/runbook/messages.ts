@@ -110,7 +110,10 @@ export function stepMessage(o: StepMessageOptions): Message {
   }
   blocks.push({ kind: 'context', text: `${esc(o.runbook.title)} on ${code(s.host)} · session ${code(session.id)} · step shown at ${time(state.shownAt ?? Date.now())}` });
   const value = stepButtonValue(session.id, step.id);
-  const buttons: MessageButton[] = [{ action: ACTION_STEP_DONE, label: 'Done', value, style: 'primary' }, { action: ACTION_STEP_SKIP, label: 'Skip', value }];
+  const buttons: MessageButton[] = [
+    { action: ACTION_STEP_DONE, label: 'Done', value, style: 'primary' },
+    { action: ACTION_STEP_SKIP, label: 'Skip', value },
+  ];
   if (step.check) buttons.push({ action: ACTION_STEP_AGAIN, label: 'Run again', value });
   if (step.action) buttons.push({ action: ACTION_STEP_ACTION, label: `Request ${RUNBOOK_ACTIONS[step.action].label.toLowerCase()}`, value, style: 'danger' });
   buttons.push({ action: ACTION_STEP_ESCALATE, label: 'Escalate', value }, { action: ACTION_STEP_ABORT, label: 'Abort', value, style: 'danger' });
@@ -123,10 +126,7 @@ export function endMessage(runbook: Runbook, session: Session, by: string | null
   const done = s.steps.filter((x) => x.status === 'done').length;
   const skipped = s.steps.filter((x) => x.status === 'skipped').length;
   const na = s.steps.filter((x) => x.status === 'not-applicable').length;
-  const head =
-    s.outcome === 'aborted'
-      ? `🛑 ${bold('Runbook aborted')} by ${who(s.surface, by)}`
-      : `🏁 ${bold('Runbook finished')}${by ? ` (last step by ${who(s.surface, by)})` : ''}`;
+  const head = s.outcome === 'aborted' ? `🛑 ${bold('Runbook aborted')} by ${who(s.surface, by)}` : `🏁 ${bold('Runbook finished')}${by ? ` (last step by ${who(s.surface, by)})` : ''}`;
   return message([
     {
       kind: 'section',

@@ -114,7 +114,11 @@ export function markdownToMrkdwn(markdown: string): string {
     // Tables: the header row in bold, separator rows dropped, cells joined with a dash.
     if (/^\s*\|.*\|\s*$/.test(line)) {
       if (/^\s*\|[\s:|-]+\|\s*$/.test(line)) continue;
-      const cells = line.trim().slice(1, -1).split(/(?<!\\)\|/).map((c) => convertLine(c.trim().replace(/\\\|/g, '|')));
+      const cells = line
+        .trim()
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((c) => convertLine(c.trim().replace(/\\\|/g, '|')));
       out.push(tableHeader ? `*${cells.map((c) => c.replace(/\*/g, '')).join(' · ')}*` : `• ${cells.join(' — ')}`);
       tableHeader = false;
       continue;

@@ -151,7 +151,17 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
     const state = stepState(s, step.id)!;
     const host = services.inventory.get(s.host);
     if (!host) {
-      state.checks.push({ kind: step.check.kind, label: checkLabel(step.check), ok: false, summary: `${s.host} is no longer in the inventory`, output: '', command: null, exitCode: null, at: now(), ms: 0 });
+      state.checks.push({
+        kind: step.check.kind,
+        label: checkLabel(step.check),
+        ok: false,
+        summary: `${s.host} is no longer in the inventory`,
+        output: '',
+        command: null,
+        exitCode: null,
+        at: now(),
+        ms: 0,
+      });
     } else {
       // The audit log (when the executor keeps one) attributes the check to the session and who asked.
       const actor = { user: by, surface: s.surface, channel: s.channel, via: `runbook ${session.id} ${step.id}` };
@@ -274,7 +284,16 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
       who: actor.user,
       text: `Runbook "${runbook.title}" started on ${host}; triage: ${top ? `${top.id} (${Math.round(top.confidence * 100)}%), ${CAUSE_WORDS[top.id]}` : hostResult?.error ? `failed (${hostResult.error})` : 'no cause named'}`,
     });
-    const row = await store.createRunbookSession({ id, runbook: runbook.id, host, channel: actor.channel, threadTs: state.thread?.ts ?? null, startedBy: actor.user, state: state as unknown as Record<string, unknown>, at });
+    const row = await store.createRunbookSession({
+      id,
+      runbook: runbook.id,
+      host,
+      channel: actor.channel,
+      threadTs: state.thread?.ts ?? null,
+      startedBy: actor.user,
+      state: state as unknown as Record<string, unknown>,
+      at,
+    });
     const session = fromRow(row);
     log.info({ session: id, runbook: runbook.id, host, user: actor.user, channel: actor.channel }, 'runbook started');
     let thread = input.thread;
@@ -304,7 +323,11 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
       const changed = fresh.state.runbookHash !== runbook.hash ? ' (the runbook file changed since the session started; it continues with the current file)' : '';
       await postInThread(thread, responder, noticeText(`↩️ ${who(fresh.state.surface, actor.user)} picked this runbook up again${changed}. ${current ? 'The current step:' : ''}`));
       if (current && state) {
-        const posted = await postInThread(thread, responder, stepMessage({ runbook, session: fresh, step: current, state, number: stepNumber(fresh.state, current.id), guidance: renderGuidance(current.guidance, contextFor(fresh)) }));
+        const posted = await postInThread(
+          thread,
+          responder,
+          stepMessage({ runbook, session: fresh, step: current, state, number: stepNumber(fresh.state, current.id), guidance: renderGuidance(current.guidance, contextFor(fresh)) }),
+        );
         if (posted?.ref) state.message = posted.ref;
       } else {
         await advance(fresh, runbook, fresh.state.steps[fresh.state.steps.length - 1]?.id ?? null, actor.user, thread, responder);
@@ -358,13 +381,14 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
     const state = stepState(s, stepId);
     if (s.current !== stepId || !state) {
       const current = runbook.steps.find((st) => st.id === s.current);
-      await responder.ephemeral(noticeText(`That step is already ${state?.status ?? 'past'}${state?.by ? ` (by ${who(s.surface, state.by)})` : ''}.${current ? ` The runbook is at ${esc(`"${current.title}"`)}.` : ''}`));
+      await responder.ephemeral(
+        noticeText(`That step is already ${state?.status ?? 'past'}${state?.by ? ` (by ${who(s.surface, state.by)})` : ''}.${current ? ` The runbook is at ${esc(`"${current.title}"`)}.` : ''}`),
+      );
       return;
     }
     const thread = threadOf(session, responder);
     const user = input.user;
-    const ended = (how: string) =>
-      stepMessage({ runbook, session, step, state, number: stepNumber(s, step.id), guidance: renderGuidance(step.guidance, contextFor(session)), ended: { how } });
+    const ended = (how: string) => stepMessage({ runbook, session, step, state, number: stepNumber(s, step.id), guidance: renderGuidance(step.guidance, contextFor(session)), ended: { how } });
     const updateSource = async (message: Message) => {
       await responder.source?.update(message).catch((err) => log.warn({ err: errorMessage(err) }, 'could not update the step message'));
     };
@@ -458,7 +482,12 @@ export function createRunbookService(options: RunbookServiceOptions): RunbookSer
       return;
     }
     const thread = threadOf(session, responder);
-    await uploadTimeline(session, thread, responder, `Timeline of ${code(session.state.host)} (${esc(session.state.runbookTitle)}, session ${code(session.id)}), asked by ${who(actor.surface, actor.user)}`);
+    await uploadTimeline(
+      session,
+      thread,
+      responder,
+      `Timeline of ${code(session.state.host)} (${esc(session.state.runbookTitle)}, session ${code(session.id)}), asked by ${who(actor.surface, actor.user)}`,
+    );
   }
 
   return {

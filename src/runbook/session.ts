@@ -41,21 +41,7 @@ export interface StepState {
   message?: MessageRef;
 }
 
-export type TimelineEvent =
-  | 'started'
-  | 'triaged'
-  | 'step'
-  | 'check'
-  | 'done'
-  | 'skipped'
-  | 'rerun'
-  | 'escalated'
-  | 'action-requested'
-  | 'approval'
-  | 'aborted'
-  | 'completed'
-  | 'resumed'
-  | 'note';
+export type TimelineEvent = 'started' | 'triaged' | 'step' | 'check' | 'done' | 'skipped' | 'rerun' | 'escalated' | 'action-requested' | 'approval' | 'aborted' | 'completed' | 'resumed' | 'note';
 
 export interface TimelineEntry {
   at: number;
@@ -129,7 +115,12 @@ export function evaluate(condition: Condition, facts: Facts): { holds: boolean; 
   if (condition.anyCause) {
     const min = condition.minConfidence ?? 0;
     const found = facts.causes.find((c) => condition.anyCause!.includes(c.id) && c.confidence >= min);
-    parts.push({ holds: !!found, because: found ? `${found.id} is among the causes (${Math.round(found.confidence * 100)}%)` : `none of ${condition.anyCause.join('/')} among the causes${min ? ` at ${Math.round(min * 100)}%` : ''}` });
+    parts.push({
+      holds: !!found,
+      because: found
+        ? `${found.id} is among the causes (${Math.round(found.confidence * 100)}%)`
+        : `none of ${condition.anyCause.join('/')} among the causes${min ? ` at ${Math.round(min * 100)}%` : ''}`,
+    });
   } else if (condition.minConfidence !== undefined) {
     parts.push({ holds: !!top && top.confidence >= condition.minConfidence, because: `${topText}, step needs ${Math.round(condition.minConfidence * 100)}%` });
   }

@@ -24,11 +24,7 @@ export class MemoryRunbookSessionStore implements RunbookSessionStore {
     return row ? structuredClone(row) : null;
   }
 
-  async updateRunbookSession(
-    id: string,
-    expectedVersion: number,
-    change: { state?: Record<string, unknown>; status?: RunbookStatus; at: number },
-  ): Promise<RunbookSession | null> {
+  async updateRunbookSession(id: string, expectedVersion: number, change: { state?: Record<string, unknown>; status?: RunbookStatus; at: number }): Promise<RunbookSession | null> {
     const row = this.rows.get(id);
     if (!row || row.version !== expectedVersion) return null;
     if (change.state) row.state = structuredClone(change.state);

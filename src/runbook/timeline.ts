@@ -7,7 +7,10 @@ import { CAUSE_WORDS } from '../report/chat.js';
 import type { Session } from './session.js';
 
 function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 function clock(ms: number): string {
@@ -50,7 +53,9 @@ export function renderTimeline(session: Session, now: number = Date.now()): stri
   const top = s.report?.diagnosis.causes[0];
   if (top) {
     out.push(`- **Diagnosis:** \`${top.id}\`: ${CAUSE_WORDS[top.id]} (confidence ${Math.round(top.confidence * 100)}%)`);
-    out.push(`- **Suggested fix:** ${top.remedy.text}${top.remedy.setting && (top.remedy.current || top.remedy.suggested) ? ` (\`${top.remedy.setting}\`: ${top.remedy.current ?? '?'} → ${top.remedy.suggested ?? '?'})` : ''}`);
+    out.push(
+      `- **Suggested fix:** ${top.remedy.text}${top.remedy.setting && (top.remedy.current || top.remedy.suggested) ? ` (\`${top.remedy.setting}\`: ${top.remedy.current ?? '?'} → ${top.remedy.suggested ?? '?'})` : ''}`,
+    );
     const others = s.report!.diagnosis.causes.slice(1);
     if (others.length) out.push(`- **Other candidates:** ${others.map((c) => `\`${c.id}\` ${Math.round(c.confidence * 100)}%`).join(', ')}`);
   } else if (s.report) {

@@ -69,12 +69,15 @@ function access(r: Report): ViewResult {
   }
   const recent = a.timeline.slice(-60);
   if (recent.length) {
-    lines.push(`per minute ${time(recent[0]!.minute)}-${time(recent[recent.length - 1]!.minute)}: requests ${sparkline(recent.map((b) => b.requests))}  502/504 ${sparkline(recent.map((b) => b.count502 + b.count504))}`);
+    lines.push(
+      `per minute ${time(recent[0]!.minute)}-${time(recent[recent.length - 1]!.minute)}: requests ${sparkline(recent.map((b) => b.requests))}  502/504 ${sparkline(recent.map((b) => b.count502 + b.count504))}`,
+    );
   }
   if (a.worstMinute) lines.push(`worst minute ${time(a.worstMinute.minute)}: 502 x ${a.worstMinute.count502}, 504 x ${a.worstMinute.count504}`);
   if (a.upstreams.length) {
     lines.push('upstreams:');
-    for (const u of a.upstreams.slice(0, 5)) lines.push(`  ${cut(u.addr, 50).padEnd(50)} ${String(u.requests).padStart(6)} req ${String(u.errors).padStart(5)} err (502 ${u.status502}, 504 ${u.status504})  p95 ${secs(u.responseTime.p95)}`);
+    for (const u of a.upstreams.slice(0, 5))
+      lines.push(`  ${cut(u.addr, 50).padEnd(50)} ${String(u.requests).padStart(6)} req ${String(u.errors).padStart(5)} err (502 ${u.status502}, 504 ${u.status504})  p95 ${secs(u.responseTime.p95)}`);
   }
   if (a.topFailingUris.length) {
     lines.push('failing URIs:');
@@ -86,7 +89,8 @@ function access(r: Report): ViewResult {
 function errors(r: Report): ViewResult {
   const e = r.errors;
   if (!e) return { ok: false, summary: `error log not read: ${sourceNote(r, 'error')}`, output: `error log not read: ${sourceNote(r, 'error')}` };
-  if (!e.signatures.length) return { ok: true, summary: `${e.inWindow} error-log entries, no upstream failure signatures`, output: `${e.inWindow} entries in the window, no upstream failure signatures` };
+  if (!e.signatures.length)
+    return { ok: true, summary: `${e.inWindow} error-log entries, no upstream failure signatures`, output: `${e.inWindow} entries in the window, no upstream failure signatures` };
   const lines = [`${e.inWindow} entries in the window`];
   for (const s of e.signatures.slice(0, 8)) {
     lines.push(`${s.kind.padEnd(26)} x ${String(s.count).padStart(5)}  HTTP ${s.status ?? '-'}  ${time(s.firstSeen)}-${time(s.lastSeen)}  ${s.upstreams[0] ?? ''}`);
@@ -121,14 +125,20 @@ function fpm(r: Report): ViewResult {
     const events = Object.entries(log.events)
       .filter(([kind]) => !['tracing', 'child_started', 'other'].includes(kind))
       .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
-    lines.push(`FPM log: ${events.length ? events.map(([k, n]) => `${k} x ${n}`).join(', ') : 'no events in the window'}${log.maxChildrenSetting !== undefined ? ` (pm.max_children ${log.maxChildrenSetting})` : ''}`);
+    lines.push(
+      `FPM log: ${events.length ? events.map(([k, n]) => `${k} x ${n}`).join(', ') : 'no events in the window'}${log.maxChildrenSetting !== undefined ? ` (pm.max_children ${log.maxChildrenSetting})` : ''}`,
+    );
     if (log.signals.length) lines.push(`signals: ${log.signals.map((x) => `${x.name} x ${x.count}`).join(', ')}`);
     for (const t of log.terminations.slice(0, 3)) lines.push(`terminated after ${t.seconds === null ? '?' : t.seconds.toFixed(1)}s: ${t.script ?? '?'}`);
     for (const [kind, samples] of Object.entries(log.samples)) {
       if (['tracing', 'child_started', 'other'].includes(kind)) continue;
       if (samples?.[0]) lines.push(`  e.g. ${cut(samples[0], 300)}`);
     }
-    if (events.length) summary += `; FPM log: ${events.slice(0, 3).map(([k, n]) => `${k} x ${n}`).join(', ')}`;
+    if (events.length)
+      summary += `; FPM log: ${events
+        .slice(0, 3)
+        .map(([k, n]) => `${k} x ${n}`)
+        .join(', ')}`;
   } else {
     lines.push(`FPM log not read: ${sourceNote(r, 'fpmLog')}`);
   }
@@ -144,13 +154,21 @@ function slowlog(r: Report): ViewResult {
   const frames = slow.byUserFrame.length ? slow.byUserFrame : slow.byTopFrame;
   if (frames.length) lines.push('stuck in:');
   for (const f of frames.slice(0, 5)) lines.push(`  ${f.frame} x ${f.count}`);
-  if (slow.byTopFrame.length && slow.byUserFrame.length) lines.push(`innermost: ${slow.byTopFrame.slice(0, 3).map((f) => `${f.frame} x ${f.count}`).join(', ')}`);
+  if (slow.byTopFrame.length && slow.byUserFrame.length)
+    lines.push(
+      `innermost: ${slow.byTopFrame
+        .slice(0, 3)
+        .map((f) => `${f.frame} x ${f.count}`)
+        .join(', ')}`,
+    );
   return { ok: true, summary: `${slow.inWindow} slow requests, most in ${slow.byScript[0]?.script ?? '?'}`, output: lines.join('\n') };
 }
 
 function findings(r: Report): ViewResult {
   if (!r.findings.length) return { ok: true, summary: 'no config findings', output: 'no config findings' };
-  const lines = uniqueFindings(r.findings).slice(0, 10).map((f) => `[${f.severity}] ${f.summary}${f.setting && (f.current || f.suggested) ? `\n    ${f.setting}: ${f.current ?? '?'} -> ${f.suggested ?? '?'}` : ''}`);
+  const lines = uniqueFindings(r.findings)
+    .slice(0, 10)
+    .map((f) => `[${f.severity}] ${f.summary}${f.setting && (f.current || f.suggested) ? `\n    ${f.setting}: ${f.current ?? '?'} -> ${f.suggested ?? '?'}` : ''}`);
   const critical = r.findings.filter((f) => f.severity === 'critical').length;
   return { ok: true, summary: `${r.findings.length} finding(s), ${critical} critical`, output: lines.join('\n') };
 }

@@ -89,7 +89,11 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     if (metrics && !watched.has(client)) {
       watched.add(client);
       client.on(webApi.WebClientEvent.RATE_LIMITED, (_seconds: number, request: { url?: string }) => {
-        metrics.slackRateLimitedCall(String(request?.url ?? '').split('/').pop() || 'unknown');
+        metrics.slackRateLimitedCall(
+          String(request?.url ?? '')
+            .split('/')
+            .pop() || 'unknown',
+        );
       });
     }
     return client;

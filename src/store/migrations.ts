@@ -113,7 +113,7 @@ CREATE TABLE host_generations (
   },
   {
     version: 3,
-    name: 'approvals: the runner\'s lease, the interrupted state, the request message',
+    name: "approvals: the runner's lease, the interrupted state, the request message",
     sql: `
 ALTER TABLE approvals DROP CONSTRAINT approvals_state_check;
 ALTER TABLE approvals ADD CONSTRAINT approvals_state_check

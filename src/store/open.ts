@@ -224,9 +224,7 @@ async function openEmbedded(dir: string, options: StoreOptions): Promise<Store> 
   if ('holder' in taken) {
     const who = taken.holder === process.pid ? 'this process already' : `another badgateway process (pid ${taken.holder})`;
     if (!options.snapshotIfBusy) {
-      throw new StoreError(
-        `the data directory ${dir} is in use: ${who} has it open. One process owns an embedded store; set DATABASE_URL (PostgreSQL) to share state between processes.`,
-      );
+      throw new StoreError(`the data directory ${dir} is in use: ${who} has it open. One process owns an embedded store; set DATABASE_URL (PostgreSQL) to share state between processes.`);
     }
     // Read a copy: the running bot keeps writing its own.
     const copy = mkdtempSync(join(tmpdir(), 'badgateway-snapshot-'));

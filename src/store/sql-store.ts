@@ -5,7 +5,22 @@
  */
 import type { Db, Queryable } from './db.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, type Migration } from './migrations.js';
-import { APPROVAL_COLUMNS, AUDIT_COLUMNS, DIGEST_COLUMNS, RUNBOOK_COLUMNS, approvalOf, auditOf, digestOf, json, runbookOf, ts, type ApprovalRow, type AuditRow, type DigestRow, type RunbookRow } from './rows.js';
+import {
+  APPROVAL_COLUMNS,
+  AUDIT_COLUMNS,
+  DIGEST_COLUMNS,
+  RUNBOOK_COLUMNS,
+  approvalOf,
+  auditOf,
+  digestOf,
+  json,
+  runbookOf,
+  ts,
+  type ApprovalRow,
+  type AuditRow,
+  type DigestRow,
+  type RunbookRow,
+} from './rows.js';
 import type {
   Approval,
   ApprovalMessage,
@@ -26,9 +41,7 @@ import type {
 export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('badgateway-migrations:' || current_schema()))`);
-    await tx.exec(
-      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
+    await tx.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await tx.query<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`)).rows.map((r) => Number(r.version)));
     const applied: number[] = [];
     for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
@@ -182,10 +195,7 @@ export class SqlStore implements Store {
     if (filter.approvalId) where.push(`approval_id = $${params.push(filter.approvalId)}`);
     if (filter.kind) where.push(`kind = $${params.push(filter.kind)}`);
     const limit = `$${params.push(clampLimit(filter.limit, 1000))}`;
-    const { rows } = await this.q.query<AuditRow>(
-      `SELECT ${AUDIT_COLUMNS} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ${limit}`,
-      params,
-    );
+    const { rows } = await this.q.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ${limit}`, params);
     return rows.map(auditOf);
   }
 
@@ -206,11 +216,7 @@ export class SqlStore implements Store {
     return rows[0] ? runbookOf(rows[0]) : null;
   }
 
-  async updateRunbookSession(
-    id: string,
-    expectedVersion: number,
-    change: { state?: Record<string, unknown>; status?: RunbookStatus; at: number },
-  ): Promise<RunbookSession | null> {
+  async updateRunbookSession(id: string, expectedVersion: number, change: { state?: Record<string, unknown>; status?: RunbookStatus; at: number }): Promise<RunbookSession | null> {
     const { rows } = await this.q.query<RunbookRow>(
       `UPDATE runbook_sessions
        SET state = COALESCE($3::jsonb, state), status = COALESCE($4, status), version = version + 1, updated_at = $5::timestamptz

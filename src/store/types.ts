@@ -179,11 +179,7 @@ export interface Store {
   createRunbookSession(session: NewRunbookSession): Promise<RunbookSession>;
   getRunbookSession(id: string): Promise<RunbookSession | null>;
   /** Writes only if the session is still at `expectedVersion`; null when someone else updated it first. */
-  updateRunbookSession(
-    id: string,
-    expectedVersion: number,
-    change: { state?: Record<string, unknown>; status?: RunbookStatus; at: number },
-  ): Promise<RunbookSession | null>;
+  updateRunbookSession(id: string, expectedVersion: number, change: { state?: Record<string, unknown>; status?: RunbookStatus; at: number }): Promise<RunbookSession | null>;
   listRunbookSessions(filter?: { status?: RunbookStatus; host?: string; limit?: number }): Promise<RunbookSession[]>;
 
   // -- digest runs: (schedule, fireTime) is unique, so claiming it is a lease across replicas

@@ -29,8 +29,7 @@ export function absenceDiagnosis(host: Host, discovery: Discovery): Diagnosis | 
     notes.push(`nginx: installed (${binary}${conf ? `, configuration ${conf}` : ''}) but not running: no "nginx: master process" in ${host.name}'s process table.`);
   } else {
     notes.push(
-      `nginx: not running (no "nginx: master process" in ${host.name}'s process table) and not installed (${NGINX_LOOKED}), ` +
-        'so there is no configuration to read (default /etc/nginx/nginx.conf).',
+      `nginx: not running (no "nginx: master process" in ${host.name}'s process table) and not installed (${NGINX_LOOKED}), ` + 'so there is no configuration to read (default /etc/nginx/nginx.conf).',
     );
   }
   if (discovery.fpmBinary) {

@@ -165,18 +165,11 @@ function readStatus(file: Readable, bytes: number, detail?: string): SourceStatu
 }
 
 /** --log-format wins; else the format nginx.conf names for this access log; else `combined`. */
-function chooseLogFormat(
-  option: string | undefined,
-  accessPath: string | undefined,
-  nginx: NginxConfig | undefined,
-): { spec: string; from: 'option' | 'nginx-config' | 'default' } {
+function chooseLogFormat(option: string | undefined, accessPath: string | undefined, nginx: NginxConfig | undefined): { spec: string; from: 'option' | 'nginx-config' | 'default' } {
   if (option !== undefined) return { spec: option, from: 'option' };
   if (nginx && nginx.accessLogs.length > 0) {
     const base = accessPath?.split('/').pop();
-    const log =
-      nginx.accessLogs.find((l) => l.path === accessPath) ??
-      nginx.accessLogs.find((l) => base !== undefined && l.path.split('/').pop() === base) ??
-      nginx.accessLogs.find((l) => !l.syslog);
+    const log = nginx.accessLogs.find((l) => l.path === accessPath) ?? nginx.accessLogs.find((l) => base !== undefined && l.path.split('/').pop() === base) ?? nginx.accessLogs.find((l) => !l.syslog);
     const format = log ? nginx.logFormats[log.format] : undefined;
     if (format) return { spec: logFormatSpec(format.format, format.escape), from: 'nginx-config' };
   }
@@ -193,10 +186,7 @@ function compileFormat(spec: string): CompiledFormat {
 }
 
 /** --since counts back from the newest entry in the files, found from their tails (cheap on big files). */
-async function resolveWindow(
-  request: WindowRequest,
-  files: LogFiles,
-): Promise<Window> {
+async function resolveWindow(request: WindowRequest, files: LogFiles): Promise<Window> {
   if (request.kind === 'all') return {};
   if (request.kind === 'range') return { from: request.from, to: request.to };
   const until = request.until;

@@ -56,10 +56,7 @@ export function buildReport(input: BuildReportInput): Report {
 function withAccessSource(diagnosis: Diagnosis, sources: readonly SourceStatus[]): Diagnosis {
   const access = sources.find((s) => s.source === 'access');
   if (diagnosis.verdict.status !== 'unknown' || !access || access.status === 'read' || diagnosis.headline) return diagnosis;
-  const why =
-    access.status === 'not given'
-      ? 'no access log was given'
-      : `the access log is ${access.status}: ${access.detail ?? access.path ?? 'no path was found for it'}`;
+  const why = access.status === 'not given' ? 'no access log was given' : `the access log is ${access.status}: ${access.detail ?? access.path ?? 'no path was found for it'}`;
   return { ...diagnosis, verdict: { ...diagnosis.verdict, why } };
 }
 

@@ -168,9 +168,7 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       expect(said).toMatch(/✓ \*fpm.master-state\*: master \d+ active; workers: /);
       expect(said).toMatch(/✓ \*fpm status\*: pool www answers/);
       // Verified by identity: the same master (a foreground one re-executes in place), the same listen socket, new workers.
-      expect(said).toContain(
-        `✓ *php-fpm master*: master ${master} kept (re-executed in place), kept its listen socket ${labHost.lab.fpmListen}, workers ${workers.length} → `,
-      );
+      expect(said).toContain(`✓ *php-fpm master*: master ${master} kept (re-executed in place), kept its listen socket ${labHost.lab.fpmListen}, workers ${workers.length} → `);
       expect(said).toContain(`; ${labHost.lab.dir}/php-fpm.pid names ${master}`);
       expect(said).toMatch(/5xx 2s before\/after\*: before/);
       expect(said).toContain(`sent SIGUSR2 to ${master}`);
@@ -192,10 +190,14 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       const after = labHost.lab.fpmWorkerPids();
       expect(after.length).toBeGreaterThan(0);
       expect(after.filter((p) => workers.includes(p))).toEqual([]);
-      const replies = await stub.waitFor(() => {
-        const got = clicks.map((c) => stub.calls.find((x) => x.method === 'respond' && x.path.endsWith(`/${c}`)));
-        return got.filter(Boolean).length === 3 ? got.filter(Boolean) : null;
-      }, 10_000, 'three ephemeral replies');
+      const replies = await stub.waitFor(
+        () => {
+          const got = clicks.map((c) => stub.calls.find((x) => x.method === 'respond' && x.path.endsWith(`/${c}`)));
+          return got.filter(Boolean).length === 3 ? got.filter(Boolean) : null;
+        },
+        10_000,
+        'three ephemeral replies',
+      );
       for (const r of replies) expect(text(r!)).toMatch(/already approved by <@U0APPROVER2?>/);
       expect(await storeB.getApproval(id)).toMatchObject({ state: 'succeeded', outcome: { exitCode: 0 } });
       const final = await stub.waitFor(
@@ -255,7 +257,7 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
       expect((await storeA.getApproval(id))?.state).toBe('succeeded');
     }, 120_000);
 
-    it('/502 audit HOST shows the recent entries to who asked; a triage\'s commands are recorded with who asked', async () => {
+    it("/502 audit HOST shows the recent entries to who asked; a triage's commands are recorded with who asked", async () => {
       if (db.name === 'postgres') {
         await command(botA, 'triage web-lab --since 5m', ASKER);
         await stub.waitFor(() => stub.ok('chat.update').find((c) => text(c).includes('web-lab') && /Verdict|Healthy/.test(text(c))), 45_000, 'the triage');
@@ -276,13 +278,13 @@ describe.each(BACKENDS)('approvals', ({ make }) => {
         return text(await stub.waitFor(() => stub.calls.filter((c) => c.method === 'respond').find((c) => matching(text(c))), 10_000, what));
       };
       // Another channel sees none of this channel's decisions and reasons...
-      const elsewhere = await answer(command(botA, 'audit web-lab', ASKER, OTHER_CHANNEL), (t) => t.includes(`<#${OTHER_CHANNEL}>`), 'the other channel\'s audit');
+      const elsewhere = await answer(command(botA, 'audit web-lab', ASKER, OTHER_CHANNEL), (t) => t.includes(`<#${OTHER_CHANNEL}>`), "the other channel's audit");
       expect(elsewhere).toContain(`No audit entries for \`web-lab\` in <#${OTHER_CHANNEL}> yet.`);
       expect(elsewhere).not.toMatch(/fpm\.reload-signal|approved/);
       // ...unless an approver asks for every channel's; others may not.
       const refused = await answer(command(botA, 'audit --all web-lab', ASKER, OTHER_CHANNEL), (t) => t.includes('Only approvers may see'), 'the refused --all');
       expect(refused).toMatch(/Only approvers may see every channel's audit log/);
-      const all = await answer(command(botA, 'audit --all web-lab', APPROVER, OTHER_CHANNEL), (t) => t.includes('Audit log of web-lab*:'), 'the approver\'s --all');
+      const all = await answer(command(botA, 'audit --all web-lab', APPROVER, OTHER_CHANNEL), (t) => t.includes('Audit log of web-lab*:'), "the approver's --all");
       expect(all).toMatch(/ran\s+web-lab\s+U0ASKER\s+fpm\.reload-signal exit 0/);
       expect(all).not.toContain(`in <#${OTHER_CHANNEL}>`);
     }, 120_000);
@@ -337,7 +339,9 @@ describe('approvals against the lab: dry run, and a stopped php-fpm', () => {
     const reloadsBefore = await reloads();
     await click(bot, ACTION_APPROVE, value, `req-${id}`, APPROVER);
     const said = text(await outcome(`req-${id}`));
-    expect(said).toMatch(/reload php-fpm on web-lab: failed\*: nothing was run: no running PHP-FPM master was found on web-lab, so there is nothing to reload with fpm.reload-signal \(is PHP-FPM stopped\? Start it on the host\)\. Ask again with `\/502 reload web-lab` once it is clear\./);
+    expect(said).toMatch(
+      /reload php-fpm on web-lab: failed\*: nothing was run: no running PHP-FPM master was found on web-lab, so there is nothing to reload with fpm.reload-signal \(is PHP-FPM stopped\? Start it on the host\)\. Ask again with `\/502 reload web-lab` once it is clear\./,
+    );
     expect(await store.getApproval(id)).toMatchObject({ state: 'failed', outcome: { exitCode: null } });
     expect((await auditOf(store, id)).filter((e) => e.kind === 'command' && e.commandId === 'fpm.reload-signal')).toEqual([]);
     expect(await reloads()).toBe(reloadsBefore);

@@ -36,53 +36,104 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
 }
 
 async function seed(store: Store): Promise<void> {
-  await store.appendAudit({ kind: 'command', event: 'ran', at: NOW - 10 * 86_400_000, host: 'web-01', actor: 'U0OLD', surface: 'slack', commandId: 'host.uptime', argv: ['cat', '/proc/uptime'], exitCode: 0, durationMs: 5 });
-  await store.appendAudit({ kind: 'decision', event: 'requested', at: NOW - 60_000, host: 'web-03', actor: 'U0ASKER', surface: 'slack', approvalId: 'aaaaaaaaaaaaaaaa', commandId: 'fpm.reload', argv: ['systemctl', 'reload', 'php8.2-fpm'], detail: { reason: 'pool exhausted' } });
+  await store.appendAudit({
+    kind: 'command',
+    event: 'ran',
+    at: NOW - 10 * 86_400_000,
+    host: 'web-01',
+    actor: 'U0OLD',
+    surface: 'slack',
+    commandId: 'host.uptime',
+    argv: ['cat', '/proc/uptime'],
+    exitCode: 0,
+    durationMs: 5,
+  });
+  await store.appendAudit({
+    kind: 'decision',
+    event: 'requested',
+    at: NOW - 60_000,
+    host: 'web-03',
+    actor: 'U0ASKER',
+    surface: 'slack',
+    approvalId: 'aaaaaaaaaaaaaaaa',
+    commandId: 'fpm.reload',
+    argv: ['systemctl', 'reload', 'php8.2-fpm'],
+    detail: { reason: 'pool exhausted' },
+  });
   await store.appendAudit({ kind: 'decision', event: 'approved', at: NOW - 50_000, host: 'web-03', actor: 'U0ASKER', surface: 'slack', approvalId: 'aaaaaaaaaaaaaaaa', approver: 'U0APPROVER' });
-  await store.appendAudit({ kind: 'command', event: 'ran', at: NOW - 40_000, host: 'web-03', actor: 'U0ASKER', surface: 'slack', approvalId: 'aaaaaaaaaaaaaaaa', approver: 'U0APPROVER', commandId: 'fpm.reload', argv: ['systemctl', 'reload', 'php8.2-fpm'], exitCode: 0, durationMs: 120, output: '' });
-  await store.appendAudit({ kind: 'command', event: 'ran', at: NOW - 30_000, host: 'web-04', actor: 'U0OTHER', surface: 'console', commandId: 'fpm.status', argv: ['curl'], exitCode: 0, durationMs: 40 });
+  await store.appendAudit({
+    kind: 'command',
+    event: 'ran',
+    at: NOW - 40_000,
+    host: 'web-03',
+    actor: 'U0ASKER',
+    surface: 'slack',
+    approvalId: 'aaaaaaaaaaaaaaaa',
+    approver: 'U0APPROVER',
+    commandId: 'fpm.reload',
+    argv: ['systemctl', 'reload', 'php8.2-fpm'],
+    exitCode: 0,
+    durationMs: 120,
+    output: '',
+  });
+  await store.appendAudit({
+    kind: 'command',
+    event: 'ran',
+    at: NOW - 30_000,
+    host: 'web-04',
+    actor: 'U0OTHER',
+    surface: 'console',
+    commandId: 'fpm.status',
+    argv: ['curl'],
+    exitCode: 0,
+    durationMs: 40,
+  });
 }
 
 describe('badgateway audit (CLI)', () => {
-  it.skipIf(!HAS_POSTGRES)('exports from PostgreSQL (DATABASE_URL): --since, --host, --json; bad usage exits 2, an unreachable server 1', async () => {
-    const db = postgresDb();
-    const store = await db.open();
-    try {
-      await seed(store);
-      const schema = (store.location.match(/schema (\w+)/) ?? [])[1]!;
-      const env = { DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` };
-      const [text, json, bad, down] = await Promise.all([
-        cli(['audit', '--since', '7d'], env),
-        cli(['audit', '--since', '1d', '--host', 'web-03', '--json'], env),
-        cli(['audit', '--since', 'forever'], env),
-        cli(['audit'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:9/test' }),
-      ]);
-      expect(text.code).toBe(0);
-      const lines = text.stdout.trim().split('\n');
-      expect(lines[0]).toMatch(/^TIME \(UTC\)\s+EVENT\s+HOST\s+WHO\s+WHAT$/);
-      // Oldest first, the 10-day-old entry outside --since 7d.
-      expect(lines.slice(1).map((l) => l.split(/\s+/)[2])).toEqual(['requested', 'approved', 'ran', 'ran']);
-      expect(text.stdout).toMatch(/ran\s+web-03\s+U0ASKER\s+fpm\.reload exit 0 120ms approval aaaaaaaaaaaaaaaa by U0APPROVER/);
-      expect(text.stdout).not.toContain('U0OLD');
+  it.skipIf(!HAS_POSTGRES)(
+    'exports from PostgreSQL (DATABASE_URL): --since, --host, --json; bad usage exits 2, an unreachable server 1',
+    async () => {
+      const db = postgresDb();
+      const store = await db.open();
+      try {
+        await seed(store);
+        const schema = (store.location.match(/schema (\w+)/) ?? [])[1]!;
+        const env = { DATABASE_URL: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` };
+        const [text, json, bad, down] = await Promise.all([
+          cli(['audit', '--since', '7d'], env),
+          cli(['audit', '--since', '1d', '--host', 'web-03', '--json'], env),
+          cli(['audit', '--since', 'forever'], env),
+          cli(['audit'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:9/test' }),
+        ]);
+        expect(text.code).toBe(0);
+        const lines = text.stdout.trim().split('\n');
+        expect(lines[0]).toMatch(/^TIME \(UTC\)\s+EVENT\s+HOST\s+WHO\s+WHAT$/);
+        // Oldest first, the 10-day-old entry outside --since 7d.
+        expect(lines.slice(1).map((l) => l.split(/\s+/)[2])).toEqual(['requested', 'approved', 'ran', 'ran']);
+        expect(text.stdout).toMatch(/ran\s+web-03\s+U0ASKER\s+fpm\.reload exit 0 120ms approval aaaaaaaaaaaaaaaa by U0APPROVER/);
+        expect(text.stdout).not.toContain('U0OLD');
 
-      expect(json.code).toBe(0);
-      const doc = JSON.parse(json.stdout) as { store: string; host: string; entries: Array<Record<string, unknown>> };
-      // Where it read, without credentials or options.
-      expect(doc.store).toBe(PG_URL.replace(/:[^:@/]*@/, '@'));
-      expect(doc.entries.map((e) => e.event)).toEqual(['requested', 'approved', 'ran']);
-      expect(doc.entries[2]).toMatchObject({ host: 'web-03', commandId: 'fpm.reload', argv: ['systemctl', 'reload', 'php8.2-fpm'], exitCode: 0, approver: 'U0APPROVER' });
-      expect(doc.entries[0]!.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+        expect(json.code).toBe(0);
+        const doc = JSON.parse(json.stdout) as { store: string; host: string; entries: Array<Record<string, unknown>> };
+        // Where it read, without credentials or options.
+        expect(doc.store).toBe(PG_URL.replace(/:[^:@/]*@/, '@'));
+        expect(doc.entries.map((e) => e.event)).toEqual(['requested', 'approved', 'ran']);
+        expect(doc.entries[2]).toMatchObject({ host: 'web-03', commandId: 'fpm.reload', argv: ['systemctl', 'reload', 'php8.2-fpm'], exitCode: 0, approver: 'U0APPROVER' });
+        expect(doc.entries[0]!.at).toMatch(/^\d{4}-\d\d-\d\dT/);
 
-      expect(bad.code).toBe(2);
-      expect(bad.stderr.trim()).toMatch(/^badgateway: --since "forever" is not a duration/);
-      expect(down.code).toBe(1);
-      expect(down.stderr.trim().split('\n')).toHaveLength(1);
-      expect(down.stderr).toMatch(/^badgateway: cannot open the PostgreSQL store at postgres:\/\/postgres@127\.0\.0\.1:9\/test/);
-    } finally {
-      await store.close();
-      await db.drop();
-    }
-  }, 120_000);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr.trim()).toMatch(/^badgateway: --since "forever" is not a duration/);
+        expect(down.code).toBe(1);
+        expect(down.stderr.trim().split('\n')).toHaveLength(1);
+        expect(down.stderr).toMatch(/^badgateway: cannot open the PostgreSQL store at postgres:\/\/postgres@127\.0\.0\.1:9\/test/);
+      } finally {
+        await store.close();
+        await db.drop();
+      }
+    },
+    120_000,
+  );
 
   it('reads the embedded store while another process (here: this one) owns it, from a snapshot', async () => {
     const db = pgliteDb();

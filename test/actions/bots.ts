@@ -49,9 +49,7 @@ export function botKit(options: { stub: SlackStub; secret: string; channel: stri
   let n = 0;
   return {
     async start(store, config) {
-      const groupMembers = options.groupApiUrl
-        ? slackGroupMembers(new webApi.WebClient('xoxb-test', { slackApiUrl: options.groupApiUrl, retryConfig: { retries: 0 } }))
-        : null;
+      const groupMembers = options.groupApiUrl ? slackGroupMembers(new webApi.WebClient('xoxb-test', { slackApiUrl: options.groupApiUrl, retryConfig: { retries: 0 } })) : null;
       const services = createServices(config, logger, { store, groupMembers });
       const router = createRouter({ services, logger, updateIntervalMs: 50 });
       const port = await freePort();
@@ -90,17 +88,21 @@ export function botKit(options: { stub: SlackStub; secret: string; channel: stri
       return stub.waitFor(() => stub.calls.find((c) => c.method === 'respond' && c.path.endsWith(`/${id}`)), 20_000, `the reply to ${id}`).then(text);
     },
     async requestPosted(since) {
-      const call = await stub.waitFor(() => stub.ok('chat.postMessage').slice(since).find((c) => text(c).includes('Approval needed')), 20_000, 'the approval request');
+      const call = await stub.waitFor(
+        () =>
+          stub
+            .ok('chat.postMessage')
+            .slice(since)
+            .find((c) => text(c).includes('Approval needed')),
+        20_000,
+        'the approval request',
+      );
       const actions = (call.body.blocks as Array<Record<string, any>>).find((b) => b.type === 'actions')!;
       const value = actions.elements[0].value as string;
       return { value, id: value.slice(2), call };
     },
     outcome(ts) {
-      return stub.waitFor(
-        () => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === ts && /php-fpm on \S+: (ok|failed)|Dry run/.test(text(c))),
-        45_000,
-        `the outcome in the thread of ${ts}`,
-      );
+      return stub.waitFor(() => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === ts && /php-fpm on \S+: (ok|failed)|Dry run/.test(text(c))), 45_000, `the outcome in the thread of ${ts}`);
     },
   };
 }

@@ -65,7 +65,12 @@ describe('SIGTERM while an approved reload runs', () => {
     // The 5xx comparison ran to its end (no "not compared: the bot is stopping").
     expect(text(outcome)).toMatch(/\*5xx 8s before\/after\*: before /);
     // Nothing new was posted (no triage message), only the reload's own outcome.
-    expect(stub.ok('chat.postMessage').slice(postsBefore).every((c) => c.body.thread_ts === ts)).toBe(true);
+    expect(
+      stub
+        .ok('chat.postMessage')
+        .slice(postsBefore)
+        .every((c) => c.body.thread_ts === ts),
+    ).toBe(true);
     const store = await db.open();
     try {
       expect(await store.getApproval(id)).toMatchObject({ state: 'succeeded', leaseUntil: null });

@@ -84,8 +84,8 @@ describe('/502 reload, restart, audit', () => {
     expect(argvAsRun({ transport: 'local', ssh: { user: 'root' } as Host['ssh'] }, reload, 1000)[0]).toBe('sudo');
     // What the SSH executor sends is built by the same rule.
     const rendered = { id: 'fpm.reload', ...reload, timeoutMs: 60_000, maxOutputBytes: 1024, mutating: true };
-    expect(remoteCommandLine(rendered, 'deploy')).toContain("badgateway 60 sudo -n -- systemctl reload php8.2-fpm");
-    expect(remoteCommandLine(rendered, 'root')).toContain("badgateway 60 systemctl reload php8.2-fpm");
+    expect(remoteCommandLine(rendered, 'deploy')).toContain('badgateway 60 sudo -n -- systemctl reload php8.2-fpm');
+    expect(remoteCommandLine(rendered, 'root')).toContain('badgateway 60 systemctl reload php8.2-fpm');
 
     const script = ['sudo', '-n', '--', 'sh', '-c', 'set -f\nkill -USR2 "$1"\n', 'fpm-reload-signal', '1234'];
     expect(displayArgv(script, 'fpm.reload-signal')).toMatch(/^sudo -n -- sh -c '<fixed script of fpm\.reload-signal, 2 lines, sha256 [0-9a-f]{12}…>' fpm-reload-signal 1234$/);
@@ -117,7 +117,14 @@ describe('/502 reload, restart, audit', () => {
     const store = await openStore({ dataDir: 'memory://' });
     try {
       const make = () =>
-        new ActionService({ config, inventory: new Inventory(config.hosts), catalog: loadCatalog(config.catalogDir), executor: { run: () => Promise.reject(new Error('no')), close: async () => {} }, store, logger: createLogger({ level: 'silent' }) });
+        new ActionService({
+          config,
+          inventory: new Inventory(config.hosts),
+          catalog: loadCatalog(config.catalogDir),
+          executor: { run: () => Promise.reject(new Error('no')), close: async () => {} },
+          store,
+          logger: createLogger({ level: 'silent' }),
+        });
       expect(make).toThrow(/hosts\.web-01\.actions\.reload: fpm\.status is not a mutating catalog command\n {2}hosts\.web-02\.actions\.reload: "fpm\.nope" is not in the command catalog/);
     } finally {
       await store.close();

@@ -81,7 +81,9 @@ describe('a daemonized PHP-FPM master (daemonize = yes)', () => {
     expect(now).not.toBe(master);
     expect(said).toMatch(/reload php-fpm on web-lab: ok\* \(exit 0, \d+ ms\), verified/);
     expect(said).toMatch(
-      new RegExp(`✓ \\*php-fpm master\\*: master ${master} → ${now} \\(re-executed and daemonized again, started \\d\\d:\\d\\d:\\d\\d UTC\\), kept its listen socket ${labHost.lab.fpmListen}, workers \\d+ → \\d+, \\d+ new; ${labHost.lab.dir}/php-fpm.pid names ${now}`),
+      new RegExp(
+        `✓ \\*php-fpm master\\*: master ${master} → ${now} \\(re-executed and daemonized again, started \\d\\d:\\d\\d:\\d\\d UTC\\), kept its listen socket ${labHost.lab.fpmListen}, workers \\d+ → \\d+, \\d+ new; ${labHost.lab.dir}/php-fpm.pid names ${now}`,
+      ),
     );
     // The catalog's own check ran against the master found now, not the pid that was signalled.
     expect(said).toContain(`✓ *fpm.master-state*: master ${now} active; workers:`);
@@ -176,7 +178,10 @@ describe('a daemonized PHP-FPM master (daemonize = yes)', () => {
 
     // A real restart: stopped (FPM removes its socket) and started again.
     await labHost.lab.stopFpm();
-    expect(judgeMaster('restart', before, (await findMaster(ctx, hint)).master, hint)).toMatchObject({ ok: false, detail: expect.stringMatching(/^no PHP-FPM master of .* runs now \(was pid \d+\)$/) });
+    expect(judgeMaster('restart', before, (await findMaster(ctx, hint)).master, hint)).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^no PHP-FPM master of .* runs now \(was pid \d+\)$/),
+    });
     await labHost.lab.startFpm();
     const after = (await findMaster(ctx, hint)).master!;
     expect(after.pid).toBe(labHost.lab.fpmMasterPid());

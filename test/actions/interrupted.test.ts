@@ -47,7 +47,12 @@ describe('kill -9 of the bot running an approved reload', () => {
     // Another instance (here started after the kill: with PGlite one process owns the folder at a time).
     const survivor = await startBot();
     const interrupted = await stub.waitFor(
-      () => stub.ok('chat.update').filter((c) => c.body.ts === ts).slice(updatesBefore).find((c) => text(c).includes('Interrupted: reload php-fpm on web-lab')),
+      () =>
+        stub
+          .ok('chat.update')
+          .filter((c) => c.body.ts === ts)
+          .slice(updatesBefore)
+          .find((c) => text(c).includes('Interrupted: reload php-fpm on web-lab')),
       90_000,
       'the request message marked interrupted',
     );

@@ -87,7 +87,6 @@ async function send(body: unknown, token: string | null = TOKEN, scheme = 'Beare
   return { status: res.status, json: JSON.parse(text) as any, headers: res.headers };
 }
 
-
 const posts = () => stub.calls.filter((c) => c.method !== 'auth.test');
 const topLevelPosts = () => stub.ok('chat.postMessage').filter((c) => !c.body.thread_ts);
 const settle = () => new Promise((r) => setTimeout(r, 300));
@@ -211,13 +210,7 @@ describe('POST /alerts/alertmanager: refused requests post nothing', () => {
     const hostile = await send(payload([{ name: 'PhpFpmDown', instance: 'web-lab;reboot:9253', fingerprint: 'bbbb000000000005' }]));
     expect(hostile.status).toBe(422);
     expect(hostile.json.reason).toMatch(/is not a host name or address/);
-    expect(logged('alert not handled').map((l) => l.reason)).toEqual([
-      unknown.json.reason,
-      ambiguous.json.reason,
-      noLabel.json.reason,
-      otherLabel.json.reason,
-      hostile.json.reason,
-    ]);
+    expect(logged('alert not handled').map((l) => l.reason)).toEqual([unknown.json.reason, ambiguous.json.reason, noLabel.json.reason, otherLabel.json.reason, hostile.json.reason]);
     const ignored = await send(payload([{ name: 'DiskAlmostFull', instance: 'web-lab:9100', fingerprint: 'bbbb000000000006' }]));
     expect(ignored.status).toBe(200);
     expect(ignored.json.results).toEqual([expect.objectContaining({ action: 'ignored', reason: 'no trigger in alerts.triggers names this alert' })]);
@@ -288,11 +281,7 @@ describe('POST /alerts/alertmanager: firing, repeated, resolved', () => {
     expect(res.status).toBe(200);
     expect(res.json.results[0]).toMatchObject({ host: 'web-dead', action: 'triage' });
     await stub.waitFor(() => topLevelPosts().length > posted, 5000, 'the second triage');
-    const final = await stub.waitFor(
-      () => stub.ok('chat.update').find((c) => c.body.ts !== triageTs && /connection refused|could not/i.test(allText(c))),
-      15_000,
-      'the failed triage',
-    );
+    const final = await stub.waitFor(() => stub.ok('chat.update').find((c) => c.body.ts !== triageTs && /connection refused|could not/i.test(allText(c))), 15_000, 'the failed triage');
     expect(allText(final)).toMatch(/web-dead/);
   });
 
@@ -435,7 +424,9 @@ describe('limits that hold: one triage per alert and host per notification, a ca
       // Two triages and one summary note: not 62 messages.
       expect(top).toHaveLength(3);
       const summary = top.map(allText).find((t) => t.includes('more alert'))!;
-      expect(summary).toMatch(/1 more alert\* in this Alertmanager notification would each start a triage; at most 2 start per notification \(`alerts\.maxTriages`\): `web-dead` \(`NginxHigh5xxRate`\)/);
+      expect(summary).toMatch(
+        /1 more alert\* in this Alertmanager notification would each start a triage; at most 2 start per notification \(`alerts\.maxTriages`\): `web-dead` \(`NginxHigh5xxRate`\)/,
+      );
       expect(stub.ok('chat.postMessage').filter((c) => c.body.thread_ts)).toEqual([]);
     } finally {
       await limited.close();

@@ -66,7 +66,10 @@ describe('examples/prometheus/rules.yml', () => {
     expect(rules.groups.length).toBeGreaterThan(0);
     expect(new Set(rules.groups.map((g) => g.name)).size).toBe(rules.groups.length);
     for (const group of rules.groups) {
-      expect(Object.keys(group).every((k) => ['name', 'interval', 'rules', 'limit'].includes(k)), group.name).toBe(true);
+      expect(
+        Object.keys(group).every((k) => ['name', 'interval', 'rules', 'limit'].includes(k)),
+        group.name,
+      ).toBe(true);
       expect(typeof group.name).toBe('string');
       expect(Array.isArray(group.rules) && group.rules.length > 0, group.name).toBe(true);
     }
@@ -74,7 +77,10 @@ describe('examples/prometheus/rules.yml', () => {
     expect(new Set(names).size).toBe(names.length);
     for (const rule of allRules) {
       const where = `${rule.group}/${rule.alert}`;
-      expect(Object.keys(rule).every((k) => ['group', 'alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'].includes(k)), where).toBe(true);
+      expect(
+        Object.keys(rule).every((k) => ['group', 'alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'].includes(k)),
+        where,
+      ).toBe(true);
       expect(rule.alert, where).toMatch(LABEL_RE);
       expect(rule.record, where).toBeUndefined();
       expect(typeof rule.expr, where).toBe('string');
@@ -103,7 +109,12 @@ describe('examples/prometheus/rules.yml', () => {
   it('keeps `instance` (badgateway maps it to the host), and templates only name labels the expression keeps', () => {
     for (const rule of allRules) {
       const expr = rule.expr as string;
-      const groupings = [...expr.matchAll(/\bby\s*\(([^)]*)\)/g)].map((m) => m[1]!.split(',').map((s) => s.trim()).filter((s) => s && s !== 'le'));
+      const groupings = [...expr.matchAll(/\bby\s*\(([^)]*)\)/g)].map((m) =>
+        m[1]!
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s && s !== 'le'),
+      );
       // Without aggregation the exporters' own labels (plus the target's) survive.
       const kept = groupings.length ? new Set(groupings[groupings.length - 1]) : new Set(['instance', 'job', 'pool', 'scrape_uri', 'method', 'status']);
       for (const g of groupings) expect(g, `${rule.alert}: every aggregation keeps instance`).toContain('instance');
@@ -144,7 +155,12 @@ describe('examples/prometheus/alertmanager.yml and prometheus.yml', () => {
     // The matcher routes exactly the nginx/FPM alerts of rules.yml.
     const matcher = /alertname =~ "([^"]+)"/.exec(route.matchers[0])![1]!;
     const routed = allRules.filter((r) => new RegExp(`^(?:${matcher})$`).test(r.alert!)).map((r) => r.alert);
-    expect(routed.sort()).toEqual(allRules.filter((r) => r.group !== 'badgateway').map((r) => r.alert).sort());
+    expect(routed.sort()).toEqual(
+      allRules
+        .filter((r) => r.group !== 'badgateway')
+        .map((r) => r.alert)
+        .sort(),
+    );
     const prometheus = parse(read('prometheus.yml')) as any;
     expect(prometheus.rule_files).toEqual(['rules.yml']);
     expect(prometheus.scrape_configs.map((s: any) => s.job_name)).toEqual(['nginxlog', 'php-fpm', 'badgateway']);

@@ -4,11 +4,7 @@ import { loadCatalog, parseCatalogFile, shellJoin, shellQuote } from '../../src/
 import { defaultCatalogDir, parseConfigText } from '../../src/config/index.js';
 import { UsageError } from '../../src/errors.js';
 
-const host = parseConfigText(
-  'hosts:\n  web-01:\n    sources:\n      accessLog: "/var/log/nginx/access log.log"\n      fpmService: php8.2-fpm\n',
-  'b.yaml',
-  {},
-).hosts[0]!;
+const host = parseConfigText('hosts:\n  web-01:\n    sources:\n      accessLog: "/var/log/nginx/access log.log"\n      fpmService: php8.2-fpm\n', 'b.yaml', {}).hosts[0]!;
 
 describe('shellQuote', () => {
   it('round-trips arbitrary strings through a real POSIX shell', () => {
@@ -18,9 +14,17 @@ describe('shellQuote', () => {
       return seed / 2 ** 31;
     };
     const alphabet = `abc XYZ019'"\\$\`!*?[]{}();|&<>~#%^=+,.-_/\t\n\u00e9\u4e2d`;
-    const samples = ['', "'", "''", '"\'"', '$(id)', '`id`', '-n', '--', ...Array.from({ length: 40 }, () =>
-      Array.from({ length: Math.floor(random() * 20) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''),
-    )];
+    const samples = [
+      '',
+      "'",
+      "''",
+      '"\'"',
+      '$(id)',
+      '`id`',
+      '-n',
+      '--',
+      ...Array.from({ length: 40 }, () => Array.from({ length: Math.floor(random() * 20) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('')),
+    ];
     for (const shell of ['sh', 'bash', 'dash']) {
       const out = execFileSync(shell, ['-c', `printf '%s\\0' ${shellJoin(samples)}`]);
       expect(out.toString('utf8').split('\0').slice(0, -1)).toEqual(samples);
@@ -45,22 +49,12 @@ describe('the shipped catalog', () => {
 
   it('fills placeholders from inventory values and typed parameters', () => {
     const rendered = catalog.render('log.read-range', host, { source: 'accessLog', offset: '1024', length: 4096 });
-    expect(rendered.argv).toEqual([
-      'dd',
-      'if=/var/log/nginx/access log.log',
-      'bs=65536',
-      'skip=1024',
-      'count=4096',
-      'iflag=skip_bytes,count_bytes',
-      'status=none',
-    ]);
+    expect(rendered.argv).toEqual(['dd', 'if=/var/log/nginx/access log.log', 'bs=65536', 'skip=1024', 'count=4096', 'iflag=skip_bytes,count_bytes', 'status=none']);
     expect(catalog.render('fpm.reload', host).argv).toEqual(['systemctl', 'reload', 'php8.2-fpm']);
   });
 
   it('refuses bad parameters with a message that says what is expected', () => {
-    expect(() => catalog.render('log.read-range', host, { source: 'accessLog', offset: '1;id', length: 1 })).toThrow(
-      'log.read-range: offset must be a whole number from 0, got "1;id".',
-    );
+    expect(() => catalog.render('log.read-range', host, { source: 'accessLog', offset: '1;id', length: 1 })).toThrow('log.read-range: offset must be a whole number from 0, got "1;id".');
     expect(() => catalog.render('log.tail', host, { source: '/etc/shadow' })).toThrow(/source must be one of accessLog/);
     expect(() => catalog.render('log.tail', host, { source: 'accessLog', extra: 'x' })).toThrow(/takes no parameter "extra"/);
     expect(() => catalog.render('log.tail', host, { source: 'errorLog' })).toThrow(/web-01 has no errorLog configured/);
@@ -125,9 +119,7 @@ describe('catalog rules the loader enforces', () => {
   });
 
   it('refuses a service name starting with "-" in the config, and any "-"-led value at render time', () => {
-    expect(() => parseConfigText('sources:\n  fpmService: --help\nhosts:\n  web-01: {}\n', 'b.yaml', {})).toThrow(
-      'sources.fpmService: expected a service name like php8.2-fpm (not starting with -)',
-    );
+    expect(() => parseConfigText('sources:\n  fpmService: --help\nhosts:\n  web-01: {}\n', 'b.yaml', {})).toThrow('sources.fpmService: expected a service name like php8.2-fpm (not starting with -)');
     const catalog = loadCatalog(defaultCatalogDir());
     const sneaky = { ...host, sources: { ...host.sources, fpmService: '-H' } };
     expect(() => catalog.render('fpm.reload', sneaky)).toThrow('web-01: the fpmService "-H" starts with "-", so fpm.reload will not run with it.');
@@ -137,7 +129,12 @@ describe('catalog rules the loader enforces', () => {
 describe('catalog files with YAML aliases', () => {
   it('refuses an alias bomb with the reason instead of expanding it', () => {
     const levels = ['- &a [x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 9; i++) levels.push(`- &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `- &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(', ')}]`,
+      );
     expect(parseCatalogFile(levels.join('\n'), '/x/bomb.yaml')).toEqual([
       'bomb.yaml: (top level): its aliases expand too far (more than 100 expansions, as in a YAML alias bomb); write the values out instead',
     ]);

@@ -17,13 +17,20 @@ function cli(args: string[]) {
 function scenarioArgs(name: string): string[] {
   const dir = join(LAB, name);
   return [
-    '--access', join(dir, 'access.log'),
-    '--error', join(dir, 'error.log'),
-    '--fpm-log', join(dir, 'fpm.log'),
-    '--slow-log', join(dir, 'slow.log'),
-    '--fpm-status', join(dir, 'fpm-status.txt'),
-    '--nginx-conf', join(dir, 'nginx-T.txt'),
-    '--fpm-conf', join(dir, 'fpm-tt.txt'),
+    '--access',
+    join(dir, 'access.log'),
+    '--error',
+    join(dir, 'error.log'),
+    '--fpm-log',
+    join(dir, 'fpm.log'),
+    '--slow-log',
+    join(dir, 'slow.log'),
+    '--fpm-status',
+    join(dir, 'fpm-status.txt'),
+    '--nginx-conf',
+    join(dir, 'nginx-T.txt'),
+    '--fpm-conf',
+    join(dir, 'fpm-tt.txt'),
   ];
 }
 
@@ -69,7 +76,12 @@ describe('badgateway analyze', () => {
   });
 
   it('--since counts back from the newest entry in the files', () => {
-    const file = upstreamLog('badgateway-since-', [['25/Nov/2026:09:00:00 +0000', 502], ['25/Nov/2026:09:40:00 +0000', 502], ['25/Nov/2026:09:58:00 +0000', 200], ['25/Nov/2026:10:00:00 +0000', 200]]);
+    const file = upstreamLog('badgateway-since-', [
+      ['25/Nov/2026:09:00:00 +0000', 502],
+      ['25/Nov/2026:09:40:00 +0000', 502],
+      ['25/Nov/2026:09:58:00 +0000', 200],
+      ['25/Nov/2026:10:00:00 +0000', 200],
+    ]);
     const all = JSON.parse(cli(['--access', file, '--log-format', 'upstream', '--json']).stdout);
     const recent = JSON.parse(cli(['--access', file, '--log-format', 'upstream', '--since', '15m', '--json']).stdout);
     expect(all.access.requests).toBe(4);
@@ -83,7 +95,12 @@ describe('badgateway analyze', () => {
 
   it('--until ends the window: at a time with its offset, or a duration before the newest entry', () => {
     // The host logs at +05:30: 15:00 there is 09:30Z.
-    const file = upstreamLog('badgateway-until-', [['25/Nov/2026:14:30:00 +0530', 200], ['25/Nov/2026:14:45:00 +0530', 502], ['25/Nov/2026:15:20:00 +0530', 504], ['25/Nov/2026:15:30:00 +0530', 200]]);
+    const file = upstreamLog('badgateway-until-', [
+      ['25/Nov/2026:14:30:00 +0530', 200],
+      ['25/Nov/2026:14:45:00 +0530', 502],
+      ['25/Nov/2026:15:20:00 +0530', 504],
+      ['25/Nov/2026:15:30:00 +0530', 200],
+    ]);
     const run = (...args: string[]) => {
       const { code, stdout } = cli(['--access', file, '--log-format', 'upstream', '--json', ...args]);
       expect(code).toBe(0);
@@ -138,7 +155,10 @@ describe('badgateway analyze', () => {
       [['--access', join(dir, 'empty.log')], /^VERDICT: Unknown: the access log is empty: /m],
       [['--access', join(dir, 'garbage.log')], /^VERDICT: Unknown: none of the 2 access-log lines matched the log_format/m],
       // Read after the fact, a quiet window cannot tell "no traffic" from "nginx wrote elsewhere".
-      [['--access', join(dir, 'old.log'), '--since', '1h', '--until', '2026-11-25T12:00Z'], /^VERDICT: Unknown: the access log has no request in the window; its newest entry is at 2026-11-25 09:00Z/m],
+      [
+        ['--access', join(dir, 'old.log'), '--since', '1h', '--until', '2026-11-25T12:00Z'],
+        /^VERDICT: Unknown: the access log has no request in the window; its newest entry is at 2026-11-25 09:00Z/m,
+      ],
     ];
     for (const [args, verdict] of cases) {
       const { code, stdout } = cli(args);

@@ -143,7 +143,9 @@ describe('badgateway CLI', () => {
 
     const uptime = cli(['run', 'web-lab', 'host.uptime', '--config', configFile]);
     expect(uptime.code).toBe(0);
-    expect(uptime.stdout).toMatch(/^up (\d+ d )?(\d+ h )?\d+ min; load average [\d.]+ \(1 min\), [\d.]+ \(5 min\), [\d.]+ \(15 min\); \d+ of \d+ tasks runnable now\n--- host\.uptime output ---\n[\d.]+ [\d.]+\n/);
+    expect(uptime.stdout).toMatch(
+      /^up (\d+ d )?(\d+ h )?\d+ min; load average [\d.]+ \(1 min\), [\d.]+ \(5 min\), [\d.]+ \(15 min\); \d+ of \d+ tasks runnable now\n--- host\.uptime output ---\n[\d.]+ [\d.]+\n/,
+    );
     const raw = cli(['run', 'web-lab', 'host.uptime', '--raw', '--config', configFile]);
     expect(raw.stdout).toMatch(/^[\d.]+ [\d.]+\n[\d.]+ [\d.]+ [\d.]+ \d+\/\d+ \d+\n$/);
     const memory = cli(['run', 'web-lab', 'host.memory', '--config', configFile]);
@@ -166,7 +168,12 @@ describe('badgateway CLI', () => {
     try {
       const access = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'healthy', 'access.log');
       for (const args of [['--help'], ['hosts'], ['commands'], ['analyze', '--access', access, '--log-format', `'${LAB_LOG_FORMAT}'`, '--json'], ['init', join(dir, 'x.yaml')]]) {
-        const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, BADGATEWAY_CONFIG: '', BADGATEWAY_DATA_DIR: '', DATABASE_URL: '' }, timeout: 30_000 });
+        const result = spawnSync(process.execPath, [BIN, ...args], {
+          encoding: 'utf8',
+          cwd: dir,
+          env: { ...process.env, BADGATEWAY_CONFIG: '', BADGATEWAY_DATA_DIR: '', DATABASE_URL: '' },
+          timeout: 30_000,
+        });
         expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(0);
         expect(existsSync(join(dir, 'data')), args.join(' ')).toBe(false);
       }

@@ -29,7 +29,18 @@ function doctor(args: string[], env: Record<string, string> = {}): Promise<{ cod
       {
         encoding: 'utf8',
         cwd: REPO_ROOT,
-        env: { ...process.env, BADGATEWAY_CONFIG: '', LOG_LEVEL: '', SLACK_BOT_TOKEN: '', SLACK_APP_TOKEN: '', SLACK_SIGNING_SECRET: '', SLACK_API_URL: '', DATABASE_URL: '', BADGATEWAY_DATA_DIR: 'memory://', ...env },
+        env: {
+          ...process.env,
+          BADGATEWAY_CONFIG: '',
+          LOG_LEVEL: '',
+          SLACK_BOT_TOKEN: '',
+          SLACK_APP_TOKEN: '',
+          SLACK_SIGNING_SECRET: '',
+          SLACK_API_URL: '',
+          DATABASE_URL: '',
+          BADGATEWAY_DATA_DIR: 'memory://',
+          ...env,
+        },
         timeout: 90_000,
       },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr, lines: stdout.split('\n').filter(Boolean) }),
@@ -85,8 +96,12 @@ describe('badgateway doctor', () => {
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const fails = run.lines.filter((l) => l.startsWith('FAIL'));
     expect(fails.find((l) => l.includes('web-down'))).toMatch(/^FAIL {2}web-down {4}connection refused by .*: is sshd running and the port right\?$/);
-    expect(fails.find((l) => l.includes('web-unpinned'))).toMatch(/^FAIL {2}web-unpinned {2}host key not pinned: .* offered .*SHA256:.*, which is not in .*known_hosts_empty\. Check the fingerprint with the host's owner, then add it \(ssh-keyscan -p \d+ 127\.0\.0\.1 >> /);
-    expect(fails.find((l) => l.includes('web-empty'))).toBe('FAIL  web-empty   neither nginx nor PHP-FPM runs there: nothing to triage. Fix: point this inventory entry at a host that serves PHP through nginx.');
+    expect(fails.find((l) => l.includes('web-unpinned'))).toMatch(
+      /^FAIL {2}web-unpinned {2}host key not pinned: .* offered .*SHA256:.*, which is not in .*known_hosts_empty\. Check the fingerprint with the host's owner, then add it \(ssh-keyscan -p \d+ 127\.0\.0\.1 >> /,
+    );
+    expect(fails.find((l) => l.includes('web-empty'))).toBe(
+      'FAIL  web-empty   neither nginx nor PHP-FPM runs there: nothing to triage. Fix: point this inventory entry at a host that serves PHP through nginx.',
+    );
     expect(fails).toHaveLength(3);
     // A host that cannot be reached gets no further lines (its sudo and sources were not checked).
     expect(run.lines.filter((l) => / web-down /.test(l))).toHaveLength(1);

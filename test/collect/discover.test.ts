@@ -5,16 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileLogFormat } from '../../src/analyze/access/format.js';
 import { parseFpmTT, parseNginxT } from '../../src/analyze/config/index.js';
 import { DiscoveryCache } from '../../src/collect/discovery-cache.js';
-import {
-  deriveSources,
-  discoverHost,
-  effectiveSources,
-  failureReason,
-  orderNginxMasters,
-  selectLocation,
-  type Discovery,
-  type DiscoveryContext,
-} from '../../src/collect/discover.js';
+import { deriveSources, discoverHost, effectiveSources, failureReason, orderNginxMasters, selectLocation, type Discovery, type DiscoveryContext } from '../../src/collect/discover.js';
 import { parseFacts, parseNginxMasterTitle, systemdUnit } from '../../src/collect/host-parse.js';
 import { parseConfigText } from '../../src/config/index.js';
 import { openStore } from '../../src/store/index.js';
@@ -89,7 +80,10 @@ describe('deriveSources (captured nginx -T / php-fpm -tt)', () => {
       nginxFacts: parseFacts('badgateway: prefix /tmp/badgateway-fixture/nginx-app/\n'),
     });
     expect(withNewline.sources.accessLog).toBeUndefined();
-    expect(withNewline.missing).toContainEqual({ source: 'accessLog', why: expect.stringMatching(/^the discovered accessLog ".*" is not usable: expected an absolute path \(starting with \/\) on one line$/) });
+    expect(withNewline.missing).toContainEqual({
+      source: 'accessLog',
+      why: expect.stringMatching(/^the discovered accessLog ".*" is not usable: expected an absolute path \(starting with \/\) on one line$/),
+    });
   });
 
   it('without any configuration says so for every source', () => {
@@ -128,18 +122,32 @@ describe('instance choice, facts, overrides and the cache', () => {
     expect(systemdUnit(['9:name=systemd:/', '0::/'])).toBeUndefined();
   });
 
-  it('explains failures with sudo\'s or the tool\'s own words', () => {
+  it("explains failures with sudo's or the tool's own words", () => {
     const result = (over: Partial<ExecResult>): ExecResult => ({
-      host: 'h', commandId: 'nginx.config', code: 1, signal: null, stdout: Buffer.alloc(0), stderr: '',
-      stdoutBytes: 0, truncated: false, timedOut: false, durationMs: 20_000, ...over,
+      host: 'h',
+      commandId: 'nginx.config',
+      code: 1,
+      signal: null,
+      stdout: Buffer.alloc(0),
+      stderr: '',
+      stdoutBytes: 0,
+      truncated: false,
+      timedOut: false,
+      durationMs: 20_000,
+      ...over,
     });
     expect(failureReason(result({ stderr: 'sudo: a password is required\n' }))).toBe('sudo: a password is required');
     // noise from the login shell's profile comes first; the command's own complaint wins
+    expect(failureReason(result({ stderr: "rm: cannot remove '/root/.pyenv/shims/tmp.QOFx5tmjKH': No such file or directory\ncurl: (22) The requested URL returned error: 502\n" }))).toBe(
+      'curl: (22) The requested URL returned error: 502',
+    );
     expect(
-      failureReason(result({ stderr: "rm: cannot remove '/root/.pyenv/shims/tmp.QOFx5tmjKH': No such file or directory\ncurl: (22) The requested URL returned error: 502\n" })),
-    ).toBe('curl: (22) The requested URL returned error: 502');
-    expect(
-      failureReason(result({ stderr: 'badgateway: binary /usr/sbin/nginx\n', stdout: Buffer.from('nginx: [emerg] unknown directive "x" in /etc/nginx/nginx.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n') })),
+      failureReason(
+        result({
+          stderr: 'badgateway: binary /usr/sbin/nginx\n',
+          stdout: Buffer.from('nginx: [emerg] unknown directive "x" in /etc/nginx/nginx.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n'),
+        }),
+      ),
     ).toBe('nginx: [emerg] unknown directive "x" in /etc/nginx/nginx.conf:3');
     expect(failureReason(result({ code: null, timedOut: true }))).toBe('no answer within 20 s');
   });
@@ -203,7 +211,7 @@ describe('instance choice, facts, overrides and the cache', () => {
 
 describe('the discovery cache across replicas', () => {
   const discovery = (over: Pick<Discovery, 'host' | 'at'>): Discovery => ({ sources: {}, problems: [], missing: [], ...over });
-  it('a change made on a host by any replica (the store\'s host generation) makes every cached discovery of it stale', async () => {
+  it("a change made on a host by any replica (the store's host generation) makes every cached discovery of it stale", async () => {
     const store = await openStore({ dataDir: 'memory://' });
     try {
       let runs = 0;
@@ -271,7 +279,7 @@ describe('discoverHost against the real lab over real SSH', () => {
     await lh?.stop();
   });
 
-  it('finds the lab\'s logs, log_format, pool and status URL from its running masters, without writing to its logs', async () => {
+  it("finds the lab's logs, log_format, pool and status URL from its running masters, without writing to its logs", async () => {
     const { lab } = lh;
     await lab.request('/ok.php');
     const before = await lab.readLogs();
@@ -342,11 +350,7 @@ describe('discoverHost against the real lab over real SSH', () => {
   });
 
   it('on a host where nginx and PHP-FPM do not run, says so and reads the default configuration', async () => {
-    const host = parseConfigText(
-      JSON.stringify({ hosts: { 'web-stopped': hostConfig(isolated, { accessLog: lh.lab.paths.access }) } }),
-      join(lh.sshd.dir, 'isolated.yaml'),
-      {},
-    ).hosts[0]!;
+    const host = parseConfigText(JSON.stringify({ hosts: { 'web-stopped': hostConfig(isolated, { accessLog: lh.lab.paths.access }) } }), join(lh.sshd.dir, 'isolated.yaml'), {}).hosts[0]!;
     const debianFpmLog = '/var/log/php8.2-fpm.log';
     const sizeBefore = existsSync(debianFpmLog) ? statSync(debianFpmLog).size : null;
     const d = await discoverHost({ executor, catalog: lh.catalog, host });

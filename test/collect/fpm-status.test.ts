@@ -86,7 +86,7 @@ describe('process table and socket parsers (captured output)', () => {
     ]);
   });
 
-  it('counts a master\'s pool workers and tells busy from idle by their wait channel', () => {
+  it("counts a master's pool workers and tells busy from idle by their wait channel", () => {
     const rows = parsePs(PS_SATURATED);
     const saturated = fpmWorkers(rows, { masterPid: 25445, pool: 'www' });
     expect(saturated.map((w) => [w.pid, w.busy, w.ageSeconds])).toEqual([
@@ -100,7 +100,7 @@ describe('process table and socket parsers (captured output)', () => {
     expect(fpmWorkers(parsePs('  PID  PPID STAT COMMAND\n 7 6 S php-fpm: pool www\n'))[0]!.busy).toBeUndefined();
   });
 
-  it('reads Recv-Q (queue) and Send-Q (backlog) of the pool\'s listening socket', () => {
+  it("reads Recv-Q (queue) and Send-Q (backlog) of the pool's listening socket", () => {
     const unix = parseSs(SS_UNIX);
     expect(unix).toHaveLength(6);
     expect(findListenSocket(unix, '/tmp/badgateway-lab-SB41OF/php-fpm.sock')).toMatchObject({ netid: 'u_str', recvQ: 4, sendQ: 8 });
@@ -115,7 +115,7 @@ describe('process table and socket parsers (captured output)', () => {
     expect(findListenSocket(parseSs(SS_UNIX), '0.0.0.0:2024')).toMatchObject({ sendQ: 128 });
   });
 
-  it('reads fpm.identity (captured: a unix-socket master with a pid file, a TCP one without, another user\'s)', () => {
+  it("reads fpm.identity (captured: a unix-socket master with a pid file, a TCP one without, another user's)", () => {
     const report = parseFpmIdentity(FPM_IDENTITY);
     expect(report.masters).toEqual([
       {
@@ -147,7 +147,11 @@ describe('process table and socket parsers (captured output)', () => {
     expect(pickMaster(report, {})).toBeNull();
     expect(pickMaster(report, { conf: '/etc/php/8.3/fpm/php-fpm.conf', pid: 999 })).toBeNull();
     // The master of the config meant is gone: another site's master, even the only one left, is not it...
-    const other = parseFpmIdentity(FPM_IDENTITY.split('\n').filter((l) => !/ 3622 | 3623 |12000|php8\.2-fpm\.sock/.test(l)).join('\n'));
+    const other = parseFpmIdentity(
+      FPM_IDENTITY.split('\n')
+        .filter((l) => !/ 3622 | 3623 |12000|php8\.2-fpm\.sock/.test(l))
+        .join('\n'),
+    );
     expect(other.masters.map((m) => m.pid)).toEqual([11853]);
     expect(pickMaster(other, { conf: '/etc/php/8.2/fpm/php-fpm.conf', listen: '/run/php/php8.2-fpm.sock' })).toBeNull();
     // ...unless it owns the pool's listen socket (the config file was moved).

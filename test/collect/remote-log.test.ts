@@ -204,9 +204,7 @@ describe('readWindow over a real sshd', () => {
     expect(data.length).toBe(window);
     expect(data.equals(expected)).toBe(true);
     expect(result.startFound).toBe(true);
-    expect(result.files).toEqual([
-      { path: big.path, generation: 0, compressed: false, size: big.size, startOffset: start, bytesStreamed: window },
-    ]);
+    expect(result.files).toEqual([{ path: big.path, generation: 0, compressed: false, size: big.size, startOffset: start, bytesStreamed: window }]);
     expect(result.bytesFetched).toBeLessThan(3 * window + (1 << 20));
     expect(result.probes).toBeLessThan(30);
     expect(result.notes).toEqual([]);
@@ -244,7 +242,11 @@ describe('readWindow over a real sshd', () => {
     expect(data.length).toBeLessThanOrEqual(1 << 20);
     expect(data.length).toBeGreaterThan((1 << 20) - 2000);
     // The partial first line was dropped: the data is whole lines ending the file.
-    expect(readFileSync(big.path).subarray(big.size - data.length).equals(data)).toBe(true);
+    expect(
+      readFileSync(big.path)
+        .subarray(big.size - data.length)
+        .equals(data),
+    ).toBe(true);
     expect(accessTime(data.toString('utf8', 0, 400).split('\n')[0]!)).not.toBeNull();
   });
 

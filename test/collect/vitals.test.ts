@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  parseLoadavg,
-  parseMeminfo,
-  parseOomReport,
-  parseOpenFileLimits,
-  parseUptime,
-} from '../../src/collect/vitals-parse.js';
+import { parseLoadavg, parseMeminfo, parseOomReport, parseOpenFileLimits, parseUptime } from '../../src/collect/vitals-parse.js';
 import { readVitals } from '../../src/collect/vitals.js';
 import { Catalog } from '../../src/catalog/index.js';
 import { SshExecutor } from '../../src/exec/index.js';
@@ -62,7 +56,7 @@ describe('vitals parsers (captured output)', () => {
     expect(parseMeminfo('')).toEqual({ totalBytes: null, availableBytes: null, swapTotalBytes: null, swapFreeBytes: null });
   });
 
-  it('reads the masters\' open-file limits', () => {
+  it("reads the masters' open-file limits", () => {
     expect(parseOpenFileLimits(LIMITS).map(({ process, pid, soft, hard }) => ({ process, pid, soft, hard }))).toEqual([
       { process: 'php-fpm', pid: 18323, soft: 20000, hard: 20000 },
       { process: 'nginx', pid: 18326, soft: 1024, hard: 524288 },
@@ -101,7 +95,7 @@ describe('readVitals over real SSH', () => {
     await lh?.stop();
   });
 
-  it('reads load, memory, somaxconn, OOM kills and the lab masters\' open-file limits', async () => {
+  it("reads load, memory, somaxconn, OOM kills and the lab masters' open-file limits", async () => {
     const vitals = await readVitals({ executor, catalog: lh.catalog, host: lh.hosts[0]! });
     expect(vitals.loadAverage).toMatchObject({ one: expect.any(Number), five: expect.any(Number), fifteen: expect.any(Number) });
     expect(vitals.uptimeSeconds).toBeGreaterThan(0);
@@ -114,9 +108,7 @@ describe('readVitals over real SSH', () => {
     else expect(Array.isArray(vitals.oomKills)).toBe(true);
     const fpmPid = lh.lab.fpmMasterPid()!;
     expect(vitals.openFileLimits).toContainEqual(expect.objectContaining({ process: 'php-fpm', pid: fpmPid, soft: expect.anything(), hard: expect.anything() }));
-    expect(vitals.openFileLimits).toContainEqual(
-      expect.objectContaining({ process: 'nginx', title: expect.stringContaining(`-c ${lh.lab.paths.nginxConf}`), soft: expect.anything() }),
-    );
+    expect(vitals.openFileLimits).toContainEqual(expect.objectContaining({ process: 'nginx', title: expect.stringContaining(`-c ${lh.lab.paths.nginxConf}`), soft: expect.anything() }));
     expect(vitals.problems.filter((p) => !p.startsWith('OOM kills unknown'))).toEqual([]);
   });
 

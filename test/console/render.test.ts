@@ -16,7 +16,13 @@ describe('console rendering', () => {
         blocks: [
           { kind: 'header', text: 'web-03: PHP-FPM is down' },
           { kind: 'context', text: 'took 1.2 s' },
-          { kind: 'actions', buttons: [{ action: 'bg:evidence', label: 'Show evidence', value: 'v' }, { action: 'bg:runbook', label: 'Start runbook', value: 'v' }] },
+          {
+            kind: 'actions',
+            buttons: [
+              { action: 'bg:evidence', label: 'Show evidence', value: 'v' },
+              { action: 'bg:runbook', label: 'Start runbook', value: 'v' },
+            ],
+          },
         ],
       },
       () => n++,

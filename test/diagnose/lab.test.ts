@@ -13,11 +13,15 @@ describe('diagnosis of live lab failures', () => {
   // Scenarios are independent labs on their own ports; three at a time keeps two cores busy, not swamped.
   const results = mapLimit(SCENARIOS, 3, async (scenario) => ({ scenario, result: await scenario.run() }));
 
-  it.each(SCENARIOS.map((s) => s.name))('%s', async (name) => {
-    const { scenario, result } = (await results).find((r) => r.scenario.name === name)!;
-    const report = await analyzeFolder(saveEvidence(result));
-    const top = report.diagnosis.causes[0];
-    expect(top?.id, JSON.stringify(report.diagnosis.causes.map((c) => [c.id, c.confidence]))).toBe(expectedTopCause(scenario.expectedCause));
-    expect(top!.confidence).toBeGreaterThanOrEqual(0.8);
-  }, 120_000);
+  it.each(SCENARIOS.map((s) => s.name))(
+    '%s',
+    async (name) => {
+      const { scenario, result } = (await results).find((r) => r.scenario.name === name)!;
+      const report = await analyzeFolder(saveEvidence(result));
+      const top = report.diagnosis.causes[0];
+      expect(top?.id, JSON.stringify(report.diagnosis.causes.map((c) => [c.id, c.confidence]))).toBe(expectedTopCause(scenario.expectedCause));
+      expect(top!.confidence).toBeGreaterThanOrEqual(0.8);
+    },
+    120_000,
+  );
 });

@@ -14,7 +14,9 @@ import { REPO_ROOT } from '../support/config.js';
 
 const RECORDED = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'fpm_down_tcp');
 /** The refused connects nginx logged, at 2026-11-25 16:52:22 UTC, on connections *8 and up. */
-const REFUSED = readFileSync(join(RECORDED, 'error.log'), 'utf8').split('\n').filter((l) => l.includes('(111: Connection refused)'));
+const REFUSED = readFileSync(join(RECORDED, 'error.log'), 'utf8')
+  .split('\n')
+  .filter((l) => l.includes('(111: Connection refused)'));
 const AT = Date.parse('2026-11-25T16:52:22Z');
 
 function accessLine(time: number, status: number, cn: number): string {
@@ -43,7 +45,9 @@ describe('how much the failures weigh', () => {
     const top = d.causes[0]!;
     expect(top.id).toBe('fpm_down');
     expect(top.confidence).toBeLessThan(0.5);
-    expect(top.summary).toMatch(/^Isolated: 1 failure of this kind among 2001 requests \(0\.050%\), too few to say "PHP-FPM is down"; watch whether it repeats\. What was logged: 1 connect\(\) failure to fastcgi:\/\/127\.0\.0\.1:42639: connection refused \(111\)\./);
+    expect(top.summary).toMatch(
+      /^Isolated: 1 failure of this kind among 2001 requests \(0\.050%\), too few to say "PHP-FPM is down"; watch whether it repeats\. What was logged: 1 connect\(\) failure to fastcgi:\/\/127\.0\.0\.1:42639: connection refused \(111\)\./,
+    );
     expect(top.summary).not.toMatch(/is not accepting connections/);
   });
 
@@ -100,9 +104,10 @@ describe('two causes that both hold', () => {
     expect(second!.summary).toMatch(/the pool was full at the time, so some of them waited for a free worker/);
     // Printed as a second cause that holds, with its own fix, not as a weaker candidate.
     const text = renderText(report);
-    expect(text).toMatch(/\nAlso holds:\n {2}PHP answered too slowly: nginx gave up at fastcgi_read_timeout \(fastcgi_read_timeout, 0\.\d\d, explains 5 failures\): PHP did not answer within fastcgi_read_timeout \(2s\)/);
+    expect(text).toMatch(
+      /\nAlso holds:\n {2}PHP answered too slowly: nginx gave up at fastcgi_read_timeout \(fastcgi_read_timeout, 0\.\d\d, explains 5 failures\): PHP did not answer within fastcgi_read_timeout \(2s\)/,
+    );
     expect(text).toMatch(/\n {4}FIX: Find and fix the slow code/);
     expect(text).not.toContain('Other candidates:');
   });
 });
-

@@ -56,7 +56,11 @@ describe('buildDigest', () => {
     const { exhausted, readTimeout, healthy, result } = await fleet();
     const d = buildDigest(result, null, { schedule: 'morning', timeZone: 'Europe/Berlin' });
     expect(d.hosts.map((h) => h.host)).toEqual(['web-1', 'web-2', 'web-3']);
-    for (const [name, r] of [['web-1', exhausted], ['web-2', readTimeout], ['web-3', healthy]] as const) {
+    for (const [name, r] of [
+      ['web-1', exhausted],
+      ['web-2', readTimeout],
+      ['web-3', healthy],
+    ] as const) {
       const h = d.hosts.find((x) => x.host === name)!;
       const a = r.access!;
       expect({ requests: h.requests, c502: h.count502, c504: h.count504, c5xx: h.count5xx, rate: h.rate5xx, p95: h.p95, p99: h.p99 }).toEqual({
@@ -99,7 +103,13 @@ describe('buildDigest', () => {
     const stored = toStored(before, before.window.to);
     // The previous digest saw fewer failures and lower counters of the same pool (same start time).
     stored.fleet = { ...stored.fleet, count504: 0, count5xx: 0, rate5xx: 0, requests: stored.fleet.requests * 2, p95: 0.5 };
-    stored.hosts['web-2'] = { ...stored.hosts['web-2']!, count504: 0, count5xx: 0, rate5xx: 0, counters: { ...stored.hosts['web-2']!.counters!, maxChildrenReached: 3, maxListenQueue: 4, slowRequests: 2 } };
+    stored.hosts['web-2'] = {
+      ...stored.hosts['web-2']!,
+      count504: 0,
+      count5xx: 0,
+      rate5xx: 0,
+      counters: { ...stored.hosts['web-2']!.counters!, maxChildrenReached: 3, maxListenQueue: 4, slowRequests: 2 },
+    };
     const d = buildDigest(resultOf([host(now, 'web-2')]), stored);
     const fpm = d.hosts[0]!.fpm!;
     expect(fpm.maxChildrenSinceLast).toBe(4);
@@ -216,7 +226,13 @@ describe('fire times', () => {
   });
 
   it('agrees with node-cron on the next fire times (day of month AND day of week, nth weekday)', () => {
-    for (const [expr, zone] of [['0 8 * * *', 'Europe/Berlin'], ['*/20 6-9 * * 1-5', 'America/New_York'], ['15 */3 * * *', 'Asia/Kolkata'], ['0 8 1-7 * 1', 'UTC'], ['30 9 * * 1#2', 'Europe/Berlin']] as const) {
+    for (const [expr, zone] of [
+      ['0 8 * * *', 'Europe/Berlin'],
+      ['*/20 6-9 * * 1-5', 'America/New_York'],
+      ['15 */3 * * *', 'Asia/Kolkata'],
+      ['0 8 1-7 * 1', 'UTC'],
+      ['30 9 * * 1#2', 'Europe/Berlin'],
+    ] as const) {
       const task = cron.createTask(expr, () => undefined, { timezone: zone });
       try {
         const [a, b] = task.getNextRuns(2).map((d) => d.getTime());

@@ -12,17 +12,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../../src/app/services.js';
 import { defaultCatalogDir, loadConfig, type Config, type Schedule } from '../../src/config/index.js';
-import {
-  DigestScheduler,
-  ManualTrigger,
-  createDigests,
-  pngSize,
-  previousFireTime,
-  responderDigestPoster,
-  storedDigestOf,
-  toStored,
-  type Digests,
-} from '../../src/digest/index.js';
+import { DigestScheduler, ManualTrigger, createDigests, pngSize, previousFireTime, responderDigestPoster, storedDigestOf, toStored, type Digests } from '../../src/digest/index.js';
 import { createLogger, type Logger } from '../../src/log/index.js';
 import { createRouter, type Router } from '../../src/router/index.js';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.js';

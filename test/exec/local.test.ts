@@ -15,11 +15,7 @@ import { STDERR_CAP_BYTES } from '../../src/exec/types.js';
 import { createLogger } from '../../src/log/index.js';
 
 const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
-const config = parseConfigText(
-  'hosts:\n  localhost:\n    transport: local\n  web-ssh:\n    address: 127.0.0.1\n    port: 1\n',
-  join(tmpdir(), 'local-test.yaml'),
-  {},
-);
+const config = parseConfigText('hosts:\n  localhost:\n    transport: local\n  web-ssh:\n    address: 127.0.0.1\n    port: 1\n', join(tmpdir(), 'local-test.yaml'), {});
 const local: Host = config.hosts.find((h) => h.name === 'localhost')!;
 const remote: Host = config.hosts.find((h) => h.name === 'web-ssh')!;
 const executor = new LocalExecutor({ logger });

@@ -80,7 +80,7 @@ describe('SshExecutor against a real sshd', () => {
   });
 
   it('passes every argument through the remote shell byte for byte', async () => {
-    const nasty = ["$(id)", '`id`', "it's", '"q"', 'a;b|c&d', '*', '~', '$HOME', 'line\nbreak', 'tab\there', 'ünï', '', ' lead', '\\'];
+    const nasty = ['$(id)', '`id`', "it's", '"q"', 'a;b|c&d', '*', '~', '$HOME', 'line\nbreak', 'tab\there', 'ünï', '', ' lead', '\\'];
     const command: RenderedCommand = {
       id: 'test.printf',
       argv: ['printf', '%s\\0', ...nasty],
@@ -103,9 +103,7 @@ describe('SshExecutor against a real sshd', () => {
     const executor = new SshExecutor({ logger, channelsPerHost: 4 });
     const before = logLines.filter((l) => l.includes('ssh connected')).length;
     try {
-      const results = await Promise.all(
-        Array.from({ length: 25 }, () => executor.run(host(), catalog.render('host.uptime', host()))),
-      );
+      const results = await Promise.all(Array.from({ length: 25 }, () => executor.run(host(), catalog.render('host.uptime', host()))));
       expect(results.every((r) => r.code === 0)).toBe(true);
       expect(logLines.filter((l) => l.includes('ssh connected')).length - before).toBe(1);
     } finally {
@@ -116,7 +114,9 @@ describe('SshExecutor against a real sshd', () => {
   it('refuses a host whose pinned key differs, naming the host and the offered fingerprint', async () => {
     const knownHosts = join(sshd.dir, 'wrong_known_hosts');
     writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.otherPublicKey}\n`);
-    const realPrint = execFileSync('ssh-keygen', ['-lf', join(sshd.dir, 'host_ed25519.pub')]).toString().split(' ')[1]!;
+    const realPrint = execFileSync('ssh-keygen', ['-lf', join(sshd.dir, 'host_ed25519.pub')])
+      .toString()
+      .split(' ')[1]!;
     const executor = new SshExecutor({ logger });
     try {
       const error = await executor.run(host({ knownHosts }), catalog.render('host.uname', host())).catch((e: unknown) => e);
@@ -291,7 +291,10 @@ describe('SshExecutor against a real sshd', () => {
     const executor = new SshExecutor({ logger });
     const started = Date.now();
     try {
-      await expect(executor.run(host({ port, connectTimeout: '1s' }), catalog.render('host.uname', host()))).rejects.toMatchObject({ reason: 'unreachable', message: expect.stringMatching(/no SSH answer .* within 1 s/) });
+      await expect(executor.run(host({ port, connectTimeout: '1s' }), catalog.render('host.uname', host()))).rejects.toMatchObject({
+        reason: 'unreachable',
+        message: expect.stringMatching(/no SSH answer .* within 1 s/),
+      });
       // At the 1 s connect timeout, not the 30 s command timeout.
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {

@@ -36,12 +36,9 @@ describe('target resolution', () => {
     expect(() => inventory.resolve('mailserver')).toThrow(/^Unknown host "mailserver"\. Run/);
   });
 
-  it.each(['web-03;id', '$(reboot)', 'web 03', 'web-03|cat', '`id`', "web'03", 'web-03\nid', '../etc'])(
-    'refuses shell metacharacters and other junk: %j',
-    (target) => {
-      expect(() => inventory.resolve(target)).toThrow(UsageError);
-    },
-  );
+  it.each(['web-03;id', '$(reboot)', 'web 03', 'web-03|cat', '`id`', "web'03", 'web-03\nid', '../etc'])('refuses shell metacharacters and other junk: %j', (target) => {
+    expect(() => inventory.resolve(target)).toThrow(UsageError);
+  });
 
   it('rejects a glob that matches nothing and an empty target', () => {
     expect(() => inventory.resolve('mail-*')).toThrow('No host matches "mail-*".');

@@ -97,7 +97,9 @@ describe('target limits and adversarial globs', () => {
       `${'*a'.repeat(8)}Z`,
       `${'?*'.repeat(4)}${'x'.repeat(50)}`,
       `w*e*b*-*0*1*.*p*Z`,
-      Array(32).fill(`${'*'.repeat(8)}Z`).join(','),
+      Array(32)
+        .fill(`${'*'.repeat(8)}Z`)
+        .join(','),
       Array(32).fill('x'.repeat(64)).join(',').slice(0, 256),
     ];
     while (targets.length < 200) {

@@ -210,9 +210,7 @@ describe('scenarios produce the real failure evidence', () => {
     expect(lines.every((l) => l.status === 200)).toBe(true);
     expect(upstreamErrors(r)).toEqual([]);
     const fpm = r.logs.fpmLog;
-    const slow = fpm.match(
-      /WARNING: \[pool www\] child \d+, script '[^']*\/www\/sleep\.php' \(request: "GET \/sleep\.php\?s=1\.6"\) executing too slow \(1\.\d{6} sec\), logging/g,
-    );
+    const slow = fpm.match(/WARNING: \[pool www\] child \d+, script '[^']*\/www\/sleep\.php' \(request: "GET \/sleep\.php\?s=1\.6"\) executing too slow \(1\.\d{6} sec\), logging/g);
     expect(slow).toHaveLength(2);
     for (const step of ['stopped for tracing', 'about to trace', 'finished trace of']) {
       expect(fpm.match(new RegExp(`NOTICE: (child \\d+ )?${step}( \\d+)?\n`, 'g')), step).toHaveLength(2);
@@ -265,9 +263,7 @@ describe('scenarios produce the real failure evidence', () => {
     for (const e of upstreamErrors(r)) {
       expect(e.level).toBe('error');
       // reference row 11/12: premature close OR reset; FINDINGS: on a unix socket we always saw the reset
-      expect(e.message).toMatch(
-        /^(upstream prematurely closed connection|recv\(\) failed \(104: Connection reset by peer\)) while reading response header from upstream, /,
-      );
+      expect(e.message).toMatch(/^(upstream prematurely closed connection|recv\(\) failed \(104: Connection reset by peer\)) while reading response header from upstream, /);
       expect(e.message).toContain(`upstream: "fastcgi://unix:${r.fpmListen}:", host:`);
     }
     expect(upstreamErrors(r)).toHaveLength(2);
@@ -294,9 +290,7 @@ describe('scenarios produce the real failure evidence', () => {
     expect(errs.length).toBe(failed.length);
     for (const e of errs) {
       expect(e.level).toBe('crit');
-      expect(e.message).toMatch(
-        new RegExp(`^connect\\(\\) to unix:${esc(r.fpmListen)} failed \\(2: No such file or directory\\) while connecting to upstream, `),
-      );
+      expect(e.message).toMatch(new RegExp(`^connect\\(\\) to unix:${esc(r.fpmListen)} failed \\(2: No such file or directory\\) while connecting to upstream, `));
       expect(e.message).toContain(`upstream: "fastcgi://unix:${r.fpmListen}:", host:`);
     }
     expect(r.logs.fpmLog).toMatch(/NOTICE: Terminating \.\.\.\n.*NOTICE: exiting, bye-bye!/);
@@ -378,9 +372,7 @@ describe('scenarios produce the real failure evidence', () => {
     for (const l of crashed) expect(l).toMatchObject({ status: 502, uht: '-' });
     for (const e of upstreamErrors(r)) {
       expect(e.level).toBe('error');
-      expect(e.message).toMatch(
-        /^(upstream prematurely closed connection|recv\(\) failed \(104: Connection reset by peer\)) while reading response header from upstream, /,
-      );
+      expect(e.message).toMatch(/^(upstream prematurely closed connection|recv\(\) failed \(104: Connection reset by peer\)) while reading response header from upstream, /);
     }
     const fpm = r.logs.fpmLog;
     // no core: the lab inherits RLIMIT_CORE 0, so no " - core dumped" suffix
@@ -405,7 +397,8 @@ describe('scenarios produce the real failure evidence', () => {
     const disabled = errs.filter((e) => e.cid === first!.cn && e.level === 'warn');
     expect(refused).toHaveLength(3);
     expect(disabled).toHaveLength(3);
-    for (const e of refused) expect(e.message).toMatch(/^connect\(\) failed \(111: Connection refused\) while connecting to upstream, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/proxy\/api\/orders\?id=1"/);
+    for (const e of refused)
+      expect(e.message).toMatch(/^connect\(\) failed \(111: Connection refused\) while connecting to upstream, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/proxy\/api\/orders\?id=1"/);
     for (const e of disabled) expect(e.message).toMatch(/^upstream server temporarily disabled while connecting to upstream, /);
     const noLive = errs.filter((e) => e.message.startsWith('no live upstreams while connecting to upstream, '));
     expect(noLive).toHaveLength(3);

@@ -32,7 +32,11 @@ export function findFpmBinary(dir = '/usr/sbin'): string {
   } catch {
     /* no such folder: the default below, which does not exist either, is named in the error */
   }
-  const version = (n: string) => (n.match(/(\d+)\.(\d+)$/)?.slice(1).map(Number) ?? [0, 0]) as [number, number];
+  const version = (n: string) =>
+    (n
+      .match(/(\d+)\.(\d+)$/)
+      ?.slice(1)
+      .map(Number) ?? [0, 0]) as [number, number];
   names.sort((a, b) => version(b)[0] - version(a)[0] || version(b)[1] - version(a)[1]);
   return path.join(dir, names[0] ?? 'php-fpm');
 }
@@ -170,9 +174,7 @@ export interface LabResponse {
   error?: string;
 }
 
-export type FpmStatusResult =
-  | { ok: true; status: number; text: string; ms: number }
-  | { ok: false; status?: number; text?: string; error: string; ms: number };
+export type FpmStatusResult = { ok: true; status: number; text: string; ms: number } | { ok: false; status?: number; text?: string; error: string; ms: number };
 
 export interface Lab {
   readonly dir: string;
@@ -449,9 +451,7 @@ function nginxConf(dir: string, port: number, fastcgiPass: string, fpmPass: stri
     ]
       .map((l) => indent + l)
       .join('\n');
-  const servers = proxyPorts
-    .map((p) => `        server 127.0.0.1:${p} max_fails=${o.proxyMaxFails} fail_timeout=${fmtSeconds(o.proxyFailTimeout)};`)
-    .join('\n');
+  const servers = proxyPorts.map((p) => `        server 127.0.0.1:${p} max_fails=${o.proxyMaxFails} fail_timeout=${fmtSeconds(o.proxyFailTimeout)};`).join('\n');
   // nginx clears its environment except TZ; libfaketime (`npm run test:clock`) reads FAKETIME again every
   // few seconds, so without these lines nginx logs the real date ten seconds after it started.
   return `# badgateway test lab (generated)
@@ -508,12 +508,16 @@ ${fcgi('            ')}
 ${fcgi('            ')}
         }
 
-${o.deadPool ? `        location ^~ /api/ {
+${
+  o.deadPool
+    ? `        location ^~ /api/ {
             fastcgi_pass unix:${dir}/api-fpm.sock;
 ${fcgi('            ')}
         }
 
-` : ''}        location /proxy/ {
+`
+    : ''
+}        location /proxy/ {
             proxy_pass http://${LAB_PROXY_GROUP};
             proxy_connect_timeout ${fmtSeconds(o.proxyConnectTimeout)};
             proxy_read_timeout ${fmtSeconds(o.fastcgiReadTimeout)};
@@ -531,10 +535,7 @@ function fpmConf(dir: string, listen: string, errorLog: string, o: LabOptions): 
     pmLines.push(`pm.start_servers = ${start}`, 'pm.min_spare_servers = 1', `pm.max_spare_servers = ${maxSpare}`);
   }
   if (o.pm === 'ondemand') pmLines.push('pm.process_idle_timeout = 10s');
-  const listenLines =
-    o.fpmListen === 'unix'
-      ? [`listen.owner = ${o.socketOwner}`, `listen.group = ${o.socketGroup}`, `listen.mode = ${o.socketMode}`]
-      : ['listen.allowed_clients = 127.0.0.1'];
+  const listenLines = o.fpmListen === 'unix' ? [`listen.owner = ${o.socketOwner}`, `listen.group = ${o.socketGroup}`, `listen.mode = ${o.socketMode}`] : ['listen.allowed_clients = 127.0.0.1'];
   return `; badgateway test lab (generated)
 [global]
 pid = ${dir}/php-fpm.pid
@@ -626,10 +627,15 @@ class LabImpl implements Lab {
     // No connect probe (it would leave a "client closed connection while waiting for request" line and
     // use up connection number 1): the master binds the listen socket before it writes the pid file and
     // logs "start worker process N"; connections made after that are queued until the worker accepts.
-    await this.waitReady('nginx', child, async () => {
-      if (!existsSync(path.join(this.dir, 'nginx.pid'))) return false;
-      return countOf(await readText(this.paths.error), 'start worker process ') > errBefore;
-    }, () => this.nginxStderr);
+    await this.waitReady(
+      'nginx',
+      child,
+      async () => {
+        if (!existsSync(path.join(this.dir, 'nginx.pid'))) return false;
+        return countOf(await readText(this.paths.error), 'start worker process ') > errBefore;
+      },
+      () => this.nginxStderr,
+    );
   }
 
   private daemonEnv(): NodeJS.ProcessEnv {
@@ -741,18 +747,12 @@ class LabImpl implements Lab {
         this.finishedRequests++;
         resolve({ path: p, ms: Date.now() - started, ...r });
       };
-      const req = http.get(
-        this.url(p),
-        { agent: false, headers: { 'User-Agent': 'badgateway-lab/1', Connection: 'close', ...opts.headers } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-          res.on('error', (err) =>
-            finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, error: String(err) }),
-          );
-        },
-      );
+      const req = http.get(this.url(p), { agent: false, headers: { 'User-Agent': 'badgateway-lab/1', Connection: 'close', ...opts.headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('error', (err) => finish({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, error: String(err) }));
+      });
       req.setTimeout(timeoutMs, () => {
         req.destroy(new Error(`client timeout after ${timeoutMs} ms`));
       });
@@ -814,12 +814,7 @@ class LabImpl implements Lab {
       if (lines >= this.finishedRequests || Date.now() > deadline) break;
       await sleep(25);
     }
-    const [access, error, fpmLog, slowLog] = await Promise.all([
-      readText(this.paths.access),
-      readText(this.paths.error),
-      readText(this.paths.fpmLog),
-      readText(this.paths.slowLog),
-    ]);
+    const [access, error, fpmLog, slowLog] = await Promise.all([readText(this.paths.access), readText(this.paths.error), readText(this.paths.fpmLog), readText(this.paths.slowLog)]);
     return { access, error, fpmLog, slowLog };
   }
 

@@ -183,9 +183,7 @@ export const requestTerminateTimeoutOptions: Partial<LabOptions> = {
 export function requestTerminateTimeout(lab?: Lab): Promise<ScenarioResult> {
   return runScenario('request_terminate_timeout', 'request_terminate_timeout', requestTerminateTimeoutOptions, lab, async (lab, ctx) => {
     await normalTraffic(lab, ctx);
-    const [busy, slow] = await Promise.all(
-      [lab.request('/busy.php?s=4'), lab.request('/sleep.php?s=4'), lab.requestMany('/ok.php', 2, 1)].map(async (p) => ctx.track(await p)),
-    );
+    const [busy, slow] = await Promise.all([lab.request('/busy.php?s=4'), lab.request('/sleep.php?s=4'), lab.requestMany('/ok.php', 2, 1)].map(async (p) => ctx.track(await p)));
     ctx.notes.push(`busy.php?s=4: ${statuses(busy ?? [])}, sleep.php?s=4: ${statuses(slow ?? [])}`);
     const both = await lab.waitForLog('fpmLog', /exited on signal 15[^]*exited on signal 15/, 3000);
     if (!both) ctx.notes.push('FPM log did not show two SIGTERM exits within 3 s');

@@ -273,7 +273,10 @@ describe('badgateway start in console mode', () => {
       const base = `http://127.0.0.1:${port}`;
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const ok = await fetch(`${base}/healthz`).then((r) => r.status === 200, () => false);
+        const ok = await fetch(`${base}/healthz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (ok) break;
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no /healthz: ${stderr}`);
         await new Promise((r) => setTimeout(r, 100));

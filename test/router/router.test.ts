@@ -128,7 +128,7 @@ describe('the router', () => {
     expect(said[1]).toMatch(/no longer in memory.*\/502 triage web-03/);
   });
 
-  it('logs, fpm and slowlog answer with that part of the one host\'s report', async () => {
+  it("logs, fpm and slowlog answer with that part of the one host's report", async () => {
     const report = await labReport('request_terminate_timeout', 'web-03');
     const router = routerWith(async () => resultOf('web-03', [hostOf(report, 'web-03')]));
     const expected = { logs: /\*Requests\* \d+ · 5xx/, fpm: /\*FPM log\* \d+ events in the window/, slowlog: /\*Slow log\*/ } as const;
@@ -163,7 +163,10 @@ describe('the router', () => {
       throw new Error('released');
     }, 2);
     const { responder } = recorder();
-    for (const [user, target] of [['U0READER', 'web-03'], ['U0APPROVER', 'web-04']] as const) {
+    for (const [user, target] of [
+      ['U0READER', 'web-03'],
+      ['U0APPROVER', 'web-04'],
+    ] as const) {
       const plan = router.plan(slack(`triage ${target}`, user));
       if (plan.kind === 'job') void plan.run(responder);
     }

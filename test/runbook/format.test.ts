@@ -129,7 +129,13 @@ describe('conditions', () => {
   });
 
   it('top cause, confidence, any cause, and earlier check output', () => {
-    const pool = facts([['pool_exhausted', 0.98], ['fastcgi_read_timeout', 0.49]], { ss: check('u_str LISTEN 3 2 /run/php/fpm.sock') });
+    const pool = facts(
+      [
+        ['pool_exhausted', 0.98],
+        ['fastcgi_read_timeout', 0.49],
+      ],
+      { ss: check('u_str LISTEN 3 2 /run/php/fpm.sock') },
+    );
     expect(evaluate({ cause: ['pool_exhausted'] }, pool).holds).toBe(true);
     expect(evaluate({ cause: ['fastcgi_read_timeout'] }, pool)).toMatchObject({ holds: false, because: expect.stringContaining('top cause pool_exhausted (98%)') });
     expect(evaluate({ anyCause: ['fastcgi_read_timeout'], minConfidence: 0.4 }, pool).holds).toBe(true);
@@ -180,7 +186,7 @@ describe('what the shipped runbook shows a responder', () => {
     expect(() => parseRunbook('---\ntitle: T\n---\n<!--\nnote\n-->\n## A\n```yaml step\naction: reboot\n```\n', 'x.md', catalog)).toThrow(/line 9: /);
   });
 
-  it('names no PHP version or path as the host\'s when the triage did not find it; names the one it found', () => {
+  it("names no PHP version or path as the host's when the triage did not find it; names the one it found", () => {
     const unknown = texts.map((t) => fillPlaceholders(t, {})).join('\n');
     expect(unknown).not.toMatch(/8\.2|php-fpm8|\/run\/php\/php/);
     const down = runbook.steps.find((s) => s.id === 'fix-start')!;

@@ -124,7 +124,6 @@ async function click(actionId: string, value: string, messageTs: string, options
   return id;
 }
 
-
 const tsOf = (call: RecordedCall) => (call.response as { ts: string }).ts;
 
 interface StepMessage {
@@ -183,7 +182,9 @@ describe('runbook sessions in a Slack thread', () => {
     const slowVerdict = await stub.waitFor(() => stub.ok('chat.update').find((c) => allText(c).includes('Verdict') && allText(c).includes('web-slow')), 30_000, 'the verdict of web-slow');
     expect(allText(slowVerdict)).toContain('fastcgi_read_timeout');
     const slowTs = slowVerdict.body.ts as string;
-    const runbookButton = ((slowVerdict.body.blocks as Array<Record<string, any>>).find((b) => b.type === 'actions')!.elements as Array<Record<string, any>>).find((e) => e.text.text === 'Start runbook')!;
+    const runbookButton = ((slowVerdict.body.blocks as Array<Record<string, any>>).find((b) => b.type === 'actions')!.elements as Array<Record<string, any>>).find(
+      (e) => e.text.text === 'Start runbook',
+    )!;
     await click(runbookButton.action_id, runbookButton.value, slowTs);
 
     const poolVerdict = await stub.waitFor(() => stub.ok('chat.update').find((c) => c.body.ts === poolTs && allText(c).includes('Verdict')), 30_000, 'the verdict of web-pool');
@@ -240,9 +241,15 @@ describe('runbook sessions in a Slack thread', () => {
 
     // The step's action goes through the approval flow, in the thread; an approver approves; it runs.
     await click(fix.buttons['request reload php-fpm']!.action_id, fix.buttons['request reload php-fpm']!.value, fix.ts, { threadTs: poolTs });
-    const request = await stub.waitFor(() => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === poolTs && allText(c).includes('Approval needed')), 20_000, 'the approval request in the thread');
+    const request = await stub.waitFor(
+      () => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === poolTs && allText(c).includes('Approval needed')),
+      20_000,
+      'the approval request in the thread',
+    );
     expect(allText(request)).toContain(`runbook session ${poolSession}`);
-    const approve = ((request.body.blocks as Array<Record<string, any>>).find((b) => b.type === 'actions')!.elements as Array<Record<string, any>>).find((e) => e.action_id.startsWith(ACTION_APPROVE))!;
+    const approve = ((request.body.blocks as Array<Record<string, any>>).find((b) => b.type === 'actions')!.elements as Array<Record<string, any>>).find((e) =>
+      e.action_id.startsWith(ACTION_APPROVE),
+    )!;
     await click(approve.action_id, approve.value, tsOf(request), { user: APPROVER, threadTs: poolTs });
     const approval = await stub.waitFor(
       () => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === poolTs && /Reload .* on web-pool: (ok|failed)/i.test(allText(c))),
@@ -268,7 +275,15 @@ describe('runbook sessions in a Slack thread', () => {
     expect(rest.titles).toEqual(['Verify: the 5xx have stopped', 'Prevent: the timeout hierarchy', 'Prevent: alerts and capacity']);
     const upload = await stub.waitFor(() => stub.ok('files.getUploadURLExternal').find((c) => String(c.body.filename).includes(poolSession)), 10_000, 'the timeline of incident 1');
     expect(upload.body.filename).toMatch(/^timeline-web-pool-/);
-    const timeline = await stub.waitFor(() => stub.calls.filter((c) => c.method === 'upload').map((c) => c.raw).find((raw) => raw.includes(`session \`${poolSession}\``)), 10_000, 'the timeline bytes');
+    const timeline = await stub.waitFor(
+      () =>
+        stub.calls
+          .filter((c) => c.method === 'upload')
+          .map((c) => c.raw)
+          .find((raw) => raw.includes(`session \`${poolSession}\``)),
+      10_000,
+      'the timeline bytes',
+    );
     expect(timeline).toContain('# Incident timeline: web-pool');
     expect(timeline).toMatch(/\*\*Diagnosis:\*\* `pool_exhausted`/);
     expect(timeline).toMatch(new RegExp(`\\d{2}:\\d{2}:\\d{2} \\| @${USER} \\| Runbook "502/504 triage.*" started on web-pool`));

@@ -17,9 +17,23 @@ const runbook = loadRunbooks(join(REPO_ROOT, 'runbooks')).get('502-triage')!;
 
 function state(report: Report | null): SessionState {
   return {
-    schema: 1, runbookTitle: runbook.title, runbookHash: runbook.hash, host: 'web-03', surface: 'console', channel: 'console',
-    thread: null, sinceMs: 900_000, startedBy: 'U1', startedAt: 0, report, triagedAt: 0, current: null, steps: [], timeline: [],
-    endedAt: null, outcome: null,
+    schema: 1,
+    runbookTitle: runbook.title,
+    runbookHash: runbook.hash,
+    host: 'web-03',
+    surface: 'console',
+    channel: 'console',
+    thread: null,
+    sinceMs: 900_000,
+    startedBy: 'U1',
+    startedAt: 0,
+    report,
+    triagedAt: 0,
+    current: null,
+    steps: [],
+    timeline: [],
+    endedAt: null,
+    outcome: null,
   } as SessionState;
 }
 

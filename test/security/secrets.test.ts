@@ -23,9 +23,26 @@ const PEM = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjMzE
 
 /** Every credential seeded below; none may reach a reader. */
 const SECRETS = [
-  'QueryPass8', 'ApiKeyVal10', 'RefPw-991', 'PdoSecret29', 'JsonPw32', 'ApiKeyHdr35', 'ZnJhbms6QmFzaWNQdzE3', 'CookieSess24',
-  'BareCk26b', JWT.split('.')[2]!, 'AKIAZZZZZZZZ37EXAMPL', 'AIzaSyD-GcpKey38abcdefghijklmnopqrstuvw', 'PgDsnPw1', PEM,
-  'cHJveHk6UHJveHlQdzE5', 'FormPw14', 'EnvPw41', 'BareTok23xYz', 'MysqliPw30', 'XAmzSig13abc',
+  'QueryPass8',
+  'ApiKeyVal10',
+  'RefPw-991',
+  'PdoSecret29',
+  'JsonPw32',
+  'ApiKeyHdr35',
+  'ZnJhbms6QmFzaWNQdzE3',
+  'CookieSess24',
+  'BareCk26b',
+  JWT.split('.')[2]!,
+  'AKIAZZZZZZZZ37EXAMPL',
+  'AIzaSyD-GcpKey38abcdefghijklmnopqrstuvw',
+  'PgDsnPw1',
+  PEM,
+  'cHJveHk6UHJveHlQdzE5',
+  'FormPw14',
+  'EnvPw41',
+  'BareTok23xYz',
+  'MysqliPw30',
+  'XAmzSig13abc',
 ];
 
 const SECRET_RE = new RegExp(SECRETS.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
@@ -61,7 +78,10 @@ function seed(lab: LabHost['lab']): void {
     `${errStamp} [error] 12#12: *907 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.8, server: lab.local, request: "GET /MARK-E7\x1b]0;owned\x07\x1b[2J\x1b[31mred HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "lab.local"`,
   ];
   appendFileSync(lab.paths.error, `${errors.join('\n')}\n`);
-  appendFileSync(lab.paths.fpmLog, `[${fpmStamp}] WARNING: [pool www] child 4242 said into stderr: "MARK-F1 #0 /srv/www/legacy.php(8): mysqli->__construct('10.0.0.5', 'legacy', 'MysqliPw30', 'shop')"\n`);
+  appendFileSync(
+    lab.paths.fpmLog,
+    `[${fpmStamp}] WARNING: [pool www] child 4242 said into stderr: "MARK-F1 #0 /srv/www/legacy.php(8): mysqli->__construct('10.0.0.5', 'legacy', 'MysqliPw30', 'shop')"\n`,
+  );
 }
 
 beforeAll(async () => {
@@ -88,7 +108,9 @@ describe('a triage over SSH of logs seeded with secrets', () => {
     const final = await stub.waitFor(() => stub.ok('chat.update').find((c) => JSON.stringify(c.body).includes('bg:evidence')), 60_000, 'the verdict with its buttons');
     const actions = (final.body.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).find((b) => b.type === 'actions')!;
     const evidence = actions.elements!.find((e) => e.action_id.startsWith('bg:evidence'))!;
-    const click = actionBody(clickPayload({ user: 'U0ONCALL', channel: CHANNEL, messageTs: final.body.ts as string, actionId: evidence.action_id, value: evidence.value, responseUrl: stub.responseUrl('evidence') }));
+    const click = actionBody(
+      clickPayload({ user: 'U0ONCALL', channel: CHANNEL, messageTs: final.body.ts as string, actionId: evidence.action_id, value: evidence.value, responseUrl: stub.responseUrl('evidence') }),
+    );
     expect((await post(url, click, sign(SLACK_SECRET, click))).status).toBe(200);
     const shown = await stub.waitFor(() => stub.calls.find((c) => c.method === 'upload' || (c.method === 'chat.postMessage' && c.body.thread_ts)), 30_000, 'the evidence');
     const everything = stub.calls.map((c) => c.raw).join('\n');
@@ -100,7 +122,13 @@ describe('a triage over SSH of logs seeded with secrets', () => {
   }, 120_000);
 
   it('the CLI: text and --json', () => {
-    const run = (args: string[]) => spawnSync(process.execPath, [BIN, 'triage', 'web-lab', '--since', '15m', '--config', labHost.configFile, ...args], { encoding: 'utf8', env: consoleEnv({ LOG_LEVEL: '' }), cwd: REPO_ROOT, timeout: 60_000 });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [BIN, 'triage', 'web-lab', '--since', '15m', '--config', labHost.configFile, ...args], {
+        encoding: 'utf8',
+        env: consoleEnv({ LOG_LEVEL: '' }),
+        cwd: REPO_ROOT,
+        timeout: 60_000,
+      });
     const text = run([]);
     const json = run(['--json']);
     expect(text.status, text.stderr).toBe(0);
@@ -119,7 +147,13 @@ describe('a triage over SSH of logs seeded with secrets', () => {
   it('the CLI: a catalog command printing raw log lines (`run`)', () => {
     // `run` does not discover: this config names the error log.
     const config = writeConfig({ catalog: defaultCatalogDir(), hosts: { 'web-lab': hostConfig(labHost.sshd, { errorLog: labHost.lab.paths.error }) } });
-    const run = (args: string[]) => spawnSync(process.execPath, [BIN, 'run', 'web-lab', 'log.tail', 'source=errorLog', 'lines=20', '--config', config, ...args], { encoding: 'utf8', env: consoleEnv({ LOG_LEVEL: '' }), cwd: REPO_ROOT, timeout: 60_000 });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [BIN, 'run', 'web-lab', 'log.tail', 'source=errorLog', 'lines=20', '--config', config, ...args], {
+        encoding: 'utf8',
+        env: consoleEnv({ LOG_LEVEL: '' }),
+        cwd: REPO_ROOT,
+        timeout: 60_000,
+      });
     // (Its --json output goes through the same scrubber; one process less on a busy machine.)
     const text = run([]);
     expect(text.status, text.stderr).toBe(0);

@@ -25,8 +25,7 @@ export function hostOf(report: Report | null, name: string, error: string | null
 }
 
 /** A log line that would ping the channel, carry a link and leak a token if shown as is. */
-export const HOSTILE_LINE =
-  '2026/11/25 16:52:20 [error] 7#7: *12 upstream timed out <!channel> <https://evil.example|click> GET /api?token=SECRET123&x=1 HTTP/1.1 ```';
+export const HOSTILE_LINE = '2026/11/25 16:52:20 [error] 7#7: *12 upstream timed out <!channel> <https://evil.example|click> GET /api?token=SECRET123&x=1 HTTP/1.1 ```';
 
 /** Far more than one Slack message holds: 30 hosts, 40 causes with long samples, 60 findings, 80 upstreams. */
 export async function hugeResult(target: string): Promise<TriageResult> {
@@ -40,10 +39,17 @@ export async function hugeResult(target: string): Promise<TriageResult> {
   }));
   const access = base.access!;
   const upstreams = Array.from({ length: 80 }, (_, i) => ({ ...access.upstreams[0]!, addr: `unix:/run/php/very/long/path/to/the/socket/of/pool-${i}/${'z'.repeat(120)}.sock` }));
-  const findings = Array.from({ length: 60 }, (_, i) => ({ ...(base.findings[0] ?? { id: 'timeout_hierarchy', severity: 'warn' as const, summary: '', detail: '' }), summary: `finding ${i} ${'w'.repeat(300)}` }));
+  const findings = Array.from({ length: 60 }, (_, i) => ({
+    ...(base.findings[0] ?? { id: 'timeout_hierarchy', severity: 'warn' as const, summary: '', detail: '' }),
+    summary: `finding ${i} ${'w'.repeat(300)}`,
+  }));
   const report: Report = {
     ...base,
-    access: { ...access, upstreams, topFailingUris: Array.from({ length: 50 }, (_, i) => ({ uri: `/very/long/uri/${i}/${'u'.repeat(200)}?token=SECRET123`, count5xx: 50 - i, count502: 0, count504: 50 - i })) },
+    access: {
+      ...access,
+      upstreams,
+      topFailingUris: Array.from({ length: 50 }, (_, i) => ({ uri: `/very/long/uri/${i}/${'u'.repeat(200)}?token=SECRET123`, count5xx: 50 - i, count502: 0, count504: 50 - i })),
+    },
     findings,
     diagnosis: { ...base.diagnosis, causes, notes: Array.from({ length: 20 }, (_, i) => `note ${i} ${'n'.repeat(300)}`) },
   };

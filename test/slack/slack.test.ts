@@ -90,7 +90,6 @@ function click(actionId: string, value: string, messageTs: string, user = USER) 
   return post(url, body, sign(SECRET, body));
 }
 
-
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
 describe('Slack over HTTP: requests', () => {
@@ -116,7 +115,7 @@ describe('Slack over HTTP: requests', () => {
     expect(skewed.json.text ?? JSON.stringify(skewed.json)).toMatch(/host/);
   });
 
-  it('answers adversarial target globs at once, and another command\'s ack is not held up by them', async () => {
+  it("answers adversarial target globs at once, and another command's ack is not held up by them", async () => {
     const hostile = [`triage ${'*'.repeat(24)}Z`, `triage ${'*'.repeat(9)}Z`, `triage ${'*a'.repeat(8)}Z`, `logs ${'?*'.repeat(4)}${'x'.repeat(50)}`];
     const burst = Array.from({ length: 40 }, (_, i) => command(hostile[i % hostile.length]!, { responseId: `glob-${i}` }));
     const hosts = command('hosts', { responseId: 'hosts-during-globs' });
@@ -235,11 +234,7 @@ describe('Slack over HTTP: a triage', () => {
     expect(posted.body.text).toContain('Triage of web-03 running');
     // The triage starts once Slack has answered the post, a moment after the stub saw it.
     expect(await stub.waitFor(() => triageCalls[0], 5000, 'the triage call')).toMatchObject({ target: 'web-03', sinceMs: 30 * 60_000 });
-    const final = await stub.waitFor(
-      () => stub.ok('chat.update').find((c) => allText(c).includes('Verdict')),
-      5000,
-      'the final message',
-    );
+    const final = await stub.waitFor(() => stub.ok('chat.update').find((c) => allText(c).includes('Verdict')), 5000, 'the final message');
     const ts = (await stub.waitFor(() => stub.calls.find((c) => c.method === 'chat.postMessage'))).body;
     expect(final.body.channel).toBe(CHANNEL);
     const blocks = final.body.blocks as Array<Record<string, any>>;
@@ -266,7 +261,13 @@ describe('Slack over HTTP: a triage', () => {
     const value = actions.elements[0].value as string;
     await click(actions.elements[0].action_id, value, messageTs);
     const thread = await stub.waitFor(() => stub.ok('chat.postMessage').find((c) => c.body.thread_ts === messageTs) ?? stub.ok('files.completeUploadExternal')[0], 5000, 'the evidence');
-    expect(allText(thread) + stub.calls.filter((c) => c.method === 'upload').map((c) => c.raw).join('')).toMatch(/upstream timed out/);
+    expect(
+      allText(thread) +
+        stub.calls
+          .filter((c) => c.method === 'upload')
+          .map((c) => c.raw)
+          .join(''),
+    ).toMatch(/upstream timed out/);
 
     // A runbook button from before a restart without runbooks says so; without a store (badgateway start opens one)
     // reloading says so, for anyone.
@@ -302,13 +303,16 @@ describe('Slack over HTTP: a triage', () => {
     expect(done).toBeTruthy();
     const getUrl = stub.ok('files.getUploadURLExternal')[0]!;
     expect(getUrl.body.filename).toBe('evidence-web-big.txt');
-    const bytes = stub.calls.filter((c) => c.method === 'upload').map((c) => c.raw).join('');
+    const bytes = stub.calls
+      .filter((c) => c.method === 'upload')
+      .map((c) => c.raw)
+      .join('');
     expect(bytes).toContain('upstream timed out');
     expect(bytes).not.toContain('SECRET123');
     expect(bytes).toContain('token=[redacted]');
   });
 
-  it('a burst from one user holds five slots and is told when to retry; someone else\'s triage still runs', async () => {
+  it("a burst from one user holds five slots and is told when to retry; someone else's triage still runs", async () => {
     let release = () => {};
     const gate = new Promise<void>((r) => (release = r));
     canned.set('web-04', async () => {

@@ -68,7 +68,10 @@ describe('badgateway start: mode from the environment', () => {
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`did not start: ${stderr}`);
         await new Promise((r) => setTimeout(r, 50));
       }
-      const lines = stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines[0]).toMatchObject({ level: 30, mode: 'http', port, path: '/slack/events', apiUrl: stub.apiUrl, msg: 'starting the Slack app in HTTP mode' });
       expect(stub.ok('auth.test')).toHaveLength(1);
       expect(stderr).not.toContain('xoxb-start');
@@ -91,22 +94,27 @@ describe('badgateway start: mode from the environment', () => {
 
 describe('badgateway start: a store that cannot be opened', () => {
   // The store opens while the bot starts serving; when it cannot, the bot stops with its error, as before.
-  it.each(['http', 'console'] as const)('%s mode: exits 1 with the store error on a line of its own', async (mode) => {
-    const port = await freePort();
-    const slack: Record<string, string> = mode === 'http' ? { SLACK_BOT_TOKEN: 'xoxb-start', SLACK_SIGNING_SECRET: 'store-test', SLACK_API_URL: stub.apiUrl, PORT: String(port) } : { METRICS_PORT: String(port) };
-    const child = spawn(process.execPath, [BIN, 'start'], {
-      cwd: REPO_ROOT,
-      env: cleanEnv({ ...slack, DATABASE_URL: 'postgres://postgres@127.0.0.1:9/test' }),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).toBe(1);
-    expect(stderr.split('\n').filter((l) => l.startsWith('badgateway: '))).toEqual([
-      expect.stringMatching(/^badgateway: cannot open the PostgreSQL store at postgres:\/\/postgres@127\.0\.0\.1:9\/test: /),
-    ]);
-  }, 120_000);
+  it.each(['http', 'console'] as const)(
+    '%s mode: exits 1 with the store error on a line of its own',
+    async (mode) => {
+      const port = await freePort();
+      const slack: Record<string, string> =
+        mode === 'http' ? { SLACK_BOT_TOKEN: 'xoxb-start', SLACK_SIGNING_SECRET: 'store-test', SLACK_API_URL: stub.apiUrl, PORT: String(port) } : { METRICS_PORT: String(port) };
+      const child = spawn(process.execPath, [BIN, 'start'], {
+        cwd: REPO_ROOT,
+        env: cleanEnv({ ...slack, DATABASE_URL: 'postgres://postgres@127.0.0.1:9/test' }),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(stderr.split('\n').filter((l) => l.startsWith('badgateway: '))).toEqual([
+        expect.stringMatching(/^badgateway: cannot open the PostgreSQL store at postgres:\/\/postgres@127\.0\.0\.1:9\/test: /),
+      ]);
+    },
+    120_000,
+  );
 });
 
 describe('manifest.yml', () => {

@@ -132,7 +132,10 @@ describe('a triage cancelled because the bot is stopping', () => {
       const stopping = Date.now();
       await localRouter.close();
       expect(Date.now() - stopping).toBeLessThan(20_000);
-      const final = stub.ok('chat.update').filter((c) => c.body.ts === (progress.response as { ts: string }).ts).pop()!;
+      const final = stub
+        .ok('chat.update')
+        .filter((c) => c.body.ts === (progress.response as { ts: string }).ts)
+        .pop()!;
       expect(texts(final)).toContain('Triage of web-hung cancelled');
       expect(texts(final)).toContain('badgateway is restarting, so it did not finish. Ask again in a minute.');
       expect(texts(final)).not.toMatch(/Verdict|could not be triaged/);

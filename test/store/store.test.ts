@@ -100,8 +100,29 @@ describe.each(BACKENDS)('store', ({ make }) => {
     it('appends audit entries and lists them newest first, by time, host, approval and kind', async () => {
       const base = { kind: 'command' as const, event: 'ran' as const, actor: 'U0ASKER', surface: 'slack' };
       await store.appendAudit({ ...base, at: T0 - 86_400_000, host: 'web-01', commandId: 'host.uptime', argv: ['cat', '/proc/uptime'], exitCode: 0, durationMs: 12.6 });
-      await store.appendAudit({ ...base, at: T0, host: 'web-03', commandId: 'fpm.reload', argv: ['systemctl', 'reload', 'x'], exitCode: 0, durationMs: 80, approvalId: '00000000000000d1', approver: 'U0APPROVER', output: 'ok' });
-      await store.appendAudit({ kind: 'decision', event: 'approved', at: T0 + 1, host: 'web-03', actor: 'U0ASKER', surface: 'slack', approvalId: '00000000000000d1', approver: 'U0APPROVER', detail: { reason: 'x' } });
+      await store.appendAudit({
+        ...base,
+        at: T0,
+        host: 'web-03',
+        commandId: 'fpm.reload',
+        argv: ['systemctl', 'reload', 'x'],
+        exitCode: 0,
+        durationMs: 80,
+        approvalId: '00000000000000d1',
+        approver: 'U0APPROVER',
+        output: 'ok',
+      });
+      await store.appendAudit({
+        kind: 'decision',
+        event: 'approved',
+        at: T0 + 1,
+        host: 'web-03',
+        actor: 'U0ASKER',
+        surface: 'slack',
+        approvalId: '00000000000000d1',
+        approver: 'U0APPROVER',
+        detail: { reason: 'x' },
+      });
       const recent = await store.listAudit({ since: T0 - 1000 });
       expect(recent.map((e) => e.event)).toEqual(['approved', 'ran']);
       expect(recent[1]).toMatchObject({ host: 'web-03', argv: ['systemctl', 'reload', 'x'], exitCode: 0, durationMs: 80, output: 'ok', approver: 'U0APPROVER' });
@@ -120,12 +141,18 @@ describe.each(BACKENDS)('store', ({ make }) => {
     });
 
     it('runbook sessions keep jsonb state; an update names the version it read (one of two racing wins)', async () => {
-      const s = await store.createRunbookSession({ id: 'rb1', runbook: 'pool-exhausted', host: 'web-03', channel: 'C0ONCALL', threadTs: '1.2', startedBy: 'U0ASKER', state: { step: 0, notes: ['a'] }, at: T0 });
+      const s = await store.createRunbookSession({
+        id: 'rb1',
+        runbook: 'pool-exhausted',
+        host: 'web-03',
+        channel: 'C0ONCALL',
+        threadTs: '1.2',
+        startedBy: 'U0ASKER',
+        state: { step: 0, notes: ['a'] },
+        at: T0,
+      });
       expect(s).toMatchObject({ version: 1, status: 'active', state: { step: 0, notes: ['a'] } });
-      const [a, b] = await Promise.all([
-        store.updateRunbookSession('rb1', 1, { state: { step: 1 }, at: T0 + 1 }),
-        store.updateRunbookSession('rb1', 1, { state: { step: 9 }, at: T0 + 1 }),
-      ]);
+      const [a, b] = await Promise.all([store.updateRunbookSession('rb1', 1, { state: { step: 1 }, at: T0 + 1 }), store.updateRunbookSession('rb1', 1, { state: { step: 9 }, at: T0 + 1 })]);
       expect([a, b].filter(Boolean)).toHaveLength(1);
       const done = await store.updateRunbookSession('rb1', 2, { status: 'done', at: T0 + 2 });
       expect(done).toMatchObject({ version: 3, status: 'done', updatedAt: T0 + 2 });
@@ -145,7 +172,7 @@ describe.each(BACKENDS)('store', ({ make }) => {
       expect(runs[1]).toMatchObject({ fireTime: T0, finishedAt: T0 + 5000, detail: { ts: '1.2' } });
     });
 
-    it('an approved request carries its runner\'s lease: renewed by that runner only; once it lapses the request is interrupted, once', async () => {
+    it("an approved request carries its runner's lease: renewed by that runner only; once it lapses the request is interrupted, once", async () => {
       await store.createApproval(approval('lease-running-01'));
       const decided = await store.decideApproval('lease-running-01', { state: 'approved', by: 'U0APPROVER', at: T0 + 1000, runner: 'replica-a', leaseUntil: T0 + 21_000 });
       expect(decided).toMatchObject({ state: 'approved', runner: 'replica-a', leaseUntil: T0 + 21_000, message: null });
@@ -170,7 +197,7 @@ describe.each(BACKENDS)('store', ({ make }) => {
       expect((await store.interruptApprovals(T0 + 15 * 60_000, 'lease-legacy-002')).map((x) => x.id)).toEqual(['lease-legacy-002']);
     });
 
-    it('a host\'s generation counts the changes made on it, each once, whoever makes them', async () => {
+    it("a host's generation counts the changes made on it, each once, whoever makes them", async () => {
       expect(await store.hostGeneration('web-gen')).toBe(0);
       const bumps = await Promise.all(Array.from({ length: 6 }, (_, i) => store.touchHost('web-gen', T0 + i)));
       expect(bumps.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -181,22 +208,24 @@ describe.each(BACKENDS)('store', ({ make }) => {
 });
 
 describe('store: scale-out and ownership', () => {
-  it.skipIf(!HAS_POSTGRES)('two replicas on one PostgreSQL: both migrate at once, and a request decided from both is decided once', async () => {
-    const db = postgresDb();
-    const [a, b] = await Promise.all([db.open(), db.open()]);
-    try {
-      expect(await a.migrations()).toEqual(await b.migrations());
-      await a.createApproval(approval('00000000000000e1'));
-      const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).decideApproval('00000000000000e1', { state: 'approved', by: `U0R${i}`, at: T0 + 10 })),
-      );
-      expect(results.filter(Boolean)).toHaveLength(1);
-      expect((await b.getApproval('00000000000000e1'))?.state).toBe('approved');
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-      await db.drop();
-    }
-  }, 120_000);
+  it.skipIf(!HAS_POSTGRES)(
+    'two replicas on one PostgreSQL: both migrate at once, and a request decided from both is decided once',
+    async () => {
+      const db = postgresDb();
+      const [a, b] = await Promise.all([db.open(), db.open()]);
+      try {
+        expect(await a.migrations()).toEqual(await b.migrations());
+        await a.createApproval(approval('00000000000000e1'));
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).decideApproval('00000000000000e1', { state: 'approved', by: `U0R${i}`, at: T0 + 10 })));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await b.getApproval('00000000000000e1'))?.state).toBe('approved');
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+        await db.drop();
+      }
+    },
+    120_000,
+  );
 
   it('an embedded directory has one owner; a second open is refused with what to do, or reads a snapshot', async () => {
     const db = pgliteDb();

@@ -14,9 +14,7 @@ const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
 /** `$time_local` in a fixed +0200 zone. */
 function timeLocal(epochMs: number): string {
   const d = new Date(epochMs + 2 * 3600_000);
-  return `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(
-    d.getUTCMinutes(),
-  )}:${pad2(d.getUTCSeconds())} +0200`;
+  return `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0200`;
 }
 
 const secs = (ms: number): string => (ms / 1000).toFixed(3);
@@ -29,17 +27,9 @@ const secs = (ms: number): string => (ms / 1000).toFixed(3);
 export function generateUpstreamLog(path: string, lines: number, seed = 42, options: { connection?: boolean } = {}): void {
   const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-  const ips = Array.from({ length: 5000 }, () =>
-    [10 + Math.floor(rnd() * 200), Math.floor(rnd() * 256), Math.floor(rnd() * 256), 1 + Math.floor(rnd() * 254)].join('.'),
-  );
+  const ips = Array.from({ length: 5000 }, () => [10 + Math.floor(rnd() * 200), Math.floor(rnd() * 256), Math.floor(rnd() * 256), 1 + Math.floor(rnd() * 254)].join('.'));
   const browsers = ['Chrome', 'Firefox', 'Safari', 'Edg', 'OPR'];
-  const oses = [
-    'Windows NT 10.0; Win64; x64',
-    'Macintosh; Intel Mac OS X 10_15_7',
-    'X11; Linux x86_64',
-    'iPhone; CPU iPhone OS 17_4 like Mac OS X',
-    'Linux; Android 14; Pixel 8',
-  ];
+  const oses = ['Windows NT 10.0; Win64; x64', 'Macintosh; Intel Mac OS X 10_15_7', 'X11; Linux x86_64', 'iPhone; CPU iPhone OS 17_4 like Mac OS X', 'Linux; Android 14; Pixel 8'];
   const uas = Array.from({ length: 80 }, () => {
     const v = `${100 + Math.floor(rnd() * 30)}.0.${Math.floor(rnd() * 6000)}.${Math.floor(rnd() * 200)}`;
     return `Mozilla/5.0 (${pick(oses)}) AppleWebKit/537.36 (KHTML, like Gecko) ${pick(browsers)}/${v} Safari/537.36`;
@@ -134,9 +124,7 @@ export function generateUpstreamLog(path: string, lines: number, seed = 42, opti
       }
     }
     const cn = options.connection ? ` cn=${1000 + Math.floor(i / 3) + Math.floor(rnd() * 50)}` : '';
-    batch.push(
-      `${ip} - - [${timeLocal(end)}] "${method} ${uri} HTTP/1.1" ${status} ${body} "${pick(referers)}" "${pick(uas)}" rt=${secs(rt)} ${ua}${cn}\n`,
-    );
+    batch.push(`${ip} - - [${timeLocal(end)}] "${method} ${uri} HTTP/1.1" ${status} ${body} "${pick(referers)}" "${pick(uas)}" rt=${secs(rt)} ${ua}${cn}\n`);
     if (batch.length === 10000) {
       writeSync(fd, batch.join(''));
       batch = [];
@@ -146,4 +134,3 @@ export function generateUpstreamLog(path: string, lines: number, seed = 42, opti
   closeSync(fd);
   renameSync(`${path}.tmp`, path);
 }
-

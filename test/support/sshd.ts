@@ -108,7 +108,10 @@ export async function startSshd(): Promise<TestSshd> {
   // written in, whatever zone the suite (the bot) runs in. Daemons the lab starts keep the suite's zone
   // and say so in their environment, which is what host.clock reads.
   const env = { ...process.env, TZ: 'UTC' };
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config'), ...(process.env.BADGATEWAY_SSHD_LOG ? ['-E', process.env.BADGATEWAY_SSHD_LOG] : [])], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config'), ...(process.env.BADGATEWAY_SSHD_LOG ? ['-E', process.env.BADGATEWAY_SSHD_LOG] : [])], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+  });
   child.stderr!.on('data', (d: Buffer) => {
     log = (log + d.toString()).slice(-20_000);
   });

@@ -27,35 +27,39 @@ const FAULTS = SCENARIOS;
 
 describe('triage over SSH of real lab faults', () => {
   // Each scenario has its own lab and sshd on their own ports, so a few run at once.
-  it.concurrent.each(FAULTS.map((s) => s.name))('%s', async (name) => {
-    const scenario = FAULTS.find((s) => s.name === name)!;
-    const labHost = await startLabHost(scenario.labOptions);
-    started.push(labHost);
-    await scenario.run(labHost.lab);
-    const services = createServices(labHost.config, quiet);
-    try {
-      const result = await services.triage({ target: 'web-lab', sinceMs: 15 * 60_000 });
-      const host = result.hosts[0]!;
-      expect(host.error).toBeNull();
-      const causes = host.report!.diagnosis.causes.map((c) => `${c.id}:${c.confidence}`);
-      expect(host.report!.diagnosis.causes[0]!.id, causes.join(' ')).toBe(expectedTopCause(scenario.expectedCause));
-      const read = host.report!.sources.filter((s) => s.status === 'read').map((s) => s.source);
-      if (scenario.expectedCause === 'fpm_down') {
-        // Other labs' PHP-FPM masters run beside this one: none of them may stand in for the pool that is down.
-        expect(read).toEqual(expect.arrayContaining(['access', 'error', 'nginxConfig']));
-        expect(read).not.toContain('fpmLog');
-        expect(read).not.toContain('fpmStatus');
-        expect(host.report!.sources.find((s) => s.source === 'fpmLog')).toMatchObject({ status: 'missing', detail: 'no running PHP-FPM master serves the pool nginx passes PHP to' });
-        expect(host.report!.diagnosis.notes.join('\n')).toMatch(/no running PHP-FPM master serves what nginx passes PHP to/);
-      } else {
-        expect(read).toEqual(expect.arrayContaining(['access', 'error', 'fpmLog', 'nginxConfig', 'fpmConfig']));
+  it.concurrent.each(FAULTS.map((s) => s.name))(
+    '%s',
+    async (name) => {
+      const scenario = FAULTS.find((s) => s.name === name)!;
+      const labHost = await startLabHost(scenario.labOptions);
+      started.push(labHost);
+      await scenario.run(labHost.lab);
+      const services = createServices(labHost.config, quiet);
+      try {
+        const result = await services.triage({ target: 'web-lab', sinceMs: 15 * 60_000 });
+        const host = result.hosts[0]!;
+        expect(host.error).toBeNull();
+        const causes = host.report!.diagnosis.causes.map((c) => `${c.id}:${c.confidence}`);
+        expect(host.report!.diagnosis.causes[0]!.id, causes.join(' ')).toBe(expectedTopCause(scenario.expectedCause));
+        const read = host.report!.sources.filter((s) => s.status === 'read').map((s) => s.source);
+        if (scenario.expectedCause === 'fpm_down') {
+          // Other labs' PHP-FPM masters run beside this one: none of them may stand in for the pool that is down.
+          expect(read).toEqual(expect.arrayContaining(['access', 'error', 'nginxConfig']));
+          expect(read).not.toContain('fpmLog');
+          expect(read).not.toContain('fpmStatus');
+          expect(host.report!.sources.find((s) => s.source === 'fpmLog')).toMatchObject({ status: 'missing', detail: 'no running PHP-FPM master serves the pool nginx passes PHP to' });
+          expect(host.report!.diagnosis.notes.join('\n')).toMatch(/no running PHP-FPM master serves what nginx passes PHP to/);
+        } else {
+          expect(read).toEqual(expect.arrayContaining(['access', 'error', 'fpmLog', 'nginxConfig', 'fpmConfig']));
+        }
+        expect(host.bytesFetched).toBeGreaterThan(0);
+        expect(host.report!.vitals?.loadAverage).not.toBeNull();
+      } finally {
+        await services.close();
       }
-      expect(host.bytesFetched).toBeGreaterThan(0);
-      expect(host.report!.vitals?.loadAverage).not.toBeNull();
-    } finally {
-      await services.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });
 
 describe('fan-out', () => {
@@ -85,7 +89,12 @@ describe('fan-out', () => {
     const progress: string[] = [];
     try {
       const result = await services.triage({ target: '@web', sinceMs: 15 * 60_000, onProgress: (e) => progress.push(e.type) });
-      expect(result.rows.map((r) => r.host).slice(0, 2).sort()).toEqual(['web-down', 'web-mitm']);
+      expect(
+        result.rows
+          .map((r) => r.host)
+          .slice(0, 2)
+          .sort(),
+      ).toEqual(['web-down', 'web-mitm']);
       expect(result.rows.find((r) => r.host === 'web-down')!.error).toMatch(/connection refused/);
       expect(result.rows.find((r) => r.host === 'web-mitm')!.error).toMatch(/HOST KEY CHANGED/);
       for (const name of ['web-1', 'web-2', 'web-3']) {
@@ -112,7 +121,13 @@ describe('unknown is not healthy', () => {
       const config = loadConfig({
         path: writeConfig({
           catalog: join(REPO_ROOT, 'commands'),
-          hosts: { 'web-stopped': hostConfig(isolated, { accessLog: labHost.lab.paths.access, logFormat: labHost.config.hosts[0]!.sources.logFormat ?? `'${LAB_LOG_FORMAT}'`, errorLog: labHost.lab.paths.error }) },
+          hosts: {
+            'web-stopped': hostConfig(isolated, {
+              accessLog: labHost.lab.paths.access,
+              logFormat: labHost.config.hosts[0]!.sources.logFormat ?? `'${LAB_LOG_FORMAT}'`,
+              errorLog: labHost.lab.paths.error,
+            }),
+          },
         }),
         env: {},
       });
@@ -121,7 +136,10 @@ describe('unknown is not healthy', () => {
         const report = (await services.triage({ target: 'web-stopped', sinceMs: 15 * 60_000 })).hosts[0]!.report!;
         expect(report.access?.requests).toBeGreaterThanOrEqual(5);
         expect(report.diagnosis.causes.map((c) => c.id)).not.toContain('healthy');
-        expect(report.diagnosis.verdict).toMatchObject({ status: 'unknown', why: expect.stringMatching(/^no nginx master runs on the host, so its access log describes the past; its newest entry is at /) });
+        expect(report.diagnosis.verdict).toMatchObject({
+          status: 'unknown',
+          why: expect.stringMatching(/^no nginx master runs on the host, so its access log describes the past; its newest entry is at /),
+        });
       } finally {
         await services.close();
       }
@@ -131,8 +149,8 @@ describe('unknown is not healthy', () => {
   }, 120_000);
 });
 
-describe('sources that are not the host\'s own', () => {
-  it('a configured access log the running nginx does not write is not read as this host\'s traffic', async () => {
+describe("sources that are not the host's own", () => {
+  it("a configured access log the running nginx does not write is not read as this host's traffic", async () => {
     const labHost = await startLabHost({});
     started.push(labHost);
     for (let i = 0; i < 5; i++) await labHost.lab.request('/ok.php');
@@ -208,20 +226,24 @@ describe('time zones: hosts and bot in different zones', () => {
     ['UTC', ['UTC', 'Asia/Tokyo', 'America/St_Johns']],
     ['Asia/Tokyo', ['UTC', 'America/St_Johns']],
     ['America/St_Johns', ['Asia/Kolkata']],
-  ])('hosts logging in %s: the same verdict with the bot in %j', async (hostZone, botZones) => {
-    const labHost = await startLabHost({ ...scenario.labOptions, tz: hostZone });
-    started.push(labHost);
-    await scenario.run(labHost.lab);
-    for (const botZone of botZones) {
-      const report = triageIn(labHost, botZone);
-      expect(report.diagnosis.causes[0]?.id, `bot in ${botZone}`).toBe('request_terminate_timeout');
-      const fpmLog = report.sources.find((s: { source: string }) => s.source === 'fpmLog');
-      // The FPM log was read at the zone nginx writes into its access log (the host's daemons' zone).
-      const offset = new Intl.DateTimeFormat('en-US', { timeZone: hostZone, timeZoneName: 'longOffset' }).formatToParts(new Date(report.window.to)).find((p) => p.type === 'timeZoneName')!.value;
-      const expected = offset === 'GMT' ? '+0000' : offset.slice(3).replace(':', '');
-      expect(fpmLog.detail, `bot in ${botZone}`).toContain(`times read at UTC${expected}`);
-    }
-  }, 120_000);
+  ])(
+    'hosts logging in %s: the same verdict with the bot in %j',
+    async (hostZone, botZones) => {
+      const labHost = await startLabHost({ ...scenario.labOptions, tz: hostZone });
+      started.push(labHost);
+      await scenario.run(labHost.lab);
+      for (const botZone of botZones) {
+        const report = triageIn(labHost, botZone);
+        expect(report.diagnosis.causes[0]?.id, `bot in ${botZone}`).toBe('request_terminate_timeout');
+        const fpmLog = report.sources.find((s: { source: string }) => s.source === 'fpmLog');
+        // The FPM log was read at the zone nginx writes into its access log (the host's daemons' zone).
+        const offset = new Intl.DateTimeFormat('en-US', { timeZone: hostZone, timeZoneName: 'longOffset' }).formatToParts(new Date(report.window.to)).find((p) => p.type === 'timeZoneName')!.value;
+        const expected = offset === 'GMT' ? '+0000' : offset.slice(3).replace(':', '');
+        expect(fpmLog.detail, `bot in ${botZone}`).toContain(`times read at UTC${expected}`);
+      }
+    },
+    120_000,
+  );
 });
 
 describe('badgateway triage (CLI)', () => {

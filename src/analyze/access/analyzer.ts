@@ -619,4 +619,3 @@ function inc(arr: Float64Array, i: number, by: number): void {
 function effectiveCount(n: number, first: number): number {
   return n === 1 && first === MISSING ? 0 : n;
 }
-

@@ -71,19 +71,32 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function monthIndex(a: number, b: number, c: number): number {
   switch ((a << 16) | (b << 8) | c) {
-    case 0x4a616e: return 0; // Jan
-    case 0x466562: return 1; // Feb
-    case 0x4d6172: return 2; // Mar
-    case 0x417072: return 3; // Apr
-    case 0x4d6179: return 4; // May
-    case 0x4a756e: return 5; // Jun
-    case 0x4a756c: return 6; // Jul
-    case 0x417567: return 7; // Aug
-    case 0x536570: return 8; // Sep
-    case 0x4f6374: return 9; // Oct
-    case 0x4e6f76: return 10; // Nov
-    case 0x446563: return 11; // Dec
-    default: return -1;
+    case 0x4a616e:
+      return 0; // Jan
+    case 0x466562:
+      return 1; // Feb
+    case 0x4d6172:
+      return 2; // Mar
+    case 0x417072:
+      return 3; // Apr
+    case 0x4d6179:
+      return 4; // May
+    case 0x4a756e:
+      return 5; // Jun
+    case 0x4a756c:
+      return 6; // Jul
+    case 0x417567:
+      return 7; // Aug
+    case 0x536570:
+      return 8; // Sep
+    case 0x4f6374:
+      return 9; // Oct
+    case 0x4e6f76:
+      return 10; // Nov
+    case 0x446563:
+      return 11; // Dec
+    default:
+      return -1;
   }
 }
 
@@ -131,9 +144,22 @@ export class TimeDecoder {
     const z2 = (buf[s + 24] as number) - 48;
     const z3 = (buf[s + 25] as number) - 48;
     if (
-      d0 >>> 0 > 9 || d1 >>> 0 > 9 || y0 >>> 0 > 9 || y1 >>> 0 > 9 || y2 >>> 0 > 9 || y3 >>> 0 > 9 ||
-      h0 >>> 0 > 2 || h1 >>> 0 > 9 || m0 >>> 0 > 5 || m1 >>> 0 > 9 || s0 >>> 0 > 5 || s1 >>> 0 > 9 ||
-      z0 >>> 0 > 2 || z1 >>> 0 > 9 || z2 >>> 0 > 5 || z3 >>> 0 > 9
+      d0 >>> 0 > 9 ||
+      d1 >>> 0 > 9 ||
+      y0 >>> 0 > 9 ||
+      y1 >>> 0 > 9 ||
+      y2 >>> 0 > 9 ||
+      y3 >>> 0 > 9 ||
+      h0 >>> 0 > 2 ||
+      h1 >>> 0 > 9 ||
+      m0 >>> 0 > 5 ||
+      m1 >>> 0 > 9 ||
+      s0 >>> 0 > 5 ||
+      s1 >>> 0 > 9 ||
+      z0 >>> 0 > 2 ||
+      z1 >>> 0 > 9 ||
+      z2 >>> 0 > 5 ||
+      z3 >>> 0 > 9
     ) {
       return NaN;
     }
@@ -303,14 +329,7 @@ export function decodeStatusList(buf: Buffer, s: number, e: number, out: Int32Ar
  * with an FNV-1a hash of each item (so peers can be interned without decoding a string per line).
  * Returns the item count (capped), 0 for `-`/empty (no upstream involved), or -1 when malformed.
  */
-export function decodeAddrList(
-  buf: Buffer,
-  s: number,
-  e: number,
-  starts: Int32Array,
-  ends: Int32Array,
-  hashes: Int32Array,
-): number {
+export function decodeAddrList(buf: Buffer, s: number, e: number, starts: Int32Array, ends: Int32Array, hashes: Int32Array): number {
   if (s >= e || (e - s === 1 && buf[s] === 0x2d)) return 0;
   let k = 0;
   let i = s;

@@ -3,21 +3,7 @@
  * in a report; the analyzer never builds these.
  */
 import { compileLogFormat, Kind, planOf, type CompiledFormat } from './format.js';
-import {
-  decodeAddrList,
-  decodeInt,
-  decodeMillis,
-  decodeStatus,
-  decodeStatusList,
-  decodeTimeList,
-  MAX_ATTEMPTS,
-  MISSING,
-  OK,
-  requestMethod,
-  requestPath,
-  TimeDecoder,
-  uriPath,
-} from './decode.js';
+import { decodeAddrList, decodeInt, decodeMillis, decodeStatus, decodeStatusList, decodeTimeList, MAX_ATTEMPTS, MISSING, OK, requestMethod, requestPath, TimeDecoder, uriPath } from './decode.js';
 import { LineScanner } from './scanner.js';
 import type { AccessEntry, UpstreamAttempt } from './types.js';
 

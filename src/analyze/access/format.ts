@@ -7,8 +7,7 @@ export type EscapeMode = 'default' | 'json' | 'none';
 
 /** nginx's built-in formats; `upstream` is the project's conventional name for combined + upstream timings. */
 export const BUILTIN_FORMATS = {
-  combined:
-    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
+  combined: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"',
   upstream:
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" ' +
     'rt=$request_time uct="$upstream_connect_time" uht="$upstream_header_time" urt="$upstream_response_time" ' +
@@ -188,12 +187,7 @@ export function compileLogFormat(spec: string): CompiledFormat {
     escape,
     variables: Object.freeze([...names]),
     timeVariable: has(Kind.Msec) ? 'msec' : has(Kind.TimeIso) ? 'time_iso8601' : has(Kind.TimeLocal) ? 'time_local' : null,
-    hasUpstream:
-      has(Kind.UpstreamAddr) ||
-      has(Kind.UpstreamStatus) ||
-      has(Kind.UpstreamResponseTime) ||
-      has(Kind.UpstreamConnectTime) ||
-      has(Kind.UpstreamHeaderTime),
+    hasUpstream: has(Kind.UpstreamAddr) || has(Kind.UpstreamStatus) || has(Kind.UpstreamResponseTime) || has(Kind.UpstreamConnectTime) || has(Kind.UpstreamHeaderTime),
     hasConnection: has(Kind.Connection),
   });
   plans.set(compiled, plan);

@@ -212,8 +212,7 @@ function compileFastScan(plan: ScanPlan): FastScan | null {
       out.push(number(`counts[${C_REQUEST_TIME}] = v;`, `counts[${C_REQUEST_TIME}] = ${NEEDS_DECODE}; ${scanTo}`, t));
     } else if (first && (kind === Kind.UpstreamConnectTime || kind === Kind.UpstreamHeaderTime || kind === Kind.UpstreamResponseTime)) {
       used.add(kind);
-      const [slot, arr] =
-        kind === Kind.UpstreamConnectTime ? [C_CONNECT, 'o.uct'] : kind === Kind.UpstreamHeaderTime ? [C_HEADER, 'o.uht'] : [C_RESPONSE, 'o.urt'];
+      const [slot, arr] = kind === Kind.UpstreamConnectTime ? [C_CONNECT, 'o.uct'] : kind === Kind.UpstreamHeaderTime ? [C_HEADER, 'o.uht'] : [C_RESPONSE, 'o.urt'];
       out.push(number(`${arr}[0] = v; counts[${slot}] = 1;`, `counts[${slot}] = ${NEEDS_DECODE}; ${scanTo}`, t));
     } else if (first && kind === Kind.UpstreamStatus) {
       used.add(kind);

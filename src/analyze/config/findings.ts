@@ -4,18 +4,7 @@
  * upstream timeouts and PHP-FPM's request_terminate_timeout heartbeat as observed on the real lab
  * (test/lab/FINDINGS.md).
  */
-import type {
-  ConfigFindingsInput,
-  Finding,
-  FpmConfig,
-  FpmPoolConfig,
-  NginxConfig,
-  NginxSource,
-  NginxUpstreamSettings,
-  ObservedLoad,
-  PhpRoute,
-  Severity,
-} from './types.js';
+import type { ConfigFindingsInput, Finding, FpmConfig, FpmPoolConfig, NginxConfig, NginxSource, NginxUpstreamSettings, ObservedLoad, PhpRoute, Severity } from './types.js';
 import { NGINX_DEFAULTS } from './nginx.js';
 import { ANY_HOSTS, fpmListen, isLoopback, nginxTarget, reaches } from './endpoint.js';
 import { formatSeconds, formatSize } from './units.js';
@@ -107,12 +96,11 @@ function timeoutFindings(tc: TimeoutContext, observed: ObservedLoad): Finding[] 
   const rs = formatSeconds(R);
   const metText =
     M === undefined
-      ? 'max_execution_time is not set in the pool, so FPM\'s php.ini decides (30s in php.ini-production)'
+      ? "max_execution_time is not set in the pool, so FPM's php.ini decides (30s in php.ini-production)"
       : M === 0
         ? `max_execution_time is 0 (unlimited, from ${pool.maxExecutionTimeFrom})`
         : `max_execution_time is ${M}s (from ${pool.maxExecutionTimeFrom}${pool.maxExecutionTimeFrom === 'php_value' ? '; scripts can raise it with set_time_limit' : ''})`;
-  const cpuNote =
-    'On Linux (NTS builds) max_execution_time counts CPU time only, so it never stops a script waiting on a DB, HTTP call, sleep() or a session lock.';
+  const cpuNote = 'On Linux (NTS builds) max_execution_time counts CPU time only, so it never stops a script waiting on a DB, HTTP call, sleep() or a session lock.';
   const order = 'Safe order: max_execution_time < request_terminate_timeout < fastcgi_read_timeout (< client/LB timeout).';
   const readLine = `fastcgi_read_timeout is ${rs} (${tc.readSource}).`;
   const obs: string[] = [];
@@ -121,9 +109,7 @@ function timeoutFindings(tc: TimeoutContext, observed: ObservedLoad): Finding[] 
   if (observed.maxUpstreamSeconds !== undefined) {
     // Observed times are host-wide; only blame this pool when nginx demonstrably routes to it (or it is alone).
     happening = tc.attributable && observed.maxUpstreamSeconds >= firstLimit * 0.95;
-    obs.push(
-      `Observed max upstream time ${formatSeconds(observed.maxUpstreamSeconds)}${happening ? ' - requests are reaching this limit now' : ''}.`,
-    );
+    obs.push(`Observed max upstream time ${formatSeconds(observed.maxUpstreamSeconds)}${happening ? ' - requests are reaching this limit now' : ''}.`);
   }
   if (observed.p99UpstreamSeconds !== undefined && observed.p99UpstreamSeconds >= firstLimit * 0.8) {
     obs.push(`p99 upstream time ${formatSeconds(observed.p99UpstreamSeconds)} is within 20% of the ${formatSeconds(firstLimit)} limit.`);
@@ -264,7 +250,7 @@ function maxChildrenFindings(pools: FpmPoolConfig[], observed: ObservedLoad): Fi
   const ml = single?.memoryLimitBytes;
   const memNote =
     ml !== undefined && ml > 0
-      ? ` Check RAM first: ${suggestedN} workers × memory_limit ${single?.memoryLimit} is a worst case of ${(suggestedN * ml / 1024 ** 3).toFixed(1)} GiB; size by real per-worker RSS (ps -eo rss,args | grep "php-fpm: pool").`
+      ? ` Check RAM first: ${suggestedN} workers × memory_limit ${single?.memoryLimit} is a worst case of ${((suggestedN * ml) / 1024 ** 3).toFixed(1)} GiB; size by real per-worker RSS (ps -eo rss,args | grep "php-fpm: pool").`
       : ' Check RAM first: size by real per-worker RSS (ps -eo rss,args | grep "php-fpm: pool") times the new value.';
   const staticNote = sized.some((p) => p.pm === 'static')
     ? ' Under pm = static FPM never logs "server reached pm.max_children" and "max children reached" stays 0, so saturation only shows as active == total on the status page.'
@@ -356,7 +342,10 @@ function bufferFindings(nginx: NginxConfig | undefined, routes: PhpRoute[], obse
   const buffers = settings.find((s) => s.fastcgi_buffer_size === current)?.fastcgi_buffers ?? NGINX_DEFAULTS.fastcgi_buffers;
   const { next, needBuffers, bufCount, suggested } = bufferSuggestion(current, buffers);
   const proxied = nginx?.servers.some((s) => s.locations.some((l) => l.proxyPass !== undefined)) ?? false;
-  const src = nginx === undefined ? 'nginx config not provided; 4k default assumed' : routes.length > 0
+  const src =
+    nginx === undefined
+      ? 'nginx config not provided; 4k default assumed'
+      : routes.length > 0
         ? distinct.length > 1
           ? `smallest of ${distinct.map(formatSize).join('/')} on the PHP locations`
           : 'on the PHP locations'

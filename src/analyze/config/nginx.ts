@@ -8,18 +8,7 @@
  * already apart (nginx-syntax.ts). TODO: the log_format/access_log readers could move out when it grows.
  */
 import { parseNginxSyntax, type NginxDirective } from './nginx-syntax.js';
-import type {
-  NginxAccessLog,
-  NginxConfig,
-  NginxEffectiveSettings,
-  NginxErrorLog,
-  NginxLocation,
-  NginxServer,
-  NginxSettingName,
-  NginxSource,
-  NginxUpstream,
-  NginxUpstreamSettings,
-} from './types.js';
+import type { NginxAccessLog, NginxConfig, NginxEffectiveSettings, NginxErrorLog, NginxLocation, NginxServer, NginxSettingName, NginxSource, NginxUpstream, NginxUpstreamSettings } from './types.js';
 import { capWarnings, parseNginxDuration, parseNginxSize } from './units.js';
 
 const PAGE = 4096;
@@ -38,22 +27,13 @@ export const NGINX_DEFAULTS: Readonly<NginxUpstreamSettings> = Object.freeze({
   proxy_next_upstream: ['error', 'timeout'],
 });
 
-const PAGE_NOTE =
-  'fastcgi_buffer_size, proxy_buffer_size and fastcgi_buffers default to one memory page: 4k on x86_64 (8k on some other platforms); 4096 bytes assumed where unset';
+const PAGE_NOTE = 'fastcgi_buffer_size, proxy_buffer_size and fastcgi_buffers default to one memory page: 4k on x86_64 (8k on some other platforms); 4096 bytes assumed where unset';
 
-const DURATION_KEYS: NginxSettingName[] = [
-  'fastcgi_read_timeout',
-  'fastcgi_connect_timeout',
-  'fastcgi_send_timeout',
-  'proxy_read_timeout',
-  'proxy_connect_timeout',
-  'proxy_send_timeout',
-];
+const DURATION_KEYS: NginxSettingName[] = ['fastcgi_read_timeout', 'fastcgi_connect_timeout', 'fastcgi_send_timeout', 'proxy_read_timeout', 'proxy_connect_timeout', 'proxy_send_timeout'];
 const SIZE_KEYS: NginxSettingName[] = ['fastcgi_buffer_size', 'proxy_buffer_size'];
 const LIST_KEYS: NginxSettingName[] = ['fastcgi_next_upstream', 'proxy_next_upstream'];
 
-const COMBINED =
-  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
+const COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
 
 const HEADER_RE = /^# configuration file (.+):$/;
 const STDERR_RES: RegExp[] = [
@@ -173,11 +153,7 @@ function src(d: NginxDirective, context: string): NginxSource {
 }
 
 /** Settings written directly in this block; nginx merges after the whole block is read, so order is irrelevant. */
-function localSettings(
-  block: NginxDirective[],
-  context: string,
-  ctx: Ctx,
-): { values: Partial<NginxUpstreamSettings>; setAt: Partial<Record<NginxSettingName, NginxSource>> } {
+function localSettings(block: NginxDirective[], context: string, ctx: Ctx): { values: Partial<NginxUpstreamSettings>; setAt: Partial<Record<NginxSettingName, NginxSource>> } {
   const values: Partial<NginxUpstreamSettings> = {};
   const setAt: Partial<Record<NginxSettingName, NginxSource>> = {};
   const bad = (d: NginxDirective): void => {
@@ -312,14 +288,7 @@ function parseUpstream(d: NginxDirective, context: 'http' | 'stream', ctx: Ctx):
   ctx.config.upstreams.push(up);
 }
 
-function walkLocation(
-  d: NginxDirective,
-  parentEff: NginxEffectiveSettings,
-  serverLabel: string,
-  server: NginxServer,
-  parentMatch: string | undefined,
-  ctx: Ctx,
-): void {
+function walkLocation(d: NginxDirective, parentEff: NginxEffectiveSettings, serverLabel: string, server: NginxServer, parentMatch: string | undefined, ctx: Ctx): void {
   const args = d.args;
   let modifier: NginxLocation['modifier'] = '';
   let path = args[0] ?? '';
@@ -431,9 +400,7 @@ function walkMain(block: NginxDirective[], ctx: Ctx): void {
     }
   }
   if (loose.length > 0) {
-    ctx.warnings.push(
-      `${loose.map((d) => `${d.name}@${d.file}:${d.line}`).join(', ')} outside http{}; parsed as if inside http (input looks like a fragment)`,
-    );
+    ctx.warnings.push(`${loose.map((d) => `${d.name}@${d.file}:${d.line}`).join(', ')} outside http{}; parsed as if inside http (input looks like a fragment)`);
     const httpEff = ctx.config.http;
     for (const d of loose) {
       if (d.name === 'server' && d.block) walkServer(d, httpEff, ctx);

@@ -2,14 +2,7 @@ import { inWindow } from '../window.js';
 import { kindRank } from './classify.js';
 import { looksBinary, MAX_LINE_LENGTH, pushCapped, truncate } from './localtime.js';
 import { ENTRY_START_RE, isErrorEntryHeader, parseErrorEntry } from './parse.js';
-import type {
-  ErrorEntry,
-  ErrorKind,
-  ErrorLogOptions,
-  ErrorLogStats,
-  ErrorSignature,
-  PhpMessageCount,
-} from './types.js';
+import type { ErrorEntry, ErrorKind, ErrorLogOptions, ErrorLogStats, ErrorSignature, PhpMessageCount } from './types.js';
 
 const MAX_UNPARSED_SAMPLES = 5;
 const MAX_SAMPLE_CHARS = 500;
@@ -72,8 +65,7 @@ export function extractPhpMessages(stderr: string): string[] {
   const parts = stderr.split('PHP message: ');
   const out: string[] = [];
   for (let i = 1; i < parts.length; i++) {
-    const msg = parts[i]!
-      .replace(/(?:;\s*|\s+)$/, '')
+    const msg = parts[i]!.replace(/(?:;\s*|\s+)$/, '')
       .replace(/\s*\n\s*/g, ' ')
       .trim();
     if (msg !== '') out.push(truncate(msg, 300));
@@ -209,12 +201,7 @@ export function createErrorLogAnalyzer(opts: ErrorLogOptions = {}): ErrorLogAnal
       pendingChars = line.length;
       return;
     }
-    if (
-      pending &&
-      !looksBinary(line) &&
-      pending.length <= MAX_CONTINUATION_LINES &&
-      pendingChars + line.length + 1 <= MAX_ENTRY_CHARS
-    ) {
+    if (pending && !looksBinary(line) && pending.length <= MAX_CONTINUATION_LINES && pendingChars + line.length + 1 <= MAX_ENTRY_CHARS) {
       pending.push(line);
       pendingChars += line.length + 1;
       return;

@@ -63,12 +63,7 @@ const INVALID_HEADER_RE =
  * Classify by message text (without errno / action / tail). Order matters: stderr payloads can quote
  * any other template, so they are decided first by the caller passing `stderr`.
  */
-export function classifyErrorMessage(
-  message: string,
-  errno: number | null,
-  action: string | null,
-  stderr: string | null,
-): ErrorKind {
+export function classifyErrorMessage(message: string, errno: number | null, action: string | null, stderr: string | null): ErrorKind {
   if (stderr !== null) return stderrKind(stderr);
   if (message.startsWith('connect() ')) return connectKind(errno);
   if (message.startsWith('upstream timed out')) return timeoutKind(action);

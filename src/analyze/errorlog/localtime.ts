@@ -2,7 +2,18 @@
 // server's offset; without it we fall back to this process's zone (right when the bot runs on the box).
 
 const MONTHS: Record<string, number> = {
-  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
 };
 
 export function monthIndex(abbrev: string): number | undefined {
@@ -14,16 +25,7 @@ export function monthIndex(abbrev: string): number | undefined {
  * (garbage that happened to match the shape must not become a plausible date).
  * `month` is 0-based. `tzOffsetMinutes` is local minus UTC (CET = 60).
  */
-export function localTimeToEpoch(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number,
-  millis: number,
-  tzOffsetMinutes?: number,
-): number | null {
+export function localTimeToEpoch(year: number, month: number, day: number, hour: number, minute: number, second: number, millis: number, tzOffsetMinutes?: number): number | null {
   if (
     !(year >= 1970 && year <= 9999) ||
     !(month >= 0 && month <= 11) ||

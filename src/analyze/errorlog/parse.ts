@@ -96,16 +96,7 @@ export function parseErrorEntry(raw: string, tzOffsetMinutes?: number): ErrorEnt
   if (raw.length > MAX_LINE_LENGTH) return null;
   const h = HEADER_RE.exec(raw);
   if (!h) return null;
-  const time = localTimeToEpoch(
-    Number(h[1]),
-    Number(h[2]) - 1,
-    Number(h[3]),
-    Number(h[4]),
-    Number(h[5]),
-    Number(h[6]),
-    0,
-    tzOffsetMinutes,
-  );
+  const time = localTimeToEpoch(Number(h[1]), Number(h[2]) - 1, Number(h[3]), Number(h[4]), Number(h[5]), Number(h[6]), 0, tzOffsetMinutes);
   if (time === null) return null;
   const body = raw.slice(h[0].length);
   const { message: withAction, tail } = splitTail(body);

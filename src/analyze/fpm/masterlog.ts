@@ -93,13 +93,9 @@ const MAX_FPM_LINE = 16_384;
 
 const LEVELS = 'DEBUG|NOTICE|WARNING|ERROR|ALERT|SYSERROR';
 // zlog.c: "[%d-%b-%Y %H:%M:%S" (+ ".%06d" at debug level) "] LEVEL: " (+ "pid %d, %s(), line %d: " at debug level)
-const TIMED_RE = new RegExp(
-  `^\\[(\\d{2})-([A-Z][a-z]{2})-(\\d{4}) (\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{1,6}))?\\] (${LEVELS}): (?:pid \\d+, [A-Za-z0-9_]+\\(\\), line \\d+: )?`,
-);
+const TIMED_RE = new RegExp(`^\\[(\\d{2})-([A-Z][a-z]{2})-(\\d{4}) (\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{1,6}))?\\] (${LEVELS}): (?:pid \\d+, [A-Za-z0-9_]+\\(\\), line \\d+: )?`);
 // error_log = syslog: "[LEVEL] message", optionally behind a classic syslog prefix "Mon DD HH:MM:SS host prog[pid]: ".
-const SYSLOG_RE = new RegExp(
-  `^(?:[A-Z][a-z]{2} [ \\d]\\d \\d{2}:\\d{2}:\\d{2} \\S+ [^\\s:]+: )?\\[(${LEVELS})\\] (?:pid \\d+, [A-Za-z0-9_]+\\(\\), line \\d+: )?`,
-);
+const SYSLOG_RE = new RegExp(`^(?:[A-Z][a-z]{2} [ \\d]\\d \\d{2}:\\d{2}:\\d{2} \\S+ [^\\s:]+: )?\\[(${LEVELS})\\] (?:pid \\d+, [A-Za-z0-9_]+\\(\\), line \\d+: )?`);
 
 const POOL = String.raw`\[pool ([^\]]+)\] `;
 const CHILD_REQ = String.raw`child (\d+), script '(.*)' \(request: "(.*)"\) `;
@@ -325,11 +321,7 @@ export function createFpmLogAnalyzer(opts: FpmLogOptions = {}): FpmLogAnalyzer {
       else signals.set(e.signal, { signal: e.signal, name: e.signalName ?? '', count: 1 });
     }
     if (e.kind === 'execution_timed_out') {
-      pushCapped(
-        terminations,
-        { time: e.time, pid: e.pid, pool: e.pool, script: e.script, request: e.request, seconds: e.seconds },
-        MAX_TERMINATIONS,
-      );
+      pushCapped(terminations, { time: e.time, pid: e.pid, pool: e.pool, script: e.script, request: e.request, seconds: e.seconds }, MAX_TERMINATIONS);
     }
   };
 

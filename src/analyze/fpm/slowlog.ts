@@ -144,10 +144,7 @@ export function createSlowLogAnalyzer(opts: SlowLogOptions = {}): SlowLogAnalyze
       if (cur) commit(agg, cur, opts.window);
       cur = null;
       const month = monthIndex(h[2]!);
-      const time =
-        month === undefined
-          ? null
-          : localTimeToEpoch(Number(h[3]), month, Number(h[1]), Number(h[4]), Number(h[5]), Number(h[6]), 0, opts.tzOffsetMinutes);
+      const time = month === undefined ? null : localTimeToEpoch(Number(h[3]), month, Number(h[1]), Number(h[4]), Number(h[5]), Number(h[6]), 0, opts.tzOffsetMinutes);
       if (time === null) {
         noteUnparsed(line);
         return;

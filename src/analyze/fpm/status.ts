@@ -206,7 +206,10 @@ function fromLenientJson(text: string): RawDoc | null {
   if (Object.keys(pool).length === 0) return null;
   const processes: Raw[] = [];
   if (pIdx >= 0) {
-    const chunks = text.slice(pIdx).split(/\{\s*(?="pid":)/).slice(1);
+    const chunks = text
+      .slice(pIdx)
+      .split(/\{\s*(?="pid":)/)
+      .slice(1);
     for (const c of chunks) processes.push(lenientObject(c, PROC_KEYS));
   }
   return { pool, processes, warnings: ['invalid JSON (unescaped query string?): parsed leniently'] };

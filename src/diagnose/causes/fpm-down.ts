@@ -28,7 +28,11 @@ export const fpmDown: CauseDefinition = {
     }
     const reloads = f.fpmEvents('reloading') + f.fpmEvents('terminating');
     if (reloads > 0) {
-      evidence.push({ source: 'fpm.log', text: `FPM master log shows ${plural(reloads, 'stop/reload')} in the window`, samples: [...f.fpmSamples('terminating'), ...f.fpmSamples('reloading')].slice(0, 2) });
+      evidence.push({
+        source: 'fpm.log',
+        text: `FPM master log shows ${plural(reloads, 'stop/reload')} in the window`,
+        samples: [...f.fpmSamples('terminating'), ...f.fpmSamples('reloading')].slice(0, 2),
+      });
     }
     const listen = f.pool?.listen;
     return claim({

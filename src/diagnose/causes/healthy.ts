@@ -23,7 +23,14 @@ export function healthyCause(facts: Facts): Cause {
   if (slow) evidence.push({ source: 'slow.log', text: slow });
   const fatals = facts.count(['php_fatal']);
   if (fatals) {
-    evidence.push({ source: 'error.log', text: `${plural(fatals, 'PHP fatal error')} (users get 500, an application bug rather than a gateway problem)`, samples: facts.signatures(['php_fatal']).flatMap((s) => s.samples).slice(0, 1) });
+    evidence.push({
+      source: 'error.log',
+      text: `${plural(fatals, 'PHP fatal error')} (users get 500, an application bug rather than a gateway problem)`,
+      samples: facts
+        .signatures(['php_fatal'])
+        .flatMap((s) => s.samples)
+        .slice(0, 1),
+    });
   }
   // More requests seen without a failure, more weight; without the error log, less.
   const confidence = (errorsRead ? 0.75 : 0.6) + (access.requests >= 100 ? 0.2 : access.requests >= 10 ? 0.12 : 0.05);

@@ -15,10 +15,7 @@ export const invalidUpstreamResponse: CauseDefinition = {
       failures: sigs,
       confidence: 0.8 + 0.15 * f.share(count),
       summary: `The upstream answered with something nginx cannot parse as a FastCGI/HTTP response (${plural(count, 'entry')}).`,
-      evidence: [
-        { source: 'error.log', text: `${count} × ${sigs.map((s) => s.kind).join(', ')} from ${sigs[0]?.upstreams[0] ?? 'the upstream'}`, samples: samplesOf(sigs) },
-        ...accessItem(f, 502),
-      ],
+      evidence: [{ source: 'error.log', text: `${count} × ${sigs.map((s) => s.kind).join(', ')} from ${sigs[0]?.upstreams[0] ?? 'the upstream'}`, samples: samplesOf(sigs) }, ...accessItem(f, 502)],
       remedy: {
         text: 'Check that fastcgi_pass points at PHP-FPM and not at an HTTP server or another service on that port, and that the application prints nothing before its headers.',
         setting: 'fastcgi_pass',

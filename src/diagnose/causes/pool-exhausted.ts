@@ -15,9 +15,7 @@ export const poolExhausted: CauseDefinition = {
     const status = f.evidence.fpmStatus;
     const max = f.maxChildren;
     // The status request itself occupies a worker, so "no idle worker" alone proves nothing on a small pool.
-    const saturated =
-      status !== undefined &&
-      ((max !== undefined && (status.activeProcesses ?? 0) >= max) || (status.listenQueueMeaningful !== false && (status.listenQueue ?? 0) > 0));
+    const saturated = status !== undefined && ((max !== undefined && (status.activeProcesses ?? 0) >= max) || (status.listenQueueMeaningful !== false && (status.listenQueue ?? 0) > 0));
     if (eagainCount === 0 && reached === 0 && !(saturated && f.failures + f.errorFailures > 0)) return null;
     const evidence: EvidenceItem[] = [];
     let confidence = 0.45;
@@ -26,11 +24,18 @@ export const poolExhausted: CauseDefinition = {
       confidence += 0.3 + 0.15 * f.share(eagainCount);
     }
     if (reached) {
-      evidence.push({ source: 'fpm.log', text: `FPM reached pm.max_children${max !== undefined ? ` (${max})` : ''} ${plural(reached, 'time')}`, samples: f.fpmSamples('max_children_reached').slice(0, 1) });
+      evidence.push({
+        source: 'fpm.log',
+        text: `FPM reached pm.max_children${max !== undefined ? ` (${max})` : ''} ${plural(reached, 'time')}`,
+        samples: f.fpmSamples('max_children_reached').slice(0, 1),
+      });
       confidence += 0.2;
     }
     if (status) {
-      evidence.push({ source: 'fpm-status', text: `pool ${status.pool ?? '?'}: ${status.activeProcesses ?? '?'} active / ${status.totalProcesses ?? '?'} total, ${status.idleProcesses ?? '?'} idle, listen queue ${status.listenQueue ?? '?'}, max children reached ${status.maxChildrenReached ?? '?'}` });
+      evidence.push({
+        source: 'fpm-status',
+        text: `pool ${status.pool ?? '?'}: ${status.activeProcesses ?? '?'} active / ${status.totalProcesses ?? '?'} total, ${status.idleProcesses ?? '?'} idle, listen queue ${status.listenQueue ?? '?'}, max children reached ${status.maxChildrenReached ?? '?'}`,
+      });
       if (saturated) confidence += 0.1;
     } else if (f.evidence.fpmStatusError && (eagainCount || reached)) {
       evidence.push({ source: 'fpm-status', text: `status page did not answer (${f.evidence.fpmStatusError}): a saturated pool cannot serve it` });

@@ -48,7 +48,11 @@ export const requestTerminateTimeout: CauseDefinition = {
     const scripts = [...new Set(terminations.map((t) => t.script).filter((s): s is string => !!s))].slice(0, 3);
     const longest = Math.max(0, ...terminations.map((t) => t.seconds ?? 0));
     const evidence: EvidenceItem[] = [
-      { source: 'fpm.log', text: `FPM killed ${plural(killed, 'worker')} for running past request_terminate_timeout${scripts.length ? ` (${scripts.join(', ')})` : ''}`, samples: f.fpmSamples('execution_timed_out').slice(0, 2) },
+      {
+        source: 'fpm.log',
+        text: `FPM killed ${plural(killed, 'worker')} for running past request_terminate_timeout${scripts.length ? ` (${scripts.join(', ')})` : ''}`,
+        samples: f.fpmSamples('execution_timed_out').slice(0, 2),
+      },
       ...reset.items,
       ...accessItem(f, 502),
     ];

@@ -26,7 +26,7 @@ export const socketPermission: CauseDefinition = {
         ...(current ? [{ source: 'fpm-config' as const, text: `pool ${pool!.name}: ${current}${configured ? `; nginx workers run as ${configured}` : ''}` }] : []),
       ],
       remedy: {
-        text: `Let nginx's user (${configured ?? "the `user` in nginx.conf: www-data on Debian, nginx on RHEL"}) open the socket: in the pool set listen.owner = ${nginxUser}, listen.group = ${nginxUser}, listen.mode = 0660, then reload PHP-FPM (also check SELinux/AppArmor if the modes look right).`,
+        text: `Let nginx's user (${configured ?? 'the `user` in nginx.conf: www-data on Debian, nginx on RHEL'}) open the socket: in the pool set listen.owner = ${nginxUser}, listen.group = ${nginxUser}, listen.mode = 0660, then reload PHP-FPM (also check SELinux/AppArmor if the modes look right).`,
         setting: 'listen.owner / listen.group / listen.mode',
         ...(current ? { current } : {}),
         suggested: `listen.owner = ${nginxUser}, listen.group = ${nginxUser}, listen.mode = 0660`,

@@ -42,10 +42,7 @@ function fastcgiTimeout(f: Facts): Cause | null {
     failures: sigs,
     confidence: 0.7 + 0.25 * f.share(count),
     summary: `PHP-FPM did not accept connections within fastcgi_connect_timeout${current ? ` (${seconds(current)})` : ''}: ${plural(count, 'connect timeout')}.`,
-    evidence: [
-      { source: 'error.log', text: `${count} × upstream timed out while connecting to upstream (${sigs[0]?.upstreams[0] ?? 'upstream'})`, samples: samplesOf(sigs) },
-      ...accessItem(f, 504),
-    ],
+    evidence: [{ source: 'error.log', text: `${count} × upstream timed out while connecting to upstream (${sigs[0]?.upstreams[0] ?? 'upstream'})`, samples: samplesOf(sigs) }, ...accessItem(f, 504)],
     remedy: {
       text: "The FPM host or its accept queue does not take new connections: check the listen queue (ss -lnt), the pool's capacity (pm.max_children, listen.backlog) and the network path to the FPM host.",
       setting: 'fastcgi_connect_timeout',

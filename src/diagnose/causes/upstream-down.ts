@@ -20,7 +20,14 @@ export const upstreamDown: CauseDefinition = {
     const evidence: EvidenceItem[] = [];
     if (noLive.length) evidence.push({ source: 'error.log', text: `${countOf(noLive)} × no live upstreams (${group})`, samples: samplesOf(noLive, 1) });
     if (proxyFailures.length) {
-      evidence.push({ source: 'error.log', text: `${countOf(proxyFailures)} × connect failures to ${proxyFailures.flatMap((s) => s.upstreams).slice(0, 3).join(', ')}`, samples: samplesOf(proxyFailures, 1) });
+      evidence.push({
+        source: 'error.log',
+        text: `${countOf(proxyFailures)} × connect failures to ${proxyFailures
+          .flatMap((s) => s.upstreams)
+          .slice(0, 3)
+          .join(', ')}`,
+        samples: samplesOf(proxyFailures, 1),
+      });
     }
     const disabled = f.count(['upstream_disabled']);
     if (disabled) evidence.push({ source: 'error.log', text: `${disabled} × upstream server temporarily disabled` });

@@ -9,8 +9,7 @@ import { samplesOf } from '../facts.js';
 import { countOf } from '../claim.js';
 import type { EvidenceItem } from '../types.js';
 
-export const AMBIGUOUS_RESET =
-  "The FPM master log settles it: 'execution timed out ... terminating' means request_terminate_timeout, 'exited on signal 11/9' means crashing or OOM-killed workers.";
+export const AMBIGUOUS_RESET = "The FPM master log settles it: 'execution timed out ... terminating' means request_terminate_timeout, 'exited on signal 11/9' means crashing or OOM-killed workers.";
 
 /** nginx-side evidence of a worker that went away mid-request. */
 export function resetEvidence(f: Facts): { count: number; items: EvidenceItem[]; sigs: ErrorSignature[] } {

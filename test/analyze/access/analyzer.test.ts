@@ -119,7 +119,11 @@ describe('latency percentiles', () => {
       }
       const r = analyzeAccessLines(lines, { format: 'upstream' });
       const sorted = [...values].sort((a, b) => a - b);
-      for (const [key, p] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
+      for (const [key, p] of [
+        ['p50', 0.5],
+        ['p95', 0.95],
+        ['p99', 0.99],
+      ] as const) {
         const exact = exactPercentile(sorted, p) / 1000;
         for (const summary of [r.requestTime, r.upstreamResponseTime]) {
           const got = summary[key] as number;
@@ -181,8 +185,7 @@ describe('peak concurrency', () => {
 
 describe('statusByConnection', () => {
   const f = `'$time_iso8601 $connection $status "$request" $request_time'`;
-  const line = (t: number, conn: number, status: number, uri: string): string =>
-    `${timeIso(t)} ${conn} ${status} "GET ${uri} HTTP/1.1" ${secs(5)}`;
+  const line = (t: number, conn: number, status: number, uri: string): string => `${timeIso(t)} ${conn} ${status} "GET ${uri} HTTP/1.1" ${secs(5)}`;
 
   it('maps connection numbers to the request seen, preferring failures', () => {
     const a = createAccessAnalyzer({ format: f });

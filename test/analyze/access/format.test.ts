@@ -1,22 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  analyzeAccessLines,
-  BUILTIN_FORMATS,
-  compileLogFormat,
-  createAccessAnalyzer,
-  parseAccessLine,
-} from '../../../src/analyze/access/index.js';
+import { analyzeAccessLines, BUILTIN_FORMATS, compileLogFormat, createAccessAnalyzer, parseAccessLine } from '../../../src/analyze/access/index.js';
 
-const COMBINED_VARS = [
-  'remote_addr',
-  'remote_user',
-  'time_local',
-  'request',
-  'status',
-  'body_bytes_sent',
-  'http_referer',
-  'http_user_agent',
-];
+const COMBINED_VARS = ['remote_addr', 'remote_user', 'time_local', 'request', 'status', 'body_bytes_sent', 'http_referer', 'http_user_agent'];
 
 describe('compileLogFormat', () => {
   it('expands the built-in names', () => {
@@ -32,23 +17,13 @@ describe('compileLogFormat', () => {
     expect(combined.hasUpstream).toBe(false);
     expect(combined.hasConnection).toBe(false);
     const upstream = compileLogFormat(' upstream ');
-    expect(upstream.variables).toEqual([
-      ...COMBINED_VARS,
-      'request_time',
-      'upstream_connect_time',
-      'upstream_header_time',
-      'upstream_response_time',
-      'upstream_addr',
-      'upstream_status',
-    ]);
+    expect(upstream.variables).toEqual([...COMBINED_VARS, 'request_time', 'upstream_connect_time', 'upstream_header_time', 'upstream_response_time', 'upstream_addr', 'upstream_status']);
     expect(upstream.hasUpstream).toBe(true);
     expect(upstream.escape).toBe('default');
   });
 
   it('concatenates several quoted strings like nginx, with nginx.conf escapes', () => {
-    const spec =
-      `'$remote_addr - $remote_user [$time_local] '\n    '"$request" $status $body_bytes_sent '\n` +
-      `    "\\"$http_referer\\" \\"$http_user_agent\\"";`;
+    const spec = `'$remote_addr - $remote_user [$time_local] '\n    '"$request" $status $body_bytes_sent '\n` + `    "\\"$http_referer\\" \\"$http_user_agent\\"";`;
     const f = compileLogFormat(spec);
     expect(f.format).toBe(BUILTIN_FORMATS.combined);
     expect(f.variables).toEqual(COMBINED_VARS);
@@ -82,10 +57,7 @@ describe('compileLogFormat', () => {
 
 describe('parseAccessLine', () => {
   it('decodes a combined line', () => {
-    const e = parseAccessLine(
-      'combined',
-      '203.0.113.9 - alice [28/Sep/1970:12:00:00 +0600] "GET /shop/cart.php?id=7&x=1 HTTP/1.1" 502 157 "-" "curl/8.5.0"',
-    );
+    const e = parseAccessLine('combined', '203.0.113.9 - alice [28/Sep/1970:12:00:00 +0600] "GET /shop/cart.php?id=7&x=1 HTTP/1.1" 502 157 "-" "curl/8.5.0"');
     expect(e).not.toBeNull();
     expect(e?.time).toBe(Date.UTC(1970, 8, 28, 6, 0, 0));
     expect(e?.method).toBe('GET');
@@ -108,7 +80,7 @@ describe('parseAccessLine', () => {
   });
 
   it('decodes a custom format with $connection, $time_iso8601 and $msec', () => {
-    const f = compileLogFormat("'$time_iso8601 c=$connection $status \"$request\" $request_time'");
+    const f = compileLogFormat('\'$time_iso8601 c=$connection $status "$request" $request_time\'');
     expect(f.hasConnection).toBe(true);
     expect(f.timeVariable).toBe('time_iso8601');
     const e = parseAccessLine(f, '1970-09-28T12:00:00+06:00 c=123456 504 "POST /api/v1/pay HTTP/2.0" 60.004');
@@ -125,12 +97,9 @@ describe('parseAccessLine', () => {
   });
 
   it('keeps escape=json field splitting intact across \\" and \\\\', () => {
-    const f = compileLogFormat(
-      `escape=json '{"t":"$time_iso8601","s":$status,"u":"$request_uri","ua":"$http_user_agent",' '"a":"$upstream_addr","us":"$upstream_status","rt":$request_time}'`,
-    );
+    const f = compileLogFormat(`escape=json '{"t":"$time_iso8601","s":$status,"u":"$request_uri","ua":"$http_user_agent",' '"a":"$upstream_addr","us":"$upstream_status","rt":$request_time}'`);
     expect(f.escape).toBe('json');
-    const line =
-      '{"t":"2024-05-14T10:00:00+00:00","s":502,"u":"/x?q=\\"1\\"","ua":"evil \\"agent\\" \\\\","a":"10.0.0.1:9000","us":"502","rt":0.003}';
+    const line = '{"t":"2024-05-14T10:00:00+00:00","s":502,"u":"/x?q=\\"1\\"","ua":"evil \\"agent\\" \\\\","a":"10.0.0.1:9000","us":"502","rt":0.003}';
     const e = parseAccessLine(f, line);
     expect(e).not.toBeNull();
     expect(e?.status).toBe(502);
@@ -138,10 +107,7 @@ describe('parseAccessLine', () => {
     expect(e?.fields.http_user_agent).toBe('evil \\"agent\\" \\\\');
     expect(e?.upstreams).toEqual([{ addr: '10.0.0.1:9000', status: 502, connectTime: null, headerTime: null, responseTime: null }]);
     // json prints a missing value as an empty string, not "-".
-    const empty = parseAccessLine(
-      f,
-      '{"t":"2024-05-14T10:00:00+00:00","s":200,"u":"/static.css","ua":"","a":"","us":"","rt":0.000}',
-    );
+    const empty = parseAccessLine(f, '{"t":"2024-05-14T10:00:00+00:00","s":200,"u":"/static.css","ua":"","a":"","us":"","rt":0.000}');
     expect(empty?.upstreams).toEqual([]);
     const stats = analyzeAccessLines([line, line], { format: f });
     expect(stats.parsed).toBe(2);
@@ -150,8 +116,7 @@ describe('parseAccessLine', () => {
   });
 
   it('treats \\xHH escapes (escape=default) as ordinary value bytes', () => {
-    const line =
-      '1.1.1.1 - - [14/May/2024:12:00:00 +0000] "GET /caf\\xC3\\xA9?a=\\x22 HTTP/1.1" 502 0 "-" "agent \\x22quoted\\x22"';
+    const line = '1.1.1.1 - - [14/May/2024:12:00:00 +0000] "GET /caf\\xC3\\xA9?a=\\x22 HTTP/1.1" 502 0 "-" "agent \\x22quoted\\x22"';
     const e = parseAccessLine('combined', line);
     expect(e?.uri).toBe('/caf\\xC3\\xA9');
     expect(e?.fields.http_user_agent).toBe('agent \\x22quoted\\x22');

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  analyzeAccessLines,
-  compileLogFormat,
-  createAccessAnalyzer,
-  parseAccessLine,
-  type AccessStats,
-} from '../../../src/analyze/access/index.js';
+import { analyzeAccessLines, compileLogFormat, createAccessAnalyzer, parseAccessLine, type AccessStats } from '../../../src/analyze/access/index.js';
 import { phpLine, rng, timeIso, upstreamLine } from './helpers.js';
 
 const T0 = Date.UTC(2024, 4, 14, 10, 0, 0);
@@ -26,10 +20,7 @@ function corpus(seed: number, n: number): string[] {
     const t = T0 + i * 250;
     const s = rand();
     if (s < 0.15) out.push(upstreamLine({ time: t, request: 'GET /img/a.png HTTP/1.1', status: 304 }));
-    else if (s < 0.2)
-      out.push(
-        upstreamLine({ time: t, status: 200, uct: '-, 0.001', uht: '-, 0.010', urt: '0.000, 0.011', uaddr: '10.0.0.1:9000, 10.0.0.2:9000', ustatus: '502, 200' }),
-      );
+    else if (s < 0.2) out.push(upstreamLine({ time: t, status: 200, uct: '-, 0.001', uht: '-, 0.010', urt: '0.000, 0.011', uaddr: '10.0.0.1:9000, 10.0.0.2:9000', ustatus: '502, 200' }));
     else if (s < 0.22)
       out.push(upstreamLine({ time: t, status: 404, uct: '0.001 : 0.000', uht: '0.002 : -', urt: '0.002 : 0.001', uaddr: '10.0.0.1:9000 : unix:/run/php.sock', ustatus: '200 : 404' }));
     else if (s < 0.25) out.push(upstreamLine({ time: t, status: 502, urt: '0.000', uaddr: 'php_backend', ustatus: '502' }));
@@ -65,7 +56,10 @@ describe('robustness', () => {
       for (let k = 0; k < len; k++) buf[k] = Math.floor(rand() * 256);
       const chunk = Buffer.concat([buf, Buffer.from('\n')]);
       a.pushChunk(chunk);
-      lines += buf.toString('latin1').split(/\n/).filter((l) => l.replace(/\r$/, '').length > 0).length;
+      lines += buf
+        .toString('latin1')
+        .split(/\n/)
+        .filter((l) => l.replace(/\r$/, '').length > 0).length;
     }
     const r = a.result();
     sane(r, lines);
@@ -115,7 +109,7 @@ describe('robustness', () => {
     sane(r2, 3);
     expect(r2.unparsedReasons).toEqual({ utf8: 1 });
     // Valid multi-byte UTF-8 (possible with escape=none) is fine.
-    const utf = createAccessAnalyzer({ format: "escape=none '$status \"$request\"'" });
+    const utf = createAccessAnalyzer({ format: 'escape=none \'$status "$request"\'' });
     utf.pushChunk(Buffer.from('502 "GET /café HTTP/1.1"\n'));
     expect(utf.result().topFailingUris[0]?.uri).toBe('/café');
   });
@@ -183,7 +177,7 @@ describe('robustness', () => {
     const formats = [
       "'$status'",
       "'$remote_addr$remote_user $status'",
-      "escape=none '\"$http_user_agent\" $status'",
+      'escape=none \'"$http_user_agent" $status\'',
       "'[$time_local] $upstream_addr'",
       compileLogFormat("escape=json '$request_time,$upstream_status'"),
     ];

@@ -60,7 +60,10 @@ describe('mergeConnections', () => {
       const b = new ConnectionTable(8);
       feed(a, records.slice(0, cut));
       feed(b, records.slice(cut));
-      expect([...mergeConnections([a.snapshot(), b.snapshot()])!].sort((x, y) => x[0] - y[0]), String(cut)).toEqual(expected);
+      expect(
+        [...mergeConnections([a.snapshot(), b.snapshot()])!].sort((x, y) => x[0] - y[0]),
+        String(cut),
+      ).toEqual(expected);
     }
     // An early connection's URI is gone from the whole stream's arena; the merge forgets it too.
     const early = [{ conn: 9, status: 502, time: 1, uri: uri(1) }, ...records.map((r) => ({ ...r, status: 200 }))];

@@ -35,30 +35,16 @@ describe('multi-value upstream fields', () => {
         urt: '0.001, 60.000, 0.010 : 0.000, 0.020',
       }),
     );
-    expect(e?.upstreams.map((u) => u.addr)).toEqual([
-      '192.168.1.1:80',
-      '192.168.1.2:80',
-      'unix:/tmp/sock',
-      '192.168.10.1:80',
-      '192.168.10.2:80',
-    ]);
+    expect(e?.upstreams.map((u) => u.addr)).toEqual(['192.168.1.1:80', '192.168.1.2:80', 'unix:/tmp/sock', '192.168.10.1:80', '192.168.10.2:80']);
     expect(e?.upstreams.map((u) => u.status)).toEqual([502, 504, 200, 502, 200]);
     expect(e?.upstreams.map((u) => u.responseTime)).toEqual([0.001, 60, 0.01, 0, 0.02]);
   });
 
   it('knows "-" as "no upstream" for the whole variable and "no status" for one attempt', () => {
     expect(parseAccessLine('upstream', upstreamLine({ time: T0 }))?.upstreams).toEqual([]);
-    const aborted = parseAccessLine(
-      'upstream',
-      upstreamLine({ time: T0, status: 499, uct: '0.001', uht: '-', urt: '12.000', uaddr: 'unix:/run/php/fpm.sock', ustatus: '-' }),
-    );
-    expect(aborted?.upstreams).toEqual([
-      { addr: 'unix:/run/php/fpm.sock', status: null, connectTime: 0.001, headerTime: null, responseTime: 12 },
-    ]);
-    const noLive = parseAccessLine(
-      'upstream',
-      upstreamLine({ time: T0, status: 502, urt: '0.000', uaddr: 'php_backend', ustatus: '502' }),
-    );
+    const aborted = parseAccessLine('upstream', upstreamLine({ time: T0, status: 499, uct: '0.001', uht: '-', urt: '12.000', uaddr: 'unix:/run/php/fpm.sock', ustatus: '-' }));
+    expect(aborted?.upstreams).toEqual([{ addr: 'unix:/run/php/fpm.sock', status: null, connectTime: 0.001, headerTime: null, responseTime: 12 }]);
+    const noLive = parseAccessLine('upstream', upstreamLine({ time: T0, status: 502, urt: '0.000', uaddr: 'php_backend', ustatus: '502' }));
     expect(noLive?.upstreams[0]?.addr).toBe('php_backend');
   });
 
@@ -126,11 +112,7 @@ describe('per-upstream attribution', () => {
   it('counts formats without $upstream_addr by their other lists', () => {
     const f = `'$remote_addr [$time_local] $status us=$upstream_status urt=$upstream_response_time'`;
     const r = analyzeAccessLines(
-      [
-        '1.1.1.1 [14/May/2024:10:00:00 +0000] 200 us=- urt=-',
-        '1.1.1.1 [14/May/2024:10:00:00 +0000] 502 us=502, 502 urt=0.001, 0.002',
-        '1.1.1.1 [14/May/2024:10:00:00 +0000] 200 us=200 urt=0.100',
-      ],
+      ['1.1.1.1 [14/May/2024:10:00:00 +0000] 200 us=- urt=-', '1.1.1.1 [14/May/2024:10:00:00 +0000] 502 us=502, 502 urt=0.001, 0.002', '1.1.1.1 [14/May/2024:10:00:00 +0000] 200 us=200 urt=0.100'],
       { format: f },
     );
     expect(r.parsed).toBe(3);

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  configFindings,
-  parseFpmTT,
-  parseNginxT,
-  phpRoutes,
-  type Finding,
-  type FpmConfig,
-  type NginxConfig,
-} from '../../../src/analyze/config/index.js';
+import { configFindings, parseFpmTT, parseNginxT, phpRoutes, type Finding, type FpmConfig, type NginxConfig } from '../../../src/analyze/config/index.js';
 import { fixture } from './helpers.js';
 
 function nginx(locationBody: string, httpExtra = ''): NginxConfig {
@@ -272,7 +264,7 @@ describe('backlog_vs_somaxconn', () => {
   });
   it('absent when within limits or somaxconn unknown', () => {
     expect(byId(configFindings({ fpm: fpm('listen = /run/x.sock\nlisten.backlog = 511'), observed: { somaxconn: 4096 } }), 'backlog_vs_somaxconn')).toEqual([]);
-    expect(byId(configFindings({ fpm: fpm('listen = /run/x.sock') , observed: { somaxconn: 4096 } }), 'backlog_vs_somaxconn')).toEqual([]);
+    expect(byId(configFindings({ fpm: fpm('listen = /run/x.sock'), observed: { somaxconn: 4096 } }), 'backlog_vs_somaxconn')).toEqual([]);
     expect(byId(configFindings({ fpm: fpm('listen = /run/x.sock\nlisten.backlog = 65535') }), 'backlog_vs_somaxconn')).toEqual([]);
   });
 });

@@ -128,11 +128,7 @@ describe('parseFpmTT variants of the real output', () => {
     const cfg = parseFpmTT(fixture('fpm-fail.tt.txt'));
     expect(cfg.testOk).toBe(false);
     expect(cfg.pools).toEqual([]);
-    expect(cfg.messages).toEqual([
-      'ALERT: [pool broken] user has not been defined',
-      'ERROR: failed to post process the configuration',
-      'ERROR: FPM initialization failed',
-    ]);
+    expect(cfg.messages).toEqual(['ALERT: [pool broken] user has not been defined', 'ERROR: failed to post process the configuration', 'ERROR: FPM initialization failed']);
   });
 
   it('error_log = syslog form (`[LEVEL] msg`, no timestamp)', () => {
@@ -159,8 +155,20 @@ describe('parseFpmTT ini fallback (raw php-fpm.conf / pool.d files)', () => {
     expect(ini.warnings).toEqual([]);
     expect(ini.includes).toEqual(['pool.d/*.conf']);
     const keys = [
-      'name', 'listen', 'listenBacklog', 'pm', 'pmMaxChildren', 'pmMaxRequests', 'pmStatusPath', 'requestTerminateTimeout',
-      'requestSlowlogTimeout', 'catchWorkersOutput', 'maxExecutionTime', 'maxExecutionTimeFrom', 'memoryLimitBytes', 'pmProcessIdleTimeout',
+      'name',
+      'listen',
+      'listenBacklog',
+      'pm',
+      'pmMaxChildren',
+      'pmMaxRequests',
+      'pmStatusPath',
+      'requestTerminateTimeout',
+      'requestSlowlogTimeout',
+      'catchWorkersOutput',
+      'maxExecutionTime',
+      'maxExecutionTimeFrom',
+      'memoryLimitBytes',
+      'pmProcessIdleTimeout',
     ] as const;
     const pick = (p: FpmPoolConfig): Record<string, unknown> => Object.fromEntries(keys.map((k) => [k, p[k]]));
     expect(ini.pools.map(pick)).toEqual(tt.pools.map(pick));
@@ -205,12 +213,9 @@ describe('parseFpmTT ini fallback (raw php-fpm.conf / pool.d files)', () => {
     expect(cfg.warnings).toHaveLength(3);
   });
 
-  it.each(['', '\u0000\u0001', '[', '[[[]]]', '=', 'a=b\n'.repeat(500), '[x]\n'.repeat(100), 'NOTICE: \tkey = value'])(
-    'never throws on garbage %#',
-    (text) => {
-      const cfg = parseFpmTT(text);
-      expect(cfg.warnings.length).toBeLessThanOrEqual(51);
-      expect(() => JSON.stringify(cfg)).not.toThrow();
-    },
-  );
+  it.each(['', '\u0000\u0001', '[', '[[[]]]', '=', 'a=b\n'.repeat(500), '[x]\n'.repeat(100), 'NOTICE: \tkey = value'])('never throws on garbage %#', (text) => {
+    const cfg = parseFpmTT(text);
+    expect(cfg.warnings.length).toBeLessThanOrEqual(51);
+    expect(() => JSON.stringify(cfg)).not.toThrow();
+  });
 });

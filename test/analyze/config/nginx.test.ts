@@ -18,12 +18,7 @@ describe('parseNginxT on real `nginx -T` of the Debian default config', () => {
     expect(cfg.warnings).toEqual([]);
     expect(cfg.testOk).toBe(true);
     expect(cfg.messages).toEqual([]);
-    expect(cfg.files).toEqual([
-      '/etc/nginx/nginx.conf',
-      '/etc/nginx/modules-enabled/50-mod-http-echo.conf',
-      '/etc/nginx/mime.types',
-      '/etc/nginx/sites-enabled/default',
-    ]);
+    expect(cfg.files).toEqual(['/etc/nginx/nginx.conf', '/etc/nginx/modules-enabled/50-mod-http-echo.conf', '/etc/nginx/mime.types', '/etc/nginx/sites-enabled/default']);
     expect(cfg.user).toEqual({ name: 'www-data' });
     expect(cfg.workerConnections).toBe(768);
     expect(cfg.workerRlimitNofile).toBeUndefined();
@@ -62,14 +57,7 @@ describe('parseNginxT on real `nginx -T` of the fixture app config', () => {
   it('parses without warnings and in nginx dump order', () => {
     expect(cfg.warnings).toEqual([]);
     expect(cfg.testOk).toBe(true);
-    expect(cfg.files).toEqual([
-      `${P}/nginx.conf`,
-      `${P}/snippets/buffers.conf`,
-      `${P}/conf.d/a-legacy.conf`,
-      `${P}/fastcgi_params`,
-      `${P}/conf.d/app.conf`,
-      `${P}/snippets/php.conf`,
-    ]);
+    expect(cfg.files).toEqual([`${P}/nginx.conf`, `${P}/snippets/buffers.conf`, `${P}/conf.d/a-legacy.conf`, `${P}/fastcgi_params`, `${P}/conf.d/app.conf`, `${P}/snippets/php.conf`]);
     expect(cfg.user).toEqual({ name: 'www-data', group: 'www-data' });
     expect(cfg.workerProcesses).toBe('2');
     expect(cfg.workerRlimitNofile).toBe(8192);

@@ -1,19 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  analyzeErrorLog,
-  createErrorLogAnalyzer,
-  extractPhpMessages,
-} from '../../../src/analyze/errorlog/index.js';
+import { analyzeErrorLog, createErrorLogAnalyzer, extractPhpMessages } from '../../../src/analyze/errorlog/index.js';
 
-const fixture = (name: string): string[] =>
-  readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8').split('\n');
+const fixture = (name: string): string[] => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8').split('\n');
 
-const TAIL =
-  ', client: 127.0.0.1, server: localhost, request: "GET /slow.php HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "localhost"';
-const at = (hms: string, cid: number, msg: string, level = 'error'): string =>
-  `2026/11/25 ${hms} [${level}] 1234#1234: *${cid} ${msg}${TAIL}`;
+const TAIL = ', client: 127.0.0.1, server: localhost, request: "GET /slow.php HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "localhost"';
+const at = (hms: string, cid: number, msg: string, level = 'error'): string => `2026/11/25 ${hms} [${level}] 1234#1234: *${cid} ${msg}${TAIL}`;
 const TIMEOUT = 'upstream timed out (110: Connection timed out) while reading response header from upstream';
 const RESET = 'recv() failed (104: Connection reset by peer) while reading response header from upstream';
 
@@ -123,9 +116,7 @@ describe('window, signatures and connections', () => {
   it('caps samples and their length, and upstream lists', () => {
     const many: string[] = [];
     for (let i = 0; i < 20; i++) {
-      many.push(
-        `2026/11/25 10:00:01 [error] 1#1: *${i} ${TIMEOUT}, client: 1.1.1.1, server: s, request: "GET /${'p'.repeat(600)} HTTP/1.1", upstream: "fastcgi://10.0.0.${i}:9000", host: "h"`,
-      );
+      many.push(`2026/11/25 10:00:01 [error] 1#1: *${i} ${TIMEOUT}, client: 1.1.1.1, server: s, request: "GET /${'p'.repeat(600)} HTTP/1.1", upstream: "fastcgi://10.0.0.${i}:9000", host: "h"`);
     }
     const s = analyzeErrorLog(many, { tzOffsetMinutes: 0 }).signatures[0]!;
     expect(s.count).toBe(20);

@@ -1,15 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  analyzeFpmLog,
-  createFpmLogAnalyzer,
-  parseFpmLogLine,
-  type FpmEventKind,
-} from '../../../src/analyze/fpm/index.js';
+import { analyzeFpmLog, createFpmLogAnalyzer, parseFpmLogLine, type FpmEventKind } from '../../../src/analyze/fpm/index.js';
 
-const fixture = (name: string): string[] =>
-  readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8').split('\n');
+const fixture = (name: string): string[] => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8').split('\n');
 
 const T = '[25-Nov-2026 10:00:01] ';
 const parse = (l: string) => parseFpmLogLine(l, 0);
@@ -118,9 +112,7 @@ describe('analyzeFpmLog', () => {
       { signal: 15, name: 'SIGTERM', count: 2 },
       { signal: 11, name: 'SIGSEGV', count: 1 },
     ]);
-    expect(r.terminations).toEqual([
-      { time: Date.UTC(2026, 10, 25, 10, 0, 10), pid: 6528, pool: 'www', script: '/var/www/test.php', request: 'GET /test.php', seconds: 15.028107 },
-    ]);
+    expect(r.terminations).toEqual([{ time: Date.UTC(2026, 10, 25, 10, 0, 10), pid: 6528, pool: 'www', script: '/var/www/test.php', request: 'GET /test.php', seconds: 15.028107 }]);
     expect(r.timeline.exited_on_signal).toEqual({ first: Date.UTC(2026, 10, 25, 10, 0, 10), last: Date.UTC(2026, 10, 25, 10, 0, 40) });
     expect(r.samples.exited_on_signal).toHaveLength(3);
     expect(r.samples.terminating).toBeUndefined();

@@ -3,8 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { analyzeSlowLog, createSlowLogAnalyzer } from '../../../src/analyze/fpm/index.js';
 
-const fixture = (name: string): string[] =>
-  readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8').split('\n');
+const fixture = (name: string): string[] => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8').split('\n');
 
 const LOG = `
 [08-Dec-2014 16:56:48]  [pool www] pid 3863
@@ -93,7 +92,7 @@ describe('analyzeSlowLog', () => {
 
   it('never throws on garbage', () => {
     let s = 2024;
-    const r = (): number => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    const r = (): number => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
     const dec = new TextDecoder();
     const lines: string[] = [];
     for (let i = 0; i < 500; i++) {

@@ -3,8 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFpmStatus, type FpmStatus } from '../../../src/analyze/fpm/index.js';
 
-const fixture = (name: string): string =>
-  readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
+const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
 
 function ok(r: FpmStatus | { error: string }): FpmStatus {
   if ('error' in r) throw new Error(`unexpected error result: ${r.error}`);
@@ -73,10 +72,7 @@ describe('parseFpmStatus: text', () => {
 
   it('?full with the oddities real servers print: underflowed duration, more processes than total', () => {
     const text =
-      TEXT +
-      proc(67858, 'Running', '697', '/status?full', 0) +
-      proc(67859, 'Idle', '536', '/status', 2097152) +
-      proc(67860, 'Idle', '18446744073709551227', '/index.php?a=b&c="d"', 2093045);
+      TEXT + proc(67858, 'Running', '697', '/status?full', 0) + proc(67859, 'Idle', '536', '/status', 2097152) + proc(67860, 'Idle', '18446744073709551227', '/index.php?a=b&c="d"', 2093045);
     const s = ok(parseFpmStatus(text));
     expect(s.processes).toHaveLength(3);
     expect(s.processes[0]).toEqual({
@@ -177,9 +173,7 @@ describe('parseFpmStatus: other forms and error bodies', () => {
   });
 
   it('exporter-style metrics with labels', () => {
-    const s = ok(
-      parseFpmStatus('phpfpm_up{pool="api"} 1\nphpfpm_accepted_connections{pool="api"} 9\nphpfpm_total_processes{pool="api"} 4\nphpfpm_active_processes{pool="api"} 4\n'),
-    );
+    const s = ok(parseFpmStatus('phpfpm_up{pool="api"} 1\nphpfpm_accepted_connections{pool="api"} 9\nphpfpm_total_processes{pool="api"} 4\nphpfpm_active_processes{pool="api"} 4\n'));
     expect(s).toMatchObject({ pool: 'api', acceptedConn: 9, busyRatio: 1 });
   });
 
@@ -221,7 +215,7 @@ describe('parseFpmStatus: other forms and error bodies', () => {
 
   it('never throws on garbage', () => {
     let a = 12345;
-    const r = (): number => ((a = (a * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const r = (): number => (a = (a * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const dec = new TextDecoder();
     for (let i = 0; i < 300; i++) {
       const bytes = Uint8Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256));
