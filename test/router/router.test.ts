@@ -120,7 +120,9 @@ describe('the router', () => {
     await router.click({ surface: 'slack', user: 'U0READER', channel: 'C0ONCALL', action: 'bg:evidence', value: actions.buttons[0]!.value }, responder);
     const reply = log.find((l) => l.kind === 'reply');
     expect(text(reply!.message!)).toContain('upstream timed out (110');
-    await router.click({ surface: 'slack', user: 'U0READER', channel: 'C0ONCALL', action: 'bg:reload#2', value: actions.buttons[2]!.value }, responder);
+    // This router has no runbooks: no Start runbook button, only evidence and reload.
+    expect(actions.buttons.map((b) => b.action)).toEqual(['bg:evidence', 'bg:reload']);
+    await router.click({ surface: 'slack', user: 'U0READER', channel: 'C0ONCALL', action: 'bg:reload#2', value: actions.buttons[1]!.value }, responder);
     await router.click({ surface: 'slack', user: 'U0READER', channel: 'C0ONCALL', action: 'bg:evidence', value: 'r=ffffffff;h=web-03' }, responder);
     const said = log.filter((l) => l.kind === 'ephemeral').map((l) => text(l.message!));
     // Asking is open to readers; this router has no store, so approvals (test/actions) are not available.
