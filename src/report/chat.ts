@@ -186,7 +186,8 @@ function sourcesContext(report: Report, extra: string[] = []): MessageBlock {
 
 /** Whether a PHP-FPM master was seen running on the host: its config was read from it, or its status page answered. */
 function fpmRuns(report: Report | null): boolean {
-  return report !== null && (report.fpm.status !== null || report.sources.some((s) => s.source === 'fpmConfig' && s.status === 'read'));
+  // A config read from the default path (no master runs) is no running PHP-FPM to reload.
+  return report !== null && (report.fpm.status !== null || report.sources.some((s) => s.source === 'fpmConfig' && s.masterPid !== undefined));
 }
 
 /**

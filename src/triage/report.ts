@@ -18,6 +18,8 @@ export interface SourceStatus {
   bytes?: number;
   /** nginxConfig, fpmConfig: the binary of the master whose configuration was read (advice names it, not a guess). */
   binary?: string;
+  /** fpmConfig: the pid of the running master it was read from (absent: no master runs; the default config was read). */
+  masterPid?: number;
 }
 
 export interface Report {

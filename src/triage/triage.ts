@@ -167,6 +167,7 @@ async function collect(ctx: HostContext, discovery: Discovery, foreign: string |
       status: discovery.fpm ? 'read' : 'missing',
       ...(discovery.fpm ? {} : { detail: discovery.missing.find((m) => m.source === 'fpmLog')?.why ?? 'php-fpm -tt gave nothing' }),
       ...((discovery.fpmMaster?.binary ?? discovery.fpmBinary) ? { binary: (discovery.fpmMaster?.binary ?? discovery.fpmBinary)! } : {}),
+      ...(discovery.fpm && discovery.fpmMaster ? { masterPid: discovery.fpmMaster.pid } : {}),
     },
   ];
   const spec = ctx.host.sources.logFormat ?? 'combined';

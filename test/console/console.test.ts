@@ -9,16 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
 import { consoleEnv, spawnConsole, type ConsoleProcess } from '../support/console-process.js';
+import { startIsolatedSshd, type IsolatedSshd } from '../support/lab-host.js';
 import { sharedSshd } from '../support/shared-sshd.js';
-import type { TestSshd } from '../support/sshd.js';
 
 const EVIDENCE = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'fastcgi_read_timeout');
 
-let sshd: TestSshd;
+let sshd: IsolatedSshd;
 let configFile: string;
 
 beforeAll(async () => {
-  sshd = sharedSshd();
+  // A host of its own (its own PID namespace): the nginx and PHP-FPM labs other test files run at the same
+  // time are not this host's, so what it runs (nothing) does not depend on them.
+  sshd = await startIsolatedSshd(sharedSshd());
   configFile = writeConfig({
     ssh: { user: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHosts, connectTimeout: '5s' },
     catalog: testCatalogDir(),
