@@ -9,18 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_LOG_FORMAT } from '../lab/lab.js';
 import { REPO_ROOT, testCatalogDir, writeConfig } from '../support/config.js';
 import { consoleEnv, spawnConsole, type ConsoleProcess } from '../support/console-process.js';
-import { startIsolatedSshd, type IsolatedSshd } from '../support/lab-host.js';
 import { sharedSshd } from '../support/shared-sshd.js';
+import type { TestSshd } from '../support/sshd.js';
 
 const EVIDENCE = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'fastcgi_read_timeout');
 
-let sshd: IsolatedSshd;
+let sshd: TestSshd;
 let configFile: string;
 
 beforeAll(async () => {
-  // A host of its own (its own PID namespace): the nginx and PHP-FPM labs other test files run at the same
-  // time are not this host's, so what it runs (nothing) does not depend on them.
-  sshd = await startIsolatedSshd(sharedSshd());
+  // The shared sshd has a PID namespace of its own: the labs other files run are not this host's processes.
+  sshd = sharedSshd();
   configFile = writeConfig({
     ssh: { user: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHosts, connectTimeout: '5s' },
     catalog: testCatalogDir(),

@@ -16,7 +16,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Child bots and CLIs run bin/badgateway.js, i.e. the compiled dist/: compile the sources under test first.
   ensureBuilt();
-  const { stop, ...info } = await startSshd();
+  // Its files read recorded evidence: the labs other files run at the same time must not be its host's processes.
+  const { stop, ...info } = await startSshd({ ownPidNamespace: true });
   project.provide('sshd', info);
   return stop;
 }

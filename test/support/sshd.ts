@@ -66,7 +66,15 @@ async function waitForBanner(port: number, child: ChildProcess, log: () => strin
   throw new Error(`sshd did not answer on port ${port}: ${log()}`);
 }
 
-export async function startSshd(): Promise<TestSshd> {
+export interface StartSshdOptions {
+  /**
+   * Serve from a PID namespace of its own: its sessions see no process of this machine (no test's nginx or
+   * PHP-FPM lab), so a host whose evidence is recorded files never depends on which labs other files run.
+   */
+  ownPidNamespace?: boolean;
+}
+
+export async function startSshd(options: StartSshdOptions = {}): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'badgateway-sshd-'));
   const port = await freePort();
   const user = userInfo().username;
@@ -108,7 +116,9 @@ export async function startSshd(): Promise<TestSshd> {
   // written in, whatever zone the suite (the bot) runs in. Daemons the lab starts keep the suite's zone
   // and say so in their environment, which is what host.clock reads.
   const env = { ...process.env, TZ: 'UTC' };
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config'), ...(process.env.BADGATEWAY_SSHD_LOG ? ['-E', process.env.BADGATEWAY_SSHD_LOG] : [])], {
+  const sshd = ['/usr/sbin/sshd', '-D', '-e', '-f', join(dir, 'sshd_config'), ...(process.env.BADGATEWAY_SSHD_LOG ? ['-E', process.env.BADGATEWAY_SSHD_LOG] : [])];
+  const [command, ...args] = options.ownPidNamespace ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...sshd] : sshd;
+  const child = spawn(command!, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env,
   });
