@@ -316,6 +316,9 @@ export async function discoverHost(ctx: DiscoveryContext): Promise<Discovery> {
         fpmRead = next;
         break;
       }
+      // A master that exited between ps and the read says nothing; one that could be read at least tells
+      // (below) that it does not serve this site's pool.
+      if (!fpmRead.config && next.config) fpmRead = next;
     }
   }
   problems.push(...fpmRead.problems);
