@@ -128,7 +128,8 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<TestSsh
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      // unshare --fork ignores SIGTERM (it waits for its child); SIGKILL takes it, and --kill-child then sshd.
+      child.kill(options.ownPidNamespace ? 'SIGKILL' : 'SIGTERM');
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
